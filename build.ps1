@@ -1,0 +1,295 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, documents and packages SmtpAuthTroubleshooter.
+
+.DESCRIPTION
+    One entry point (STYLE rule 48):
+      Clean     removes out/ and every bin/ and obj/ folder.
+      Build     compiles the solution (including the net472 Desktop flavour) and assembles the module in
+                out/SmtpAuthTroubleshooter/<version>/ by set difference, checking the dependency allow-list.
+      Docs      regenerates en-US/SmtpAuthTroubleshooter.dll-Help.xml from docs/en-US/*.md.
+      Test      Build, then the xunit projects and the Pester suites; ends with "N passed, M failed[, K skipped]".
+      Package   Build, Test-ModuleManifest, and a .nupkg in out/packages through a local PSResource repository.
+      Demo      Build, then runs the module against sample failures (later: the emulated tenant).
+      Benchmark Build, then the benchmark scripts in tests/Benchmarks (figures, not assertions).
+
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package', 'Demo', 'Benchmark')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester tag filter for quick local runs, e.g. -PesterTag Resolve.
+    [string[]] $PesterTag
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$Root = $PSScriptRoot
+$ModuleName = 'SmtpAuthTroubleshooter'
+$OutRoot = Join-Path $Root 'out'
+$PesterVersion = '5.7.1'
+
+# The exact set of DLLs that go into dependencies/ (STYLE rule 42). A missing or unexpected file fails the build.
+$DependencyAllowList = @(
+    'Azure.Core'
+    'Azure.Identity'
+    'BouncyCastle.Cryptography'
+    'MailKit'
+    'Microsoft.Bcl.AsyncInterfaces'
+    'Microsoft.Bcl.Cryptography'
+    'Microsoft.Bcl.TimeProvider'
+    'Microsoft.CSharp'
+    'Microsoft.Extensions.DependencyInjection.Abstractions'
+    'Microsoft.Extensions.Logging.Abstractions'
+    'Microsoft.Graph'
+    'Microsoft.Graph.Core'
+    'Microsoft.IO.RecyclableMemoryStream'
+    'Microsoft.Identity.Client'
+    'Microsoft.Identity.Client.Extensions.Msal'
+    'Microsoft.IdentityModel.Abstractions'
+    'Microsoft.IdentityModel.JsonWebTokens'
+    'Microsoft.IdentityModel.Logging'
+    'Microsoft.IdentityModel.Protocols'
+    'Microsoft.IdentityModel.Protocols.OpenIdConnect'
+    'Microsoft.IdentityModel.Tokens'
+    'Microsoft.IdentityModel.Validators'
+    'Microsoft.Kiota.Abstractions'
+    'Microsoft.Kiota.Authentication.Azure'
+    'Microsoft.Kiota.Http.HttpClientLibrary'
+    'Microsoft.Kiota.Serialization.Form'
+    'Microsoft.Kiota.Serialization.Json'
+    'Microsoft.Kiota.Serialization.Multipart'
+    'Microsoft.Kiota.Serialization.Text'
+    'MimeKit'
+    'SmtpAuthTroubleshooter.Engine'
+    'Std.UriTemplate'
+    'System.Buffers'
+    'System.ClientModel'
+    'System.Data.DataSetExtensions'
+    'System.Diagnostics.DiagnosticSource'
+    'System.Formats.Asn1'
+    'System.IO.FileSystem.AccessControl'
+    'System.IdentityModel.Tokens.Jwt'
+    'System.Memory'
+    'System.Memory.Data'
+    'System.Numerics.Vectors'
+    'System.Runtime.CompilerServices.Unsafe'
+    'System.Security.AccessControl'
+    'System.Security.Cryptography.Cng'
+    'System.Security.Cryptography.Pkcs'
+    'System.Security.Cryptography.ProtectedData'
+    'System.Security.Principal.Windows'
+    'System.Text.Encoding.CodePages'
+    'System.Text.Encodings.Web'
+    'System.Text.Json'
+    'System.Threading.Tasks.Extensions'
+)
+
+function Invoke-Native {
+    # Runs a native command and fails the build on a non-zero exit code (STYLE rule 48).
+    # A simple (non-advanced) function, so that arguments such as '-v:q' pass through untouched.
+    $FilePath, $Arguments = $args
+    & $FilePath @Arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "'$FilePath $($Arguments -join ' ')' failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Get-PwshPath {
+    # The pwsh that runs this script. Under 'dotnet pwsh' the process is dotnet itself, so use $PSHOME's apphost.
+    Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+}
+
+function Get-ModuleVersion {
+    [xml] $props = Get-Content -Raw (Join-Path $Root 'Directory.Build.props')
+    $version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
+    if (-not $version) { throw 'ModuleVersion is missing from Directory.Build.props.' }
+    $version
+}
+
+function Get-ModuleOutput {
+    Join-Path $OutRoot $ModuleName (Get-ModuleVersion)
+}
+
+function Get-NuGetPackageRoot {
+    $line = & dotnet nuget locals global-packages --list
+    if ($LASTEXITCODE -ne 0) { throw 'dotnet nuget locals failed.' }
+    ($line -replace '^global-packages:\s*', '').Trim()
+}
+
+function Assert-DotNet {
+    if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+        throw 'The .NET SDK (dotnet) is required: https://dot.net'
+    }
+}
+
+function Invoke-Clean {
+    foreach ($dir in @($OutRoot) + @(Get-ChildItem $Root -Recurse -Directory -Include bin, obj -ErrorAction SilentlyContinue | Where-Object FullName -NotMatch '[\\/]\.git[\\/]').ForEach('FullName')) {
+        if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }
+    }
+}
+
+function Invoke-Build {
+    Assert-DotNet
+    $version = Get-ModuleVersion
+    Write-Host "Building $ModuleName $version ($Configuration)"
+    Invoke-Native dotnet build (Join-Path $Root "$ModuleName.sln") -c $Configuration --nologo '-v:q' '-clp:ErrorsOnly'
+
+    $staging = Join-Path $OutRoot 'staging'
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    Invoke-Native dotnet publish (Join-Path $Root "src/$ModuleName.Engine") -c $Configuration -f netstandard2.0 -o (Join-Path $staging 'engine') --nologo '-v:q' '-clp:ErrorsOnly' --no-build
+    Invoke-Native dotnet publish (Join-Path $Root "src/$ModuleName.LoadContext") -c $Configuration -o (Join-Path $staging 'loadcontext') --nologo '-v:q' '-clp:ErrorsOnly' --no-build
+
+    $moduleOut = Get-ModuleOutput
+    if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force -Path $moduleOut, (Join-Path $moduleOut 'dependencies'), (Join-Path $moduleOut 'bin/Core'), (Join-Path $moduleOut 'en-US')
+
+    # Root (PowerShell's default context): the cmdlets and the public Models, nothing else.
+    $cmdletsBin = Join-Path $Root "src/$ModuleName/bin/$Configuration/netstandard2.0"
+    foreach ($file in "$ModuleName.dll", "$ModuleName.Models.dll", "$ModuleName.Format.ps1xml", "$ModuleName.Types.ps1xml") {
+        Copy-Item (Join-Path $cmdletsBin $file) $moduleOut
+    }
+    (Get-Content -Raw (Join-Path $Root "$ModuleName.psd1")).Replace('{{ModuleVersion}}', $version) |
+        Set-Content -NoNewline -Encoding utf8 (Join-Path $moduleOut "$ModuleName.psd1")
+
+    # dependencies/: the engine's publish output minus what lives at the root (set difference, rule 49).
+    $rootNames = @("$ModuleName", "$ModuleName.Models")
+    $engineDlls = Get-ChildItem (Join-Path $staging 'engine') -Filter *.dll | Where-Object { $_.BaseName -notin $rootNames }
+    $found = @($engineDlls.BaseName)
+    $missing = @($DependencyAllowList | Where-Object { $_ -notin $found })
+    $unexpected = @($found | Where-Object { $_ -notin $DependencyAllowList })
+    if ($unexpected -contains 'System.Management.Automation') { throw 'System.Management.Automation must never be shipped.' }
+    if ($missing -or $unexpected) {
+        throw "dependencies/ does not match the allow-list. Missing: [$($missing -join ', ')] Unexpected: [$($unexpected -join ', ')]"
+    }
+    $engineDlls | Copy-Item -Destination (Join-Path $moduleOut 'dependencies')
+
+    # bin/Core: the PS 7 load context, uniquely named, the one assembly we LoadFrom into the default context.
+    Copy-Item (Join-Path $staging "loadcontext/$ModuleName.LoadContext.dll") (Join-Path $moduleOut 'bin/Core')
+
+    # Help: the committed MAML (STYLE rule 46; regenerate with the Docs task).
+    Copy-Item (Join-Path $Root "docs/en-US/$ModuleName.dll-Help.xml") (Join-Path $moduleOut 'en-US')
+    Copy-Item (Join-Path $Root "docs/en-US/about_$ModuleName.help.txt") (Join-Path $moduleOut 'en-US') -ErrorAction SilentlyContinue
+
+    Remove-Item $staging -Recurse -Force
+    Write-Host "Module: $moduleOut"
+}
+
+function Invoke-Docs {
+    $script = Join-Path $Root 'tools/ConvertTo-MamlHelp.ps1'
+    & $script -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $Root "docs/en-US/$ModuleName.dll-Help.xml")
+}
+
+function Restore-TestTools {
+    Invoke-Native dotnet restore (Join-Path $Root 'tools/Tools.csproj') --nologo '-v:q'
+}
+
+function Read-TrxCounts {
+    param([string[]] $Path)
+    $total = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    foreach ($file in $Path) {
+        [xml] $trx = Get-Content -Raw $file
+        $counters = $trx.TestRun.ResultSummary.Counters
+        $total.Passed += [int] $counters.passed
+        $total.Failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        $total.Skipped += [int] $counters.notExecuted
+    }
+    $total
+}
+
+function Invoke-Test {
+    Invoke-Build
+    Restore-TestTools
+    $results = Join-Path $OutRoot 'test-results'
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $results
+
+    $failures = 0
+    $trxFiles = [System.Collections.Generic.List[string]]::new()
+    # The xunit projects are the solution's *.Tests projects (built by Invoke-Build above).
+    $testProjects = & dotnet sln (Join-Path $Root "$ModuleName.sln") list | Where-Object { $_ -match '\.Tests\.csproj$' } | ForEach-Object { Get-Item (Join-Path $Root $_) }
+    foreach ($project in $testProjects) {
+        $trx = Join-Path $results "$($project.BaseName).trx"
+        Write-Host "xunit: $($project.BaseName)"
+        & dotnet test $project.FullName -c $Configuration --no-build --nologo '-v:q' --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        if ($LASTEXITCODE -ne 0) { $failures++ }
+        if (Test-Path $trx) { $trxFiles.Add($trx) } else { throw "xunit produced no results for $($project.BaseName) (exit $LASTEXITCODE)." }
+    }
+    $xunit = Read-TrxCounts $trxFiles
+
+    # Pester runs in a fresh child process against out/ (STYLE rule 54).
+    $pesterModule = Join-Path (Get-NuGetPackageRoot) "pester/$PesterVersion/tools/Pester.psd1"
+    $pesterJson = Join-Path $results 'pester.json'
+    $runner = Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1'
+    $pwsh = Get-PwshPath
+    $pwshArgs = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterModule', $pesterModule, '-ModulePath', (Join-Path (Get-ModuleOutput) "$ModuleName.psd1"), '-ResultPath', $pesterJson, '-XmlPath', (Join-Path $results 'pester.xml'))
+    if ($PesterTag) { $pwshArgs += @('-Tag', ($PesterTag -join ',')) }
+    & $pwsh @pwshArgs
+    if (-not (Test-Path $pesterJson)) { throw 'Pester produced no results.' }
+    $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
+
+    $passed = $xunit.Passed + $pester.Passed
+    $failed = $xunit.Failed + $pester.Failed
+    $skipped = $xunit.Skipped + $pester.Skipped
+    Write-Host ''
+    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed, $($xunit.Skipped) skipped; Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped"
+    $summary = "$passed passed, $failed failed"
+    if ($skipped) { $summary += ", $skipped skipped" }
+    Write-Host $summary
+    if ($failed -gt 0 -or $failures -gt 0) { exit 1 }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $moduleOut = Get-ModuleOutput
+    $manifest = Test-ModuleManifest (Join-Path $moduleOut "$ModuleName.psd1") -ErrorAction Stop
+    Write-Host "Test-ModuleManifest: $($manifest.Name) $($manifest.Version)"
+    $packages = Join-Path $OutRoot 'packages'
+    $null = New-Item -ItemType Directory -Force -Path $packages
+    $repoName = "SmtpAuthTroubleshooterBuild$PID"
+    Register-PSResourceRepository -Name $repoName -Uri $packages -Trusted
+    try {
+        Publish-PSResource -Path $moduleOut -Repository $repoName -SkipDependenciesCheck
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $repoName
+    }
+    Get-ChildItem $packages -Filter *.nupkg | ForEach-Object { Write-Host "Package: $($_.FullName)" }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $demo = Join-Path $Root 'tools/Demo.ps1'
+    $pwsh = Get-PwshPath
+    & $pwsh -NoProfile -NonInteractive -File $demo -ModulePath (Join-Path (Get-ModuleOutput) "$ModuleName.psd1")
+    if ($LASTEXITCODE -ne 0) { throw "The demo failed (exit $LASTEXITCODE)." }
+}
+
+function Invoke-Benchmark {
+    Invoke-Build
+    $pwsh = Get-PwshPath
+    foreach ($bench in Get-ChildItem (Join-Path $Root 'tests/Benchmarks') -Filter '*.ps1' -ErrorAction SilentlyContinue) {
+        Write-Host "== $($bench.Name)"
+        & $pwsh -NoProfile -NonInteractive -File $bench.FullName -ModulePath (Join-Path (Get-ModuleOutput) "$ModuleName.psd1")
+        if ($LASTEXITCODE -ne 0) { throw "$($bench.Name) failed (exit $LASTEXITCODE)." }
+    }
+}
+
+switch ($Task) {
+    'Clean' { Invoke-Clean }
+    'Build' { Invoke-Build }
+    'Docs' { Invoke-Docs }
+    'Test' { Invoke-Test }
+    'Package' { Invoke-Package }
+    'Demo' { Invoke-Demo }
+    'Benchmark' { Invoke-Benchmark }
+}

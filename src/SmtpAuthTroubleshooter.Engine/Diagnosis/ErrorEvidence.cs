@@ -1,0 +1,26 @@
+using System;
+
+namespace SmtpAuthTroubleshooter.Engine.Diagnosis
+{
+    /// <summary>What the resolver is given: error text and whatever context came with it.</summary>
+    public sealed class ErrorEvidence
+    {
+        /// <summary>Creates evidence from error text.</summary>
+        public ErrorEvidence(string text) => Text = text ?? string.Empty;
+
+        /// <summary>The error text: a reply, log line or exception message (inner messages appended).</summary>
+        public string Text { get; }
+
+        /// <summary>How the client authenticated, where known (a probe result knows; plain text usually does not).</summary>
+        public SmtpAuthMethod AuthMethod { get; set; }
+
+        /// <summary>The phase that failed, where known (from a probe result).</summary>
+        public SmtpPhase FailedPhase { get; set; }
+
+        /// <summary>The account, where known.</summary>
+        public string? UserPrincipalName { get; set; }
+
+        /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
+        public DateTimeOffset? ObservedUtc { get; set; }
+    }
+}

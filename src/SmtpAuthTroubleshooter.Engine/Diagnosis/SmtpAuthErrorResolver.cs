@@ -1,0 +1,314 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+
+namespace SmtpAuthTroubleshooter.Engine.Diagnosis
+{
+    /// <summary>
+    /// Turns error evidence into ranked findings: parse the text (reference §6 step 2), match the catalog
+    /// on the most specific reply first, and order causes by verdict. Text alone never yields Confirmed:
+    /// that needs a second, independent source (a setting, a sign-in record, a token claim).
+    /// </summary>
+    public sealed class SmtpAuthErrorResolver
+    {
+        private readonly ErrorCatalog _catalog;
+        private readonly Func<DateTimeOffset> _clock;
+
+        /// <summary>Creates a resolver over a catalog (default: the embedded one) and a clock (default: now).</summary>
+        public SmtpAuthErrorResolver(ErrorCatalog? catalog = null, Func<DateTimeOffset>? clock = null)
+        {
+            _catalog = catalog ?? ErrorCatalog.Embedded;
+            _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        }
+
+        /// <summary>The catalog in use.</summary>
+        public ErrorCatalog Catalog => _catalog;
+
+        /// <summary>Resolves evidence into findings, most likely first. Never throws for any text.</summary>
+        public IReadOnlyList<SmtpAuthFinding> Resolve(ErrorEvidence evidence)
+        {
+            if (evidence is null)
+            {
+                throw new ArgumentNullException(nameof(evidence));
+            }
+
+            ParsedError parsed = ReplyParser.Parse(evidence.Text);
+            SmtpAuthMethod method = evidence.AuthMethod != SmtpAuthMethod.Unknown ? evidence.AuthMethod : parsed.AuthMethodHint;
+            bool inferredBasic = false;
+            if (method == SmtpAuthMethod.Unknown && string.Equals(parsed.Source, "System.Net.Mail", StringComparison.Ordinal))
+            {
+                // System.Net.Mail and Send-MailMessage have no XOAUTH2 (reference §4 #14, DE0005): they only do basic auth.
+                method = SmtpAuthMethod.Basic;
+                inferredBasic = true;
+            }
+
+            ParsedReply? primary = parsed.Replies.Count > 0 ? parsed.Replies[0] : null;
+            DateTimeOffset when = evidence.ObservedUtc ?? parsed.Replies.Select(r => r.DiagnosticTimestamp).FirstOrDefault(t => t.HasValue) ?? _clock();
+
+            var candidates = new List<Candidate>();
+            int order = 0;
+            var matchedEmbedded = new HashSet<ParsedReply>();
+            foreach (ParsedReply reply in parsed.Replies)
+            {
+                // A wrapper (System.Net.Mail's 5.7.57) whose embedded reply matched is a symptom: demote its causes.
+                bool symptom = reply.Embedded is not null && matchedEmbedded.Contains(reply.Embedded);
+                Tier tier = reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
+                foreach (CatalogEntry entry in _catalog.Entries)
+                {
+                    if (entry.Scope == EntryScope.Reply && Matches(entry, reply))
+                    {
+                        Add(candidates, entry, reply, method, tier, ref order);
+                        if (reply.IsEmbedded)
+                        {
+                            matchedEmbedded.Add(reply);
+                        }
+                    }
+                }
+            }
+
+            // Client-library text (no SMTP reply) counts less than a reply the server actually sent.
+            bool replyMatched = candidates.Count > 0;
+            foreach (CatalogEntry entry in _catalog.Entries)
+            {
+                if (entry.Scope == EntryScope.Text && ReplyParser.SafeIsMatch(entry.Pattern, parsed.Text))
+                {
+                    Add(candidates, entry, primary, method, replyMatched ? Tier.Symptom : Tier.Text, ref order);
+                }
+            }
+
+            var findings = new List<SmtpAuthFinding>();
+            if (candidates.Count == 0)
+            {
+                findings.Add(Unrecognized(parsed, primary, evidence));
+            }
+            else
+            {
+                IEnumerable<Candidate> best = candidates
+                    .GroupBy(c => c.Cause.Id, StringComparer.Ordinal)
+                    .Select(g => g.OrderBy(c => c.Verdict).ThenBy(c => c.Tier).ThenBy(c => c.Order).First())
+                    .OrderBy(c => c.Verdict)
+                    .ThenBy(c => c.Tier)
+                    .ThenBy(c => c.Order);
+                foreach (Candidate c in best)
+                {
+                    SmtpAuthFinding finding = ToFinding(c, parsed, method, when, evidence);
+                    if (inferredBasic)
+                    {
+                        finding.Evidence += " System.Net.Mail and Send-MailMessage support basic auth only (no XOAUTH2), so the client used basic auth.";
+                    }
+
+                    findings.Add(finding);
+                }
+            }
+
+            for (int i = 0; i < findings.Count; i++)
+            {
+                findings[i].Rank = i + 1;
+            }
+
+            return findings;
+        }
+
+        private static bool Matches(CatalogEntry entry, ParsedReply reply)
+        {
+            if (entry.ReplyCodes.Count > 0 && reply.ReplyCode.HasValue && !entry.ReplyCodes.Contains(reply.ReplyCode.Value))
+            {
+                return false;
+            }
+
+            if (entry.EnhancedCodes.Count > 0 && reply.EnhancedStatusCode is not null &&
+                !entry.EnhancedCodes.Contains(reply.EnhancedStatusCode, StringComparer.Ordinal))
+            {
+                return false;
+            }
+
+            return ReplyParser.SafeIsMatch(entry.Pattern, reply.Text);
+        }
+
+        private void Add(List<Candidate> candidates, CatalogEntry entry, ParsedReply? reply, SmtpAuthMethod method, Tier tier, ref int order)
+        {
+            foreach (CauseReference cause in entry.Causes)
+            {
+                CatalogVerdict v = cause.VerdictFor(method);
+                if (v == CatalogVerdict.Excluded)
+                {
+                    continue;
+                }
+
+                // Symptoms and text-only matches never outrank what the server said: at most Possible.
+                Verdict verdict = v == CatalogVerdict.Likely && tier != Tier.Symptom ? Verdict.Likely : Verdict.Possible;
+                candidates.Add(new Candidate(entry, _catalog.Causes[cause.CauseId], cause, reply, verdict, tier, order++));
+            }
+        }
+
+        private SmtpAuthFinding ToFinding(Candidate c, ParsedError parsed, SmtpAuthMethod method, DateTimeOffset when, ErrorEvidence evidence)
+        {
+            CauseVariant? variant = c.Cause.VariantAt(when);
+            var ev = new StringBuilder(c.Reference.Evidence);
+            if (variant?.Evidence is { Length: > 0 } extra)
+            {
+                Append(ev, extra);
+            }
+
+            if (c.Reply is { IsEmbedded: true })
+            {
+                Append(ev, "The client reported 5.7.57 (not authenticated) and embedded the real AUTH error, which is the cause to fix.");
+            }
+
+            if (method != SmtpAuthMethod.Unknown)
+            {
+                Append(ev, string.Format(CultureInfo.InvariantCulture, "Auth method: {0}.", method));
+            }
+
+            if (parsed.Truncated)
+            {
+                Append(ev, string.Format(CultureInfo.InvariantCulture, "Only the first {0} characters of the input were read.", ReplyParser.MaxInputLength));
+            }
+
+            ParsedReply? reply = c.Reply;
+            return new SmtpAuthFinding
+            {
+                UserPrincipalName = evidence.UserPrincipalName,
+                Verdict = c.Verdict,
+                CauseId = c.Cause.Id,
+                Title = variant?.Title ?? c.Cause.Title,
+                Category = c.Cause.Category,
+                ReplyCode = reply?.ReplyCode,
+                EnhancedStatusCode = reply?.EnhancedStatusCode,
+                Evidence = ev.ToString(),
+                Checks = c.Cause.Checks,
+                Remediation = variant?.Remediation ?? c.Cause.Remediation,
+                RemediationCommand = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName),
+                DocumentationUrl = c.Cause.DocumentationUrl,
+                Transient = c.Cause.Transient,
+                ReplyText = reply?.ToString(),
+                DiagnosticServer = reply?.DiagnosticServer,
+                DiagnosticTimestamp = reply?.DiagnosticTimestamp,
+                DiagnosticId = reply?.DiagnosticId,
+                Source = parsed.Source,
+                CatalogEntry = c.Entry.Id,
+                CatalogVersion = _catalog.Version,
+            };
+        }
+
+        private SmtpAuthFinding Unrecognized(ParsedError parsed, ParsedReply? reply, ErrorEvidence evidence)
+        {
+            CauseDefinition cause = _catalog.Causes["Unrecognized"];
+            var ev = new StringBuilder("No catalog entry matches this text.");
+            if (reply is not null)
+            {
+                Append(ev, string.Format(CultureInfo.InvariantCulture, "Parsed reply: {0}.", reply));
+                if (reply.EnhancedStatusCode is { } enh)
+                {
+                    Append(ev, DescribeEnhancedClass(enh));
+                }
+            }
+            else
+            {
+                Append(ev, "No SMTP reply code was found in it.");
+            }
+
+            return new SmtpAuthFinding
+            {
+                UserPrincipalName = evidence.UserPrincipalName,
+                Verdict = Verdict.Possible,
+                CauseId = cause.Id,
+                Title = cause.Title,
+                Category = cause.Category,
+                ReplyCode = reply?.ReplyCode,
+                EnhancedStatusCode = reply?.EnhancedStatusCode,
+                Evidence = ev.ToString(),
+                Checks = cause.Checks,
+                Remediation = cause.Remediation,
+                RemediationCommand = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName),
+                DocumentationUrl = cause.DocumentationUrl,
+                Transient = reply?.ReplyCode is >= 400 and < 500,
+                ReplyText = reply?.ToString(),
+                DiagnosticServer = reply?.DiagnosticServer,
+                DiagnosticTimestamp = reply?.DiagnosticTimestamp,
+                DiagnosticId = reply?.DiagnosticId,
+                Source = parsed.Source,
+                CatalogEntry = null,
+                CatalogVersion = _catalog.Version,
+            };
+        }
+
+        // RFC 3463 classes and subjects, for a reply the catalog does not know.
+        private static string DescribeEnhancedClass(string enhanced)
+        {
+            string[] parts = enhanced.Split('.');
+            string cls = parts[0] switch
+            {
+                "2" => "success",
+                "4" => "a temporary failure (retrying can succeed)",
+                _ => "a permanent failure",
+            };
+            string subject = parts.Length > 1 ? parts[1] switch
+            {
+                "1" => "addressing",
+                "2" => "the mailbox",
+                "3" => "the mail system",
+                "4" => "the network or routing",
+                "5" => "the mail delivery protocol",
+                "6" => "the message content",
+                "7" => "security or policy",
+                _ => "an unknown subject",
+            } : "an unknown subject";
+            return string.Format(CultureInfo.InvariantCulture, "{0} is {1} about {2} (RFC 3463).", enhanced, cls, subject);
+        }
+
+        private static string? FillCommand(string? command, string? user)
+        {
+            if (command is null || string.IsNullOrEmpty(user))
+            {
+                return command;
+            }
+
+            return command.Replace("<user>", user).Replace("<mailbox>", user);
+        }
+
+        private static void Append(StringBuilder sb, string sentence)
+        {
+            if (sb.Length > 0)
+            {
+                sb.Append(' ');
+            }
+
+            sb.Append(sentence);
+        }
+
+        private sealed class Candidate
+        {
+            public Candidate(CatalogEntry entry, CauseDefinition cause, CauseReference reference, ParsedReply? reply, Verdict verdict, Tier tier, int order)
+            {
+                Tier = tier;
+                Entry = entry;
+                Cause = cause;
+                Reference = reference;
+                Reply = reply;
+                Verdict = verdict;
+                Order = order;
+            }
+
+            public CatalogEntry Entry { get; }
+            public CauseDefinition Cause { get; }
+            public CauseReference Reference { get; }
+            public ParsedReply? Reply { get; }
+            public Verdict Verdict { get; }
+            public Tier Tier { get; }
+            public int Order { get; }
+        }
+
+        // Where a candidate came from, most specific first.
+        private enum Tier
+        {
+            Embedded = 0,
+            Reply = 1,
+            Text = 2,
+            Symptom = 3,
+        }
+    }
+}

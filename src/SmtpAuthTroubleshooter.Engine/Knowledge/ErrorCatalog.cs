@@ -1,0 +1,365 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SmtpAuthTroubleshooter.Engine.Knowledge
+{
+    /// <summary>
+    /// The error knowledge base: causes (one per stable CauseId) and entries (one per server reply or
+    /// client-library error text). Loaded from the embedded, versioned ErrorCatalog.json; adding an
+    /// Exchange Online error text is a data change plus a test case (DESIGN "Knowledge as data").
+    /// </summary>
+    public sealed class ErrorCatalog
+    {
+        /// <summary>Every regex of the catalog and the parser runs with this limit (issue 6: no match over 50 ms).</summary>
+        internal static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(50);
+
+        private const string ResourceName = "SmtpAuthTroubleshooter.Engine.Knowledge.ErrorCatalog.json";
+        private static readonly Lazy<ErrorCatalog> s_embedded = new Lazy<ErrorCatalog>(LoadEmbedded);
+
+        private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries)
+        {
+            SchemaVersion = schemaVersion;
+            Version = version;
+            Causes = causes;
+            Entries = entries;
+        }
+
+        /// <summary>The catalog compiled into the engine.</summary>
+        public static ErrorCatalog Embedded => s_embedded.Value;
+
+        /// <summary>The file format version.</summary>
+        public int SchemaVersion { get; }
+
+        /// <summary>The catalog's content version (a date), reported on every finding.</summary>
+        public string Version { get; }
+
+        /// <summary>Cause definitions keyed by CauseId.</summary>
+        public IReadOnlyDictionary<string, CauseDefinition> Causes { get; }
+
+        /// <summary>Entries in file order.</summary>
+        public IReadOnlyList<CatalogEntry> Entries { get; }
+
+        /// <summary>Parses a catalog from JSON text; throws <see cref="SmtpAuthTroubleshooterException"/> when it is invalid.</summary>
+        public static ErrorCatalog Parse(string json)
+        {
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+                JsonElement root = doc.RootElement;
+                int schema = root.GetProperty("schemaVersion").GetInt32();
+                if (schema != 1)
+                {
+                    throw Invalid($"unsupported schemaVersion {schema}");
+                }
+
+                string version = root.GetProperty("catalogVersion").GetString() ?? string.Empty;
+                var causes = new Dictionary<string, CauseDefinition>(StringComparer.Ordinal);
+                foreach (JsonProperty p in root.GetProperty("causes").EnumerateObject())
+                {
+                    causes.Add(p.Name, ReadCause(p.Name, p.Value));
+                }
+
+                var entries = new List<CatalogEntry>();
+                var ids = new HashSet<string>(StringComparer.Ordinal);
+                foreach (JsonElement e in root.GetProperty("entries").EnumerateArray())
+                {
+                    CatalogEntry entry = ReadEntry(e, causes);
+                    if (!ids.Add(entry.Id))
+                    {
+                        throw Invalid($"duplicate entry id '{entry.Id}'");
+                    }
+
+                    entries.Add(entry);
+                }
+
+                return new ErrorCatalog(schema, version, causes, entries);
+            }
+            catch (Exception ex) when (ex is JsonException || ex is KeyNotFoundException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
+            {
+                throw Invalid(ex.Message, ex);
+            }
+        }
+
+        private static ErrorCatalog LoadEmbedded()
+        {
+            using Stream? stream = typeof(ErrorCatalog).Assembly.GetManifestResourceStream(ResourceName);
+            if (stream is null)
+            {
+                throw Invalid("the embedded resource is missing");
+            }
+
+            using var reader = new StreamReader(stream);
+            return Parse(reader.ReadToEnd());
+        }
+
+        private static CauseDefinition ReadCause(string id, JsonElement e)
+        {
+            var variants = new List<CauseVariant>();
+            if (e.TryGetProperty("variants", out JsonElement vs) && vs.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement v in vs.EnumerateArray())
+                {
+                    variants.Add(new CauseVariant(
+                        ReadDate(v, "validFrom"),
+                        ReadDate(v, "validUntil"),
+                        ReadString(v, "title"),
+                        ReadString(v, "remediation"),
+                        ReadString(v, "evidence")));
+                }
+            }
+
+            return new CauseDefinition(
+                id,
+                ReadString(e, "title") ?? id,
+                ReadString(e, "category") ?? "Unknown",
+                ReadString(e, "checks"),
+                ReadString(e, "remediation") ?? string.Empty,
+                ReadString(e, "remediationCommand"),
+                ReadString(e, "documentationUrl"),
+                e.TryGetProperty("transient", out JsonElement t) && t.ValueKind == JsonValueKind.True,
+                ReadString(e, "reference"),
+                variants);
+        }
+
+        private static CatalogEntry ReadEntry(JsonElement e, Dictionary<string, CauseDefinition> causes)
+        {
+            string id = ReadString(e, "id") ?? throw Invalid("an entry has no id");
+            string scopeText = ReadString(e, "scope") ?? "reply";
+            EntryScope scope = string.Equals(scopeText, "text", StringComparison.OrdinalIgnoreCase) ? EntryScope.Text : EntryScope.Reply;
+            string pattern = ReadString(e, "pattern") ?? throw Invalid($"entry '{id}' has no pattern");
+            var regex = new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout);
+
+            var codes = new List<int>();
+            if (e.TryGetProperty("replyCodes", out JsonElement rc) && rc.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement c in rc.EnumerateArray())
+                {
+                    codes.Add(c.GetInt32());
+                }
+            }
+
+            var enhanced = new List<string>();
+            if (e.TryGetProperty("enhancedCodes", out JsonElement ec) && ec.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement c in ec.EnumerateArray())
+                {
+                    enhanced.Add(c.GetString() ?? string.Empty);
+                }
+            }
+
+            var refs = new List<CauseReference>();
+            foreach (JsonElement c in e.GetProperty("causes").EnumerateArray())
+            {
+                string causeId = ReadString(c, "causeId") ?? throw Invalid($"entry '{id}' names a cause without causeId");
+                if (!causes.ContainsKey(causeId))
+                {
+                    throw Invalid($"entry '{id}' names unknown cause '{causeId}'");
+                }
+
+                refs.Add(new CauseReference(
+                    causeId,
+                    ReadVerdict(c, "verdict") ?? CatalogVerdict.Possible,
+                    ReadVerdict(c, "basic"),
+                    ReadVerdict(c, "oauth"),
+                    ReadString(c, "evidence") ?? string.Empty));
+            }
+
+            return new CatalogEntry(id, ReadString(e, "reference"), scope, codes, enhanced, regex, ReadString(e, "stage") ?? "Any", refs);
+        }
+
+        private static CatalogVerdict? ReadVerdict(JsonElement e, string name)
+        {
+            string? text = ReadString(e, name);
+            if (text is null)
+            {
+                return null;
+            }
+
+            return text.ToUpperInvariant() switch
+            {
+                "LIKELY" => CatalogVerdict.Likely,
+                "POSSIBLE" => CatalogVerdict.Possible,
+                "EXCLUDED" => CatalogVerdict.Excluded,
+                _ => throw Invalid($"unknown verdict '{text}'"),
+            };
+        }
+
+        private static string? ReadString(JsonElement e, string name) =>
+            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        private static DateTimeOffset? ReadDate(JsonElement e, string name)
+        {
+            string? text = ReadString(e, name);
+            return text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        }
+
+        private static SmtpAuthTroubleshooterException Invalid(string detail, Exception? inner = null) =>
+            new SmtpAuthTroubleshooterException("ErrorCatalogInvalid", SmtpAuthErrorKind.InvalidData, "The error catalog is invalid: " + detail, null, inner);
+    }
+
+    /// <summary>Where an entry's pattern is applied.</summary>
+    public enum EntryScope
+    {
+        /// <summary>To a parsed SMTP reply's text (codes and diagnostic tail removed).</summary>
+        Reply,
+        /// <summary>To the whole input text (client-library messages without an SMTP reply).</summary>
+        Text,
+    }
+
+    /// <summary>A verdict as the catalog states it.</summary>
+    public enum CatalogVerdict
+    {
+        /// <summary>Most likely.</summary>
+        Likely,
+        /// <summary>One of several.</summary>
+        Possible,
+        /// <summary>Not a candidate for this auth method.</summary>
+        Excluded,
+    }
+
+    /// <summary>One cause: what it is and how to fix it.</summary>
+    public sealed class CauseDefinition
+    {
+        internal CauseDefinition(string id, string title, string category, string? checks, string remediation, string? remediationCommand, string? documentationUrl, bool transient, string? reference, IReadOnlyList<CauseVariant> variants)
+        {
+            Id = id;
+            Title = title;
+            Category = category;
+            Checks = checks;
+            Remediation = remediation;
+            RemediationCommand = remediationCommand;
+            DocumentationUrl = documentationUrl;
+            Transient = transient;
+            Reference = reference;
+            Variants = variants;
+        }
+
+        /// <summary>The stable CauseId.</summary>
+        public string Id { get; }
+        /// <summary>One-line title.</summary>
+        public string Title { get; }
+        /// <summary>Category.</summary>
+        public string Category { get; }
+        /// <summary>What to check.</summary>
+        public string? Checks { get; }
+        /// <summary>The fix in words.</summary>
+        public string Remediation { get; }
+        /// <summary>The exact fix command, if any.</summary>
+        public string? RemediationCommand { get; }
+        /// <summary>Documentation link.</summary>
+        public string? DocumentationUrl { get; }
+        /// <summary>Whether waiting can help.</summary>
+        public bool Transient { get; }
+        /// <summary>Where in the domain reference the facts come from.</summary>
+        public string? Reference { get; }
+        /// <summary>Date-bound variants (meaning that changed over time).</summary>
+        public IReadOnlyList<CauseVariant> Variants { get; }
+
+        /// <summary>The variant in force at <paramref name="when"/>, if any.</summary>
+        public CauseVariant? VariantAt(DateTimeOffset when)
+        {
+            foreach (CauseVariant v in Variants)
+            {
+                if ((v.ValidFrom is null || when >= v.ValidFrom) && (v.ValidUntil is null || when < v.ValidUntil))
+                {
+                    return v;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>A cause's wording for a period of time.</summary>
+    public sealed class CauseVariant
+    {
+        internal CauseVariant(DateTimeOffset? validFrom, DateTimeOffset? validUntil, string? title, string? remediation, string? evidence)
+        {
+            ValidFrom = validFrom;
+            ValidUntil = validUntil;
+            Title = title;
+            Remediation = remediation;
+            Evidence = evidence;
+        }
+
+        /// <summary>Start of validity (inclusive), or open.</summary>
+        public DateTimeOffset? ValidFrom { get; }
+        /// <summary>End of validity (exclusive), or open.</summary>
+        public DateTimeOffset? ValidUntil { get; }
+        /// <summary>Title override.</summary>
+        public string? Title { get; }
+        /// <summary>Remediation override.</summary>
+        public string? Remediation { get; }
+        /// <summary>Sentence appended to the evidence.</summary>
+        public string? Evidence { get; }
+    }
+
+    /// <summary>One recognisable error: how to match it and which causes it points at.</summary>
+    public sealed class CatalogEntry
+    {
+        internal CatalogEntry(string id, string? reference, EntryScope scope, IReadOnlyList<int> replyCodes, IReadOnlyList<string> enhancedCodes, Regex pattern, string stage, IReadOnlyList<CauseReference> causes)
+        {
+            Id = id;
+            Reference = reference;
+            Scope = scope;
+            ReplyCodes = replyCodes;
+            EnhancedCodes = enhancedCodes;
+            Pattern = pattern;
+            Stage = stage;
+            Causes = causes;
+        }
+
+        /// <summary>Entry id, e.g. TENANT_OFF.</summary>
+        public string Id { get; }
+        /// <summary>Where in the domain reference it comes from.</summary>
+        public string? Reference { get; }
+        /// <summary>What the pattern is applied to.</summary>
+        public EntryScope Scope { get; }
+        /// <summary>Basic reply codes that may accompany the text (empty: any).</summary>
+        public IReadOnlyList<int> ReplyCodes { get; }
+        /// <summary>Enhanced status codes that may accompany the text (empty: any).</summary>
+        public IReadOnlyList<string> EnhancedCodes { get; }
+        /// <summary>The text pattern.</summary>
+        public Regex Pattern { get; }
+        /// <summary>The SMTP stage the reply belongs to.</summary>
+        public string Stage { get; }
+        /// <summary>Candidate causes, most likely first.</summary>
+        public IReadOnlyList<CauseReference> Causes { get; }
+    }
+
+    /// <summary>An entry's pointer at a cause, with its verdicts.</summary>
+    public sealed class CauseReference
+    {
+        internal CauseReference(string causeId, CatalogVerdict verdict, CatalogVerdict? basic, CatalogVerdict? oauth, string evidence)
+        {
+            CauseId = causeId;
+            Verdict = verdict;
+            Basic = basic;
+            OAuth = oauth;
+            Evidence = evidence;
+        }
+
+        /// <summary>The cause.</summary>
+        public string CauseId { get; }
+        /// <summary>Verdict when the auth method is unknown.</summary>
+        public CatalogVerdict Verdict { get; }
+        /// <summary>Verdict when the client used basic auth.</summary>
+        public CatalogVerdict? Basic { get; }
+        /// <summary>Verdict when the client used OAuth.</summary>
+        public CatalogVerdict? OAuth { get; }
+        /// <summary>Why the reply points at this cause.</summary>
+        public string Evidence { get; }
+
+        /// <summary>The verdict for a given auth method.</summary>
+        public CatalogVerdict VerdictFor(SmtpAuthMethod method) => method switch
+        {
+            SmtpAuthMethod.Basic => Basic ?? Verdict,
+            SmtpAuthMethod.OAuth => OAuth ?? Verdict,
+            _ => Verdict,
+        };
+    }
+}

@@ -1,0 +1,449 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SmtpAuthTroubleshooter.Engine.Knowledge
+{
+    /// <summary>One SMTP reply found in a piece of error text.</summary>
+    public sealed class ParsedReply
+    {
+        internal ParsedReply(int? replyCode, string? enhancedStatusCode, string text, int start)
+        {
+            ReplyCode = replyCode;
+            EnhancedStatusCode = enhancedStatusCode;
+            Text = text;
+            Start = start;
+        }
+
+        /// <summary>The three-digit reply code, if the text carried one.</summary>
+        public int? ReplyCode { get; }
+
+        /// <summary>The enhanced status code (RFC 3463), if the text carried one.</summary>
+        public string? EnhancedStatusCode { get; }
+
+        /// <summary>The reply text after the codes, without Exchange's diagnostic tail.</summary>
+        public string Text { get; internal set; }
+
+        /// <summary>The text after "Authentication unsuccessful,", which names the cause of a 5.7.139 (reference §1.1).</summary>
+        public string? Reason { get; internal set; }
+
+        /// <summary>Front-end host of the diagnostic tail.</summary>
+        public string? DiagnosticServer { get; internal set; }
+
+        /// <summary>UTC time of the diagnostic tail.</summary>
+        public DateTimeOffset? DiagnosticTimestamp { get; internal set; }
+
+        /// <summary>Id of the diagnostic tail.</summary>
+        public string? DiagnosticId { get; internal set; }
+
+        /// <summary>The reply embedded after "Error:" (System.Net.Mail's 5.7.57, reference §1.1), if any.</summary>
+        public ParsedReply? Embedded { get; internal set; }
+
+        /// <summary>True when this reply was found embedded in another.</summary>
+        public bool IsEmbedded { get; internal set; }
+
+        internal int Start { get; }
+
+        /// <summary>The reply as one line: code, enhanced code and text.</summary>
+        public override string ToString()
+        {
+            var sb = new StringBuilder();
+            if (ReplyCode.HasValue)
+            {
+                sb.Append(ReplyCode.Value.ToString(CultureInfo.InvariantCulture)).Append(' ');
+            }
+
+            if (EnhancedStatusCode is not null)
+            {
+                sb.Append(EnhancedStatusCode).Append(' ');
+            }
+
+            sb.Append(Text);
+            return sb.ToString().Trim();
+        }
+    }
+
+    /// <summary>The result of parsing a piece of error text.</summary>
+    public sealed class ParsedError
+    {
+        internal ParsedError(string text, string? source, SmtpAuthMethod authMethodHint, IReadOnlyList<ParsedReply> replies, bool truncated)
+        {
+            Text = text;
+            Source = source;
+            AuthMethodHint = authMethodHint;
+            Replies = replies;
+            Truncated = truncated;
+        }
+
+        /// <summary>The normalised input (control characters folded, diagnostic tails removed, possibly truncated).</summary>
+        public string Text { get; }
+
+        /// <summary>The client library the text looks like it came from.</summary>
+        public string? Source { get; }
+
+        /// <summary>The auth method the text reveals (an "AUTH XOAUTH2" command, say), or Unknown.</summary>
+        public SmtpAuthMethod AuthMethodHint { get; }
+
+        /// <summary>Every distinct reply, most specific first: embedded replies before the replies that carry them.</summary>
+        public IReadOnlyList<ParsedReply> Replies { get; }
+
+        /// <summary>True when the input was longer than the parser reads.</summary>
+        public bool Truncated { get; }
+    }
+
+    /// <summary>
+    /// Finds SMTP replies in any error text: a raw reply, a log line, or a client library's exception message
+    /// (MailKit, System.Net.Mail/Send-MailMessage, Python smtplib, Java Mail, nodemailer, PHPMailer).
+    /// Pure and deterministic; every regex has a timeout, and the input is bounded.
+    /// </summary>
+    public static class ReplyParser
+    {
+        /// <summary>The parser reads at most this many characters of one input.</summary>
+        public const int MaxInputLength = 16 * 1024;
+
+        private const RegexOptions Options = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
+
+        // A basic code followed by an enhanced code: "535 5.7.139", "432-4.3.2" (multi-line), "535: 5.7.139" (MailKit),
+        // "(535, b'5.7.139" (smtplib). Lookbehind keeps "1535" or "2.535" from matching.
+        private static readonly Regex s_codeAndEnhanced = new Regex(
+            @"(?<![\w.])(?<code>[2-5][0-5][0-9])(?:[ -]|:[ ]?|,[ ]?b?['""])(?<enh>[2-5]\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])",
+            Options, ErrorCatalog.MatchTimeout);
+
+        // An enhanced code alone: "The server response was: 5.7.57 ...", MailKit SmtpCommandException.Message.
+        private static readonly Regex s_enhancedOnly = new Regex(
+            @"(?<![\w.])(?<enh>[245]\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])(?=[ ;])",
+            Options, ErrorCatalog.MatchTimeout);
+
+        // A basic code alone, where the reply has no enhanced code: "421 Service not available", "(535, b'Authentication".
+        private static readonly Regex s_codeOnly = new Regex(
+            @"(?:^|(?<=[\s:(\[]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
+            Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
+
+        // Exchange's diagnostic tail (reference §1.1): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
+        // and the "[Hostname=HOST]" form of some 4xx replies.
+        private static readonly Regex s_tail = new Regex(
+            @"\[(?:Hostname=)?(?<host>[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10})(?:[ ]+(?<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,16}Z)(?:[ ]+(?<id>[0-9A-Fa-f]{4,40}))?)?\]",
+            Options, ErrorCatalog.MatchTimeout);
+
+        private static readonly Regex s_embeddedMarker = new Regex(@"Error:\s*$", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+
+        private static readonly Regex s_reason = new Regex(@"Authentication unsuccessful,\s*(?<reason>.+)$", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+
+        private static readonly (Regex Pattern, string Source)[] s_sources =
+        {
+            (new Regex(@"MailKit|MimeKit|SmtpCommandException|SmtpProtocolException", Options, ErrorCatalog.MatchTimeout), "MailKit"),
+            (new Regex(@"System\.Net\.Mail|Send-MailMessage|The server response was:", Options, ErrorCatalog.MatchTimeout), "System.Net.Mail"),
+            (new Regex(@"smtplib|SMTPAuthenticationError|SMTPSenderRefused|SMTPDataError", Options, ErrorCatalog.MatchTimeout), "Python smtplib"),
+            (new Regex(@"javax\.mail|jakarta\.mail|com\.sun\.mail", Options, ErrorCatalog.MatchTimeout), "Java Mail"),
+            (new Regex(@"EAUTH|ESOCKET|EENVELOPE|Invalid login:|nodemailer", Options, ErrorCatalog.MatchTimeout), "nodemailer"),
+            (new Regex(@"PHPMailer|SMTP ERROR:|SMTP Error:", Options, ErrorCatalog.MatchTimeout), "PHPMailer"),
+        };
+
+        private static readonly Regex s_oauthHint = new Regex(@"(?<!250[ -])AUTH (?:XOAUTH2|OAUTHBEARER)\b|SaslMechanismOAuth2", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+        private static readonly Regex s_basicHint = new Regex(@"(?<!250[ -])AUTH (?:LOGIN|PLAIN)\b|Password command failed|Username and Password not accepted", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+
+        /// <summary>Parses <paramref name="input"/>. Never throws for any string.</summary>
+        public static ParsedError Parse(string? input)
+        {
+            string raw = input ?? string.Empty;
+            bool truncated = raw.Length > MaxInputLength;
+            string text = Normalize(truncated ? raw.Substring(0, MaxInputLength) : raw);
+
+            var starts = FindReplyStarts(text);
+            var replies = new List<ParsedReply>(starts.Count);
+            for (int i = 0; i < starts.Count; i++)
+            {
+                (int start, int bodyStart, int? code, string? enh) = starts[i];
+                int end = i + 1 < starts.Count ? starts[i + 1].Start : text.Length;
+                int lineEnd = text.IndexOf('\n', bodyStart);
+                bool nextIsEmbedded = i + 1 < starts.Count && SafeIsMatch(s_embeddedMarker, text.Substring(bodyStart, end - bodyStart));
+                if (!nextIsEmbedded && lineEnd >= 0 && lineEnd < end)
+                {
+                    end = lineEnd;
+                }
+
+                string body = text.Substring(bodyStart, Math.Max(0, end - bodyStart));
+                var reply = new ParsedReply(code, enh, body, start);
+                ApplyTail(reply);
+                replies.Add(reply);
+            }
+
+            LinkEmbedded(replies, text);
+            List<ParsedReply> ordered = Order(Dedupe(replies));
+
+            string? source = null;
+            foreach ((Regex pattern, string name) in s_sources)
+            {
+                if (SafeIsMatch(pattern, text))
+                {
+                    source = name;
+                    break;
+                }
+            }
+
+            SmtpAuthMethod hint = SafeIsMatch(s_oauthHint, text) ? SmtpAuthMethod.OAuth
+                : SafeIsMatch(s_basicHint, text) ? SmtpAuthMethod.Basic
+                : SmtpAuthMethod.Unknown;
+
+            return new ParsedError(StripTails(text), source, hint, ordered, truncated);
+        }
+
+        /// <summary>Removes Exchange diagnostic tails from a text.</summary>
+        public static string StripTails(string text)
+        {
+            try
+            {
+                return s_tail.Replace(text, string.Empty);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return text;
+            }
+        }
+
+        internal static bool SafeIsMatch(Regex regex, string text)
+        {
+            try
+            {
+                return regex.IsMatch(text);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return false;
+            }
+        }
+
+        // Fold control characters (but keep line breaks) and undo the escapes client libraries print:
+        // Python's b'...' repr shows \r\n as literal backslash sequences.
+        private static string Normalize(string text)
+        {
+            var sb = new StringBuilder(text.Length);
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (c == '\\' && i + 1 < text.Length && (text[i + 1] == 'n' || text[i + 1] == 'r'))
+                {
+                    sb.Append('\n');
+                    i++;
+                }
+                else if (c == '\r')
+                {
+                    sb.Append('\n');
+                }
+                else if (c == '\n' || c == '\t')
+                {
+                    sb.Append(c == '\t' ? ' ' : '\n');
+                }
+                else if (char.IsControl(c) || char.IsSurrogate(c) && !IsValidSurrogatePair(text, i))
+                {
+                    sb.Append(' ');
+                }
+                else
+                {
+                    sb.Append(c);
+                }
+            }
+
+            return sb.ToString();
+        }
+
+        private static bool IsValidSurrogatePair(string text, int i) =>
+            char.IsHighSurrogate(text[i]) ? i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])
+            : i > 0 && char.IsHighSurrogate(text[i - 1]);
+
+        private static List<(int Start, int BodyStart, int? Code, string? Enh)> FindReplyStarts(string text)
+        {
+            var found = new List<(int Start, int BodyStart, int? Code, string? Enh)>();
+            var covered = new List<(int From, int To)>();
+            try
+            {
+                foreach (Match m in s_codeAndEnhanced.Matches(text))
+                {
+                    found.Add((m.Index, m.Index + m.Length, int.Parse(m.Groups["code"].Value, CultureInfo.InvariantCulture), m.Groups["enh"].Value));
+                    covered.Add((m.Index, m.Index + m.Length));
+                }
+
+                foreach (Match m in s_enhancedOnly.Matches(text))
+                {
+                    if (!Overlaps(covered, m.Index, m.Index + m.Length) && !InsideTail(text, m.Index))
+                    {
+                        found.Add((m.Index, m.Index + m.Length, null, m.Groups["enh"].Value));
+                        covered.Add((m.Index, m.Index + m.Length));
+                    }
+                }
+
+                if (found.Count == 0)
+                {
+                    foreach (Match m in s_codeOnly.Matches(text))
+                    {
+                        found.Add((m.Index, m.Index + m.Length, int.Parse(m.Groups["code"].Value, CultureInfo.InvariantCulture), null));
+                    }
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // Keep what was found before the limit; a pathological input gets fewer replies, never a hang.
+            }
+
+            found.Sort((a, b) => a.Start.CompareTo(b.Start));
+            return found;
+        }
+
+        private static bool Overlaps(List<(int From, int To)> ranges, int from, int to)
+        {
+            foreach ((int f, int t) in ranges)
+            {
+                if (from < t && to > f)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static bool InsideTail(string text, int index)
+        {
+            int open = text.LastIndexOf('[', index);
+            int close = text.LastIndexOf(']', index);
+            return open > close;
+        }
+
+        private static void ApplyTail(ParsedReply reply)
+        {
+            string body = reply.Text;
+            try
+            {
+                Match tail = s_tail.Match(body);
+                if (tail.Success && LooksLikeExchangeHost(tail.Groups["host"].Value))
+                {
+                    reply.DiagnosticServer = tail.Groups["host"].Value;
+                    if (tail.Groups["ts"].Success &&
+                        DateTimeOffset.TryParse(tail.Groups["ts"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset ts))
+                    {
+                        reply.DiagnosticTimestamp = ts;
+                    }
+
+                    if (tail.Groups["id"].Success)
+                    {
+                        reply.DiagnosticId = tail.Groups["id"].Value;
+                    }
+
+                    body = body.Substring(0, tail.Index) + body.Substring(tail.Index + tail.Length);
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+            }
+
+            reply.Text = CleanBody(body);
+            try
+            {
+                Match reason = s_reason.Match(reply.Text);
+                if (reason.Success)
+                {
+                    reply.Reason = reason.Groups["reason"].Value.Trim();
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+            }
+        }
+
+        private static bool LooksLikeExchangeHost(string host) =>
+            host.IndexOf("OUTLOOK.", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            host.IndexOf("OFFICE365.", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            host.IndexOf(".PROD.", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            host.IndexOf(".mail.protection.", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        // Trim the wrapping that libraries add after the reply: smtplib's closing quote and parenthesis,
+        // JSON/JS quotes, trailing commas.
+        private static string CleanBody(string body)
+        {
+            string s = body.Trim();
+            while (s.Length > 0)
+            {
+                char last = s[s.Length - 1];
+                if (last == '\'' || last == '"' || last == ')' || last == ',' || last == '}' || char.IsWhiteSpace(last))
+                {
+                    s = s.Substring(0, s.Length - 1);
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            return s;
+        }
+
+        private static void LinkEmbedded(List<ParsedReply> replies, string text)
+        {
+            for (int i = 0; i + 1 < replies.Count; i++)
+            {
+                ParsedReply outer = replies[i];
+                ParsedReply inner = replies[i + 1];
+                string between = text.Substring(outer.Start, inner.Start - outer.Start);
+                if (SafeIsMatch(s_embeddedMarker, between))
+                {
+                    outer.Embedded = inner;
+                    inner.IsEmbedded = true;
+                    outer.Text = CleanBody(Regex.Replace(outer.Text, @"\s*Error:\s*$", string.Empty, RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout));
+                }
+            }
+        }
+
+        private static List<ParsedReply> Dedupe(List<ParsedReply> replies)
+        {
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var result = new List<ParsedReply>(replies.Count);
+            foreach (ParsedReply r in replies)
+            {
+                // "535 5.7.139 X" and a later "5.7.139 X" (the same reply printed twice by a wrapper) are one reply.
+                string key = (r.EnhancedStatusCode ?? r.ReplyCode?.ToString(CultureInfo.InvariantCulture) ?? string.Empty) + "|" + r.Text;
+                if (seen.Add(key))
+                {
+                    result.Add(r);
+                }
+                else if (r.IsEmbedded)
+                {
+                    // keep the embedded flag on the surviving copy
+                    foreach (ParsedReply kept in result)
+                    {
+                        if (string.Equals((kept.EnhancedStatusCode ?? kept.ReplyCode?.ToString(CultureInfo.InvariantCulture) ?? string.Empty) + "|" + kept.Text, key, StringComparison.OrdinalIgnoreCase))
+                        {
+                            kept.IsEmbedded = true;
+                        }
+                    }
+                }
+            }
+
+            return result;
+        }
+
+        // Embedded replies (the real cause under a 5.7.57) first; otherwise the order of appearance.
+        private static List<ParsedReply> Order(List<ParsedReply> replies)
+        {
+            var ordered = new List<ParsedReply>(replies.Count);
+            foreach (ParsedReply r in replies)
+            {
+                if (r.IsEmbedded)
+                {
+                    ordered.Add(r);
+                }
+            }
+
+            foreach (ParsedReply r in replies)
+            {
+                if (!r.IsEmbedded)
+                {
+                    ordered.Add(r);
+                }
+            }
+
+            return ordered;
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Management.Automation;
+using System.Text;
+
+namespace SmtpAuthTroubleshooter.Commands
+{
+    /// <summary>Error text and context read from whatever an admin pipes in. Only BCL and Models types.</summary>
+    internal sealed class ErrorInput
+    {
+        private const int MaxExceptionDepth = 16;
+
+        public ErrorInput(string text) => Text = text;
+
+        public string Text { get; }
+
+        public SmtpAuthMethod AuthMethod { get; set; }
+
+        public SmtpPhase FailedPhase { get; set; }
+
+        public string? UserPrincipalName { get; set; }
+
+        public DateTimeOffset? ObservedUtc { get; set; }
+
+        /// <summary>
+        /// Reads a string; an ErrorRecord or exception (inner exceptions walked, type names kept because they name
+        /// the client library); a dictionary or any object with a ReplyText, Message or Exception property (a
+        /// Test-SmtpAuth result, a nodemailer error object converted from JSON, ...). Returns null when the object
+        /// carries no error text at all.
+        /// </summary>
+        public static ErrorInput? From(object? input)
+        {
+            object? value = input is PSObject pso ? pso.BaseObject : input;
+            switch (value)
+            {
+                case null:
+                    return null;
+                case string s:
+                    return new ErrorInput(s);
+                case ErrorRecord record:
+                    return new ErrorInput(FromErrorRecord(record));
+                case Exception exception:
+                    return new ErrorInput(FromException(exception));
+            }
+
+            if (value.GetType().IsPrimitive || value is decimal || value is DateTime || value is Guid)
+            {
+                return null;
+            }
+
+            var properties = input is PSObject wrapped ? wrapped : PSObject.AsPSObject(value);
+            string? text = null;
+            object? replyText = Property(properties, value, "ReplyText");
+            object? message = Property(properties, value, "Message");
+            object? exceptionValue = Property(properties, value, "Exception");
+            if (replyText is not null && !string.IsNullOrWhiteSpace(replyText.ToString()))
+            {
+                text = replyText.ToString();
+            }
+            else if (message is not null && !string.IsNullOrWhiteSpace(message.ToString()))
+            {
+                text = message.ToString();
+            }
+            else if (exceptionValue is not null)
+            {
+                object? inner = exceptionValue is PSObject ep ? ep.BaseObject : exceptionValue;
+                text = inner is Exception ex ? FromException(ex) : inner.ToString();
+            }
+            else if (replyText is not null || message is not null)
+            {
+                text = string.Empty;
+            }
+
+            if (text is null)
+            {
+                return null;
+            }
+
+            var result = new ErrorInput(text)
+            {
+                AuthMethod = ParseEnum<SmtpAuthMethod>(Property(properties, value, "AuthMethod")),
+                FailedPhase = ParseEnum<SmtpPhase>(Property(properties, value, "FailedPhase")),
+                UserPrincipalName = (Property(properties, value, "UserPrincipalName") ?? Property(properties, value, "UserName"))?.ToString(),
+            };
+            object? started = Property(properties, value, "StartedUtc");
+            if (started is PSObject sp)
+            {
+                started = sp.BaseObject;
+            }
+
+            result.ObservedUtc = started switch
+            {
+                DateTimeOffset dto => dto,
+                DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
+                string st when DateTimeOffset.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset p) => p,
+                _ => null,
+            };
+            return result;
+        }
+
+        private static object? Property(PSObject pso, object baseObject, string name)
+        {
+            if (baseObject is IDictionary dictionary)
+            {
+                foreach (DictionaryEntry entry in dictionary)
+                {
+                    if (string.Equals(entry.Key?.ToString(), name, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return entry.Value;
+                    }
+                }
+
+                return null;
+            }
+
+            object? v = pso.Properties[name]?.Value;
+            return v is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : v;
+        }
+
+        private static T ParseEnum<T>(object? value)
+            where T : struct
+        {
+            if (value is PSObject p)
+            {
+                value = p.BaseObject;
+            }
+
+            if (value is T typed)
+            {
+                return typed;
+            }
+
+            return value is not null && Enum.TryParse(value.ToString(), ignoreCase: true, out T parsed) ? parsed : default;
+        }
+
+        private static string FromErrorRecord(ErrorRecord record)
+        {
+            var sb = new StringBuilder();
+            if (record.Exception is not null)
+            {
+                sb.Append(FromException(record.Exception));
+            }
+
+            string? details = record.ErrorDetails?.Message;
+            if (!string.IsNullOrEmpty(details) && sb.ToString().IndexOf(details, StringComparison.Ordinal) < 0)
+            {
+                sb.Append('\n').Append(details);
+            }
+
+            if (sb.Length == 0)
+            {
+                sb.Append(record.ToString());
+            }
+
+            return sb.ToString();
+        }
+
+        // "Type: message" for the exception and each inner one, so that library names stay visible.
+        private static string FromException(Exception exception)
+        {
+            var sb = new StringBuilder();
+            var queue = new Queue<(Exception Ex, int Depth)>();
+            queue.Enqueue((exception, 0));
+            var seen = new HashSet<Exception>();
+            while (queue.Count > 0)
+            {
+                (Exception ex, int depth) = queue.Dequeue();
+                if (depth > MaxExceptionDepth || !seen.Add(ex))
+                {
+                    continue;
+                }
+
+                if (sb.Length > 0)
+                {
+                    sb.Append('\n');
+                }
+
+                sb.Append(ex.GetType().FullName).Append(": ").Append(ex.Message);
+                if (ex is AggregateException aggregate)
+                {
+                    foreach (Exception inner in aggregate.InnerExceptions)
+                    {
+                        queue.Enqueue((inner, depth + 1));
+                    }
+                }
+                else if (ex.InnerException is not null)
+                {
+                    queue.Enqueue((ex.InnerException, depth + 1));
+                }
+            }
+
+            return sb.ToString();
+        }
+    }
+}

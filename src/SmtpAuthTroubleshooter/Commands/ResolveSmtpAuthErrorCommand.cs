@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+
+namespace SmtpAuthTroubleshooter.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Turns an SMTP AUTH error into ranked causes, verdicts and the exact fix.</para>
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Resolve, "SmtpAuthError")]
+    [OutputType(typeof(SmtpAuthFinding))]
+    public sealed class ResolveSmtpAuthErrorCommand : SmtpAuthCmdletBase
+    {
+        #region Parameters
+
+        /// <summary>The error: a reply, log line, exception message, ErrorRecord, exception, or an object with ReplyText/Message/Exception.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [ValidateNotNullOrEmpty]
+        [Alias("ErrorRecord", "Exception", "Reply")]
+        public object InputObject { get; set; } = null!;
+
+        /// <summary>How the client authenticated, when the text does not say (Basic or OAuth).</summary>
+        [Parameter]
+        public SmtpAuthMethod AuthMethod { get; set; }
+
+        /// <summary>The account, used to fill the fix commands.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Alias("UserName", "PrimarySmtpAddress")]
+        [ValidateNotNullOrEmpty]
+        public string? UserPrincipalName { get; set; }
+
+        #endregion
+
+        #region Overrides
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            ErrorInput? input = ErrorInput.From(InputObject);
+            if (input is null)
+            {
+                object baseObject = InputObject is PSObject p ? p.BaseObject : InputObject;
+                WriteInputError(
+                    "InputObjectUnsupported",
+                    ErrorCategory.InvalidType,
+                    Strings.Format("InputObjectUnsupported", baseObject.GetType().FullName),
+                    InputObject,
+                    Strings.Get("InputObjectUnsupportedAction"));
+                return;
+            }
+
+            if (string.IsNullOrWhiteSpace(input.Text))
+            {
+                WriteInputError("InputObjectEmpty", ErrorCategory.InvalidArgument, Strings.Get("InputObjectEmpty"), InputObject, Strings.Get("InputObjectEmptyAction"));
+                return;
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(AuthMethod)))
+            {
+                input.AuthMethod = AuthMethod;
+            }
+
+            if (!string.IsNullOrEmpty(UserPrincipalName))
+            {
+                input.UserPrincipalName = UserPrincipalName;
+            }
+
+            WriteVerbose(Strings.Format("VerboseResolving", input.Text.Length, input.AuthMethod));
+            IReadOnlyList<SmtpAuthFinding> findings;
+            try
+            {
+                findings = Resolve(input);
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException)
+            {
+                WriteExceptionError(ex, InputObject, "ResolveFailed");
+                return;
+            }
+
+            if (findings.Count > 0)
+            {
+                WriteVerbose(Strings.Format("VerboseFindings", findings.Count, findings[0].CauseId, findings[0].Verdict));
+            }
+
+            foreach (SmtpAuthFinding finding in findings)
+            {
+                WriteObject(finding);
+            }
+        }
+
+        #endregion
+
+        #region Private
+
+        // Engine types appear only inside method bodies (STYLE rule 38): the cached resolver is held as object so
+        // that no field's type names an engine type, which would pull the engine in before OnImport hooks it.
+        private static object? s_resolver;
+
+        private static IReadOnlyList<SmtpAuthFinding> Resolve(ErrorInput input)
+        {
+            var evidence = new Engine.Diagnosis.ErrorEvidence(input.Text)
+            {
+                AuthMethod = input.AuthMethod,
+                FailedPhase = input.FailedPhase,
+                UserPrincipalName = input.UserPrincipalName,
+                ObservedUtc = input.ObservedUtc,
+            };
+            var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
+            if (resolver is null)
+            {
+                resolver = new Engine.Diagnosis.SmtpAuthErrorResolver();
+                s_resolver = resolver;
+            }
+
+            return resolver.Resolve(evidence);
+        }
+
+        #endregion
+    }
+}

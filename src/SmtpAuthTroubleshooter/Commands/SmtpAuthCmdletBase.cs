@@ -1,0 +1,108 @@
+using System;
+using System.Management.Automation;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Threading;
+
+namespace SmtpAuthTroubleshooter.Commands
+{
+    /// <summary>
+    /// Shared plumbing for every cmdlet of the module (STYLE rules 5, 23-25, 29): the cancellation token that
+    /// StopProcessing (Ctrl+C) cancels, and the helpers that turn failures into ErrorRecords with stable ids,
+    /// specific categories, the target object and a recommended action.
+    /// </summary>
+    public abstract class SmtpAuthCmdletBase : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource _cancellation = new CancellationTokenSource();
+        private bool _disposed;
+
+        /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
+        protected CancellationToken CancellationToken => _cancellation.Token;
+
+        /// <inheritdoc />
+        protected override void StopProcessing() => _cancellation.Cancel();
+
+        /// <summary>Writes a non-terminating error for one input and lets the pipeline go on.</summary>
+        protected void WriteInputError(string errorId, ErrorCategory category, string message, object? target, string? recommendedAction, Exception? inner = null)
+        {
+            WriteError(CreateErrorRecord(errorId, category, message, target, recommendedAction, inner));
+        }
+
+        /// <summary>Writes a non-terminating error for an exception raised while processing one input.</summary>
+        protected void WriteExceptionError(Exception exception, object? target, string fallbackErrorId)
+        {
+            if (exception is SmtpAuthTroubleshooterException ours)
+            {
+                WriteError(CreateErrorRecord(ours.ErrorId, MapCategory(ours), ours.Message, target, ours.RecommendedAction, ours));
+                return;
+            }
+
+            WriteError(CreateErrorRecord(fallbackErrorId, MapCategory(exception), exception.Message, target, null, exception));
+        }
+
+        /// <summary>Builds an ErrorRecord: stable id, category, target, recommended action.</summary>
+        protected static ErrorRecord CreateErrorRecord(string errorId, ErrorCategory category, string message, object? target, string? recommendedAction, Exception? inner = null)
+        {
+            var exception = inner is SmtpAuthTroubleshooterException ? inner : new SmtpAuthTroubleshooterException(errorId, SmtpAuthErrorKind.Unspecified, message, recommendedAction, inner);
+            // The target is the admin's item itself, not PowerShell's wrapper around it.
+            if (target is PSObject wrapped && wrapped.BaseObject is not PSCustomObject)
+            {
+                target = wrapped.BaseObject;
+            }
+
+            var record = new ErrorRecord(exception, errorId, category, target)
+            {
+                ErrorDetails = new ErrorDetails(message),
+            };
+            if (!string.IsNullOrEmpty(recommendedAction))
+            {
+                record.ErrorDetails.RecommendedAction = recommendedAction;
+            }
+
+            return record;
+        }
+
+        /// <summary>Maps an exception to the most specific ErrorCategory (STYLE rule 25).</summary>
+        protected static ErrorCategory MapCategory(Exception exception) => exception switch
+        {
+            SmtpAuthTroubleshooterException ours => ours.Kind switch
+            {
+                SmtpAuthErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+                SmtpAuthErrorKind.InvalidData => ErrorCategory.InvalidData,
+                SmtpAuthErrorKind.ConnectionError => ErrorCategory.ConnectionError,
+                SmtpAuthErrorKind.AuthenticationError => ErrorCategory.AuthenticationError,
+                SmtpAuthErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+                SmtpAuthErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
+                SmtpAuthErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+                SmtpAuthErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
+                _ => ErrorCategory.NotSpecified,
+            },
+            TimeoutException => ErrorCategory.OperationTimeout,
+            OperationCanceledException => ErrorCategory.OperationStopped,
+            AuthenticationException => ErrorCategory.AuthenticationError,
+            SocketException => ErrorCategory.ConnectionError,
+            UnauthorizedAccessException => ErrorCategory.PermissionDenied,
+            ArgumentException => ErrorCategory.InvalidArgument,
+            FormatException => ErrorCategory.InvalidData,
+            _ => ErrorCategory.NotSpecified,
+        };
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Releases the cancellation source.</summary>
+        protected virtual void Dispose(bool disposing)
+        {
+            if (!_disposed && disposing)
+            {
+                _cancellation.Dispose();
+            }
+
+            _disposed = true;
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Reflection;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Cmdlet.Tests
+{
+    /// <summary>The layering rules of STYLE.md, checked on the compiled assemblies.</summary>
+    public class ArchitectureTests
+    {
+        private static readonly Assembly Cmdlets = typeof(Commands.ResolveSmtpAuthErrorCommand).Assembly;
+        private static readonly Assembly Models = typeof(SmtpAuthFinding).Assembly;
+
+        [Fact]
+        public void Cmdlets_assembly_references_only_netstandard_SMA_Models_and_Engine()
+        {
+            // Rule 1.
+            string[] allowed = { "netstandard", "System.Management.Automation", "SmtpAuthTroubleshooter.Models", "SmtpAuthTroubleshooter.Engine" };
+            string[] refs = Cmdlets.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+            Assert.True(refs.All(allowed.Contains), "unexpected references: " + string.Join(", ", refs.Except(allowed)));
+        }
+
+        [Fact]
+        public void Models_assembly_has_no_dependencies()
+        {
+            Assert.Equal(new[] { "netstandard" }, Models.GetReferencedAssemblies().Select(a => a.Name!).ToArray());
+        }
+
+        [Fact]
+        public void Engine_does_not_reference_System_Management_Automation()
+        {
+            // Rule 3.
+            Assembly engine = typeof(Engine.Diagnosis.SmtpAuthErrorResolver).Assembly;
+            Assert.DoesNotContain(engine.GetReferencedAssemblies(), a => a.Name == "System.Management.Automation");
+        }
+
+        [Fact]
+        public void Cmdlet_types_mention_engine_types_only_inside_method_bodies()
+        {
+            // Rules 2 and 38: no field, property, parameter, return or base type from the engine or a dependency,
+            // so PowerShell never loads them into the default context while it inspects the cmdlets.
+            var offenders = new List<string>();
+            foreach (Type type in Cmdlets.GetTypes())
+            {
+                IEnumerable<Type> mentioned = new[] { type.BaseType }.Concat(type.GetInterfaces())
+                    .Concat(type.GetFields(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Select(f => f.FieldType))
+                    .Concat(type.GetProperties(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly).Select(p => p.PropertyType))
+                    .Concat(type.GetMethods(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly)
+                        .SelectMany(m => m.GetParameters().Select(p => p.ParameterType).Append(m.ReturnType)))
+                    .Where(t => t is not null)!;
+                foreach (Type t in mentioned.SelectMany(Flatten))
+                {
+                    string? asm = t.Assembly.GetName().Name;
+                    if (asm != "SmtpAuthTroubleshooter" && asm != "SmtpAuthTroubleshooter.Models" && asm != "System.Management.Automation" && !IsFramework(t.Assembly))
+                    {
+                        offenders.Add($"{type.FullName} mentions {t.FullName} ({asm})");
+                    }
+                }
+            }
+
+            Assert.True(offenders.Count == 0, string.Join("\n", offenders.Distinct()));
+        }
+
+        [Fact]
+        public void Cmdlets_are_public_sealed_with_output_types_and_approved_verbs()
+        {
+            IEnumerable<Type> cmdlets = Cmdlets.GetTypes().Where(t => t.GetCustomAttribute<CmdletAttribute>() is not null);
+            Assert.NotEmpty(cmdlets);
+            foreach (Type t in cmdlets)
+            {
+                Assert.True(t.IsPublic && t.IsSealed, t.Name);
+                Assert.EndsWith("Command", t.Name, StringComparison.Ordinal);
+                Assert.NotEmpty(t.GetCustomAttributes<OutputTypeAttribute>());
+                CmdletAttribute c = t.GetCustomAttribute<CmdletAttribute>()!;
+                Assert.StartsWith("SmtpAuth", c.NounName, StringComparison.Ordinal);
+            }
+        }
+
+        private static IEnumerable<Type> Flatten(Type t)
+        {
+            yield return t;
+            if (t.HasElementType)
+            {
+                foreach (Type e in Flatten(t.GetElementType()!))
+                {
+                    yield return e;
+                }
+            }
+
+            if (t.IsGenericType)
+            {
+                foreach (Type a in t.GetGenericArguments().SelectMany(Flatten))
+                {
+                    yield return a;
+                }
+            }
+        }
+
+        private static bool IsFramework(Assembly a)
+        {
+            string name = a.GetName().Name ?? string.Empty;
+            return name == "netstandard" || name == "mscorlib" || name == "System.Private.CoreLib" || name.StartsWith("System.", StringComparison.Ordinal) || name.StartsWith("Microsoft.Win32", StringComparison.Ordinal);
+        }
+    }
+}

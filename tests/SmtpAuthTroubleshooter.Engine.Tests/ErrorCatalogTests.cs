@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    public class ErrorCatalogTests
+    {
+        private static ErrorCatalog Catalog => ErrorCatalog.Embedded;
+
+        [Fact]
+        public void Embedded_catalog_loads_with_a_version()
+        {
+            Assert.Equal(1, Catalog.SchemaVersion);
+            Assert.Matches(@"^\d{4}\.\d{2}\.\d{2}", Catalog.Version);
+            Assert.True(Catalog.Entries.Count >= 30, $"only {Catalog.Entries.Count} entries");
+        }
+
+        [Fact]
+        public void Every_contract_cause_id_is_defined_and_reachable()
+        {
+            string[] missing = CauseIdContract.All.Where(id => !Catalog.Causes.ContainsKey(id)).ToArray();
+            Assert.True(missing.Length == 0, "undefined: " + string.Join(", ", missing));
+
+            var reachable = new HashSet<string>(Catalog.Entries.SelectMany(e => e.Causes).Select(c => c.CauseId));
+            string[] unreachable = CauseIdContract.All.Where(id => id != "Unrecognized" && !reachable.Contains(id)).ToArray();
+            Assert.True(unreachable.Length == 0, "no entry reaches: " + string.Join(", ", unreachable));
+        }
+
+        [Fact]
+        public void Catalog_uses_only_contract_cause_ids()
+        {
+            string[] extra = Catalog.Causes.Keys.Where(id => !CauseIdContract.All.Contains(id)).ToArray();
+            Assert.True(extra.Length == 0, "not in CAUSE-IDS.md: " + string.Join(", ", extra));
+        }
+
+        [Fact]
+        public void Every_cause_has_a_title_remediation_and_category()
+        {
+            foreach (CauseDefinition cause in Catalog.Causes.Values)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(cause.Title), cause.Id);
+                Assert.False(string.IsNullOrWhiteSpace(cause.Remediation), cause.Id);
+                Assert.Contains(cause.Category, new[] { "Transport", "Tls", "ExchangePolicy", "EntraPolicy", "Account", "Credentials", "OAuth", "Sender", "Throttling", "Tenant", "Unknown" });
+            }
+        }
+
+        [Fact]
+        public void Fix_commands_name_real_cmdlets_and_carry_no_secrets()
+        {
+            string[] known = { "Set-CASMailbox", "Set-TransportConfig", "Set-AuthenticationPolicy", "Set-User", "Add-RecipientPermission", "New-ServicePrincipal", "Add-MailboxPermission", "Get-", "Update-MgUser", "Set-MsolUser", "Test-SmtpAuth", "Remove-BlockedSenderAddress", "Unblock", "Connect-" };
+            foreach (CauseDefinition cause in Catalog.Causes.Values.Where(c => c.RemediationCommand is not null))
+            {
+                Assert.True(known.Any(k => cause.RemediationCommand!.Contains(k, StringComparison.Ordinal)), $"{cause.Id}: {cause.RemediationCommand}");
+                Assert.DoesNotMatch("(?i)password\\s*=|secret\\s*=", cause.RemediationCommand!);
+            }
+        }
+
+        [Fact]
+        public void Tenant_switch_fix_prefers_the_mailbox_override()
+        {
+            Assert.Equal("Set-CASMailbox -Identity <user> -SmtpClientAuthenticationDisabled $false", Catalog.Causes["TenantSmtpAuthDisabled"].RemediationCommand);
+        }
+
+        [Fact]
+        public void Basic_auth_retirement_has_dated_variants()
+        {
+            CauseDefinition cause = Catalog.Causes["BasicAuthRetired"];
+            CauseVariant? before = cause.VariantAt(new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero));
+            CauseVariant? after = cause.VariantAt(new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
+            Assert.NotNull(before);
+            Assert.NotNull(after);
+            Assert.NotEqual(before!.Remediation ?? before.Title, after!.Remediation ?? after.Title);
+        }
+
+        [Fact]
+        public void Parse_rejects_an_entry_that_names_an_unknown_cause()
+        {
+            const string json = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"entries\":[{\"id\":\"A\",\"pattern\":\"x\",\"causes\":[{\"causeId\":\"Nope\",\"verdict\":\"Likely\"}]}]}";
+            var ex = Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(json));
+            Assert.Equal("ErrorCatalogInvalid", ex.ErrorId);
+        }
+
+        [Fact]
+        public void Parse_rejects_invalid_json_and_unknown_schema()
+        {
+            Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse("{")).ErrorId);
+            Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse("{\"schemaVersion\":2,\"catalogVersion\":\"x\",\"causes\":{},\"entries\":[]}")).ErrorId);
+        }
+
+        [Fact]
+        public void Every_pattern_has_a_timeout()
+        {
+            Assert.All(Catalog.Entries, e => Assert.Equal(ErrorCatalog.MatchTimeout, e.Pattern.MatchTimeout));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using System.Linq;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    public class ReplyParserTests
+    {
+        [Fact]
+        public void Parses_codes_and_strips_the_new_diagnostic_tail()
+        {
+            ParsedError p = ReplyParser.Parse("535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM 2023-11-29T14:52:57.126Z 08DBE7319275F6BA]");
+            ParsedReply r = Assert.Single(p.Replies);
+            Assert.Equal(535, r.ReplyCode);
+            Assert.Equal("5.7.139", r.EnhancedStatusCode);
+            Assert.Equal("Authentication unsuccessful, the user credentials were incorrect.", r.Text);
+            Assert.Equal("the user credentials were incorrect.", r.Reason);
+            Assert.Equal("BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM", r.DiagnosticServer);
+            Assert.Equal(new DateTimeOffset(2023, 11, 29, 14, 52, 57, 126, TimeSpan.Zero), r.DiagnosticTimestamp);
+            Assert.Equal("08DBE7319275F6BA", r.DiagnosticId);
+        }
+
+        [Fact]
+        public void Parses_the_old_host_only_tail()
+        {
+            ParsedReply r = Assert.Single(ReplyParser.Parse("535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]").Replies);
+            Assert.Equal("SN2PR00CA0018.namprd00.prod.outlook.com", r.DiagnosticServer);
+            Assert.Null(r.DiagnosticTimestamp);
+            Assert.Equal("Authentication unsuccessful", r.Text);
+        }
+
+        [Fact]
+        public void Digs_the_embedded_error_out_of_a_System_Net_Mail_5_7_57()
+        {
+            ParsedError p = ReplyParser.Parse("System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the client was not authenticated. The server response was: 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [TY1PR01CA0183.jpnprd01.prod.outlook.com]");
+            Assert.Equal("System.Net.Mail", p.Source);
+            Assert.Equal(2, p.Replies.Count);
+            ParsedReply inner = p.Replies[0];
+            ParsedReply outer = p.Replies[1];
+            Assert.True(inner.IsEmbedded);
+            Assert.Equal(535, inner.ReplyCode);
+            Assert.Equal("5.7.139", inner.EnhancedStatusCode);
+            Assert.StartsWith("Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.", inner.Text, StringComparison.Ordinal);
+            Assert.Equal("TY1PR01CA0183.jpnprd01.prod.outlook.com", inner.DiagnosticServer);
+            Assert.Null(outer.ReplyCode);
+            Assert.Equal("5.7.57", outer.EnhancedStatusCode);
+            Assert.Same(inner, outer.Embedded);
+            Assert.Equal("Client not authenticated to send mail.", outer.Text);
+        }
+
+        [Theory]
+        [InlineData("MailKit.Security.AuthenticationException: 535: 5.7.139 Authentication unsuccessful, account locked.", "MailKit", 535, "5.7.139")]
+        [InlineData("smtplib.SMTPAuthenticationError: (535, b'5.7.139 Authentication unsuccessful, account locked. [SN4PR0201CA0068.namprd02.prod.outlook.com]')", "Python smtplib", 535, "5.7.139")]
+        [InlineData("javax.mail.AuthenticationFailedException: 535 5.7.139 Authentication unsuccessful, account locked.", "Java Mail", 535, "5.7.139")]
+        [InlineData("Error: Invalid login: 535 5.7.139 Authentication unsuccessful, account locked.\n    at SMTPConnection._formatError {\n  code: 'EAUTH',\n  response: '535 5.7.139 Authentication unsuccessful, account locked.',\n  responseCode: 535,\n  command: 'AUTH LOGIN'\n}", "nodemailer", 535, "5.7.139")]
+        [InlineData("2024-05-01 10:00:01 SMTP ERROR: Password command failed: 535 5.7.139 Authentication unsuccessful, account locked.", "PHPMailer", 535, "5.7.139")]
+        [InlineData("MailKit.Net.Smtp.SmtpCommandException: 5.7.60 SMTP; Client does not have permissions to send as this sender", "MailKit", null, "5.7.60")]
+        public void Recognises_library_wrappings(string input, string source, int? code, string enhanced)
+        {
+            ParsedError p = ReplyParser.Parse(input);
+            Assert.Equal(source, p.Source);
+            ParsedReply r = p.Replies[0];
+            Assert.Equal(code, r.ReplyCode);
+            Assert.Equal(enhanced, r.EnhancedStatusCode);
+            Assert.DoesNotContain("')", r.Text, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Duplicate_copies_of_one_reply_collapse()
+        {
+            ParsedError p = ReplyParser.Parse("Error: Invalid login: 535 5.7.139 Authentication unsuccessful, account locked.\n  response: '535 5.7.139 Authentication unsuccessful, account locked.',");
+            Assert.Single(p.Replies);
+            Assert.Equal(SmtpAuthMethod.Unknown, p.AuthMethodHint);
+        }
+
+        [Fact]
+        public void Reads_the_auth_method_from_the_command_in_the_text()
+        {
+            Assert.Equal(SmtpAuthMethod.OAuth, ReplyParser.Parse("command: 'AUTH XOAUTH2' response: '535 5.7.3 Authentication unsuccessful'").AuthMethodHint);
+            Assert.Equal(SmtpAuthMethod.Basic, ReplyParser.Parse("command: 'AUTH LOGIN' response: '535 5.7.3 Authentication unsuccessful'").AuthMethodHint);
+        }
+
+        [Fact]
+        public void Multi_line_replies_yield_each_line()
+        {
+            ParsedError p = ReplyParser.Parse("432-4.3.2 Concurrent connections limit exceeded.\r\n432 4.3.2 Visit https://aka.ms/concurrent_sending for more information. [Hostname=BY5PR04MB6535.namprd04.prod.outlook.com]");
+            Assert.Equal(2, p.Replies.Count);
+            Assert.All(p.Replies, r => Assert.Equal(432, r.ReplyCode));
+            Assert.Equal("BY5PR04MB6535.namprd04.prod.outlook.com", p.Replies[1].DiagnosticServer);
+        }
+
+        [Fact]
+        public void A_reply_without_an_enhanced_code_still_parses()
+        {
+            ParsedReply r = Assert.Single(ReplyParser.Parse("421 Service not available, closing transmission channel").Replies);
+            Assert.Equal(421, r.ReplyCode);
+            Assert.Null(r.EnhancedStatusCode);
+        }
+
+        [Fact]
+        public void Version_numbers_and_plain_numbers_are_not_replies()
+        {
+            Assert.Empty(ReplyParser.Parse("Loaded MailKit, Version=4.18.0.0 after 1535 ms").Replies);
+        }
+
+        [Theory]
+        [InlineData(null)]
+        [InlineData("")]
+        [InlineData("\u0000\u0001\u0002")]
+        [InlineData("\ud800 lone surrogate 535 5.7.3")]
+        [InlineData("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[")]
+        public void Hostile_input_never_throws(string? input)
+        {
+            ParsedError p = ReplyParser.Parse(input);
+            Assert.NotNull(p);
+        }
+
+        [Fact]
+        public void Long_input_is_truncated_and_flagged()
+        {
+            string input = "535 5.7.139 Authentication unsuccessful, account locked. " + new string('x', 1_000_000);
+            ParsedError p = ReplyParser.Parse(input);
+            Assert.True(p.Truncated);
+            Assert.Equal(535, p.Replies[0].ReplyCode);
+            Assert.True(p.Text.Length <= ReplyParser.MaxInputLength);
+        }
+
+        [Fact]
+        public void Parsing_is_deterministic()
+        {
+            const string input = "Send-MailMessage : The server response was: 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful, account locked. [A.PROD.OUTLOOK.COM]";
+            string a = string.Join("|", ReplyParser.Parse(input).Replies.Select(r => r.ToString()));
+            string b = string.Join("|", ReplyParser.Parse(input).Replies.Select(r => r.ToString()));
+            Assert.Equal(a, b);
+        }
+    }
+}

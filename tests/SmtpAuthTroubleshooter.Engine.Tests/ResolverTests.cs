@@ -1,0 +1,151 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using SmtpAuthTroubleshooter.Engine.Diagnosis;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    public class ResolverTests
+    {
+        private static readonly DateTimeOffset Today = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+        private readonly SmtpAuthErrorResolver _resolver = new SmtpAuthErrorResolver(clock: () => Today);
+
+        public static IEnumerable<object[]> Cases()
+        {
+            string path = Path.Combine(AppContext.BaseDirectory, "Data", "CatalogCases.json");
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
+            foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
+            {
+                yield return new object[] { new CatalogCase(c) };
+            }
+        }
+
+        [Theory]
+        [MemberData(nameof(Cases))]
+        public void Catalog_case_resolves_to_its_expected_top_cause(CatalogCase c)
+        {
+            var evidence = new ErrorEvidence(c.Input) { AuthMethod = c.AuthMethod };
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(evidence);
+            SmtpAuthFinding top = findings[0];
+            Assert.True(c.ExpectedTopCauseId == top.CauseId, $"{c}: expected {c.ExpectedTopCauseId}, got {string.Join(", ", findings.Select(f => f.CauseId + "/" + f.Verdict))}");
+            Assert.Equal(c.ExpectedReplyCode, top.ReplyCode);
+            Assert.Equal(c.ExpectedEnhancedStatusCode, top.EnhancedStatusCode);
+            if (c.ExpectedDiagnosticServer is not null)
+            {
+                Assert.Equal(c.ExpectedDiagnosticServer, top.DiagnosticServer);
+            }
+
+            Assert.Equal(c.Entry, top.CatalogEntry);
+            Assert.Equal(1, top.Rank);
+            Assert.NotEqual(Verdict.Confirmed, top.Verdict);
+        }
+
+        [Fact]
+        public void Every_catalog_entry_has_at_least_two_realistic_cases()
+        {
+            var counts = Cases().Select(o => ((CatalogCase)o[0]).Entry).GroupBy(e => e).ToDictionary(g => g.Key, g => g.Count());
+            string[] thin = ErrorCatalog.Embedded.Entries.Select(e => e.Id).Where(id => !counts.TryGetValue(id, out int n) || n < 2).ToArray();
+            Assert.True(thin.Length == 0, "entries with fewer than two cases: " + string.Join(", ", thin));
+        }
+
+        [Fact]
+        public void Cases_are_not_only_bare_canonical_replies()
+        {
+            foreach (IGrouping<string, CatalogCase> g in Cases().Select(o => (CatalogCase)o[0]).GroupBy(c => c.Entry))
+            {
+                Assert.True(g.Any(c => !System.Text.RegularExpressions.Regex.IsMatch(c.Input, @"^\d{3}[ -]\d\.\d{1,3}\.\d{1,3} ")), $"{g.Key} has no wrapped input");
+            }
+        }
+
+        [Fact]
+        public void Findings_are_ranked_and_carry_catalog_version()
+        {
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.3 Authentication unsuccessful"));
+            Assert.True(f.Count > 1);
+            Assert.Equal(Enumerable.Range(1, f.Count), f.Select(x => x.Rank));
+            Assert.All(f, x => Assert.Equal(ErrorCatalog.Embedded.Version, x.CatalogVersion));
+            Assert.True(f.Select(x => x.Verdict).SequenceEqual(f.Select(x => x.Verdict).OrderBy(v => v)));
+            Assert.Equal(f.Count, f.Select(x => x.CauseId).Distinct().Count());
+        }
+
+        [Fact]
+        public void Oauth_context_excludes_credential_causes_and_basic_excludes_token_causes()
+        {
+            var oauth = _resolver.Resolve(new ErrorEvidence("535 5.7.3 Authentication unsuccessful") { AuthMethod = SmtpAuthMethod.OAuth }).Select(f => f.CauseId).ToList();
+            var basic = _resolver.Resolve(new ErrorEvidence("535 5.7.3 Authentication unsuccessful") { AuthMethod = SmtpAuthMethod.Basic }).Select(f => f.CauseId).ToList();
+            Assert.Equal("OAuthTokenRejected", oauth[0]);
+            Assert.DoesNotContain("InvalidCredentials", oauth);
+            Assert.Contains("TokenWrongAudience", oauth);
+            Assert.Equal("InvalidCredentials", basic[0]);
+            Assert.DoesNotContain("TokenWrongAudience", basic);
+        }
+
+        [Fact]
+        public void The_retirement_reply_reads_differently_before_and_after_the_default_change()
+        {
+            const string reply = "550 5.7.30 Basic authentication is not supported for Client Submission. [AB1PR01CA0001.eurprd01.prod.outlook.com {0} 08DE0000AAAA0001]";
+            SmtpAuthFinding before = _resolver.Resolve(new ErrorEvidence(string.Format(System.Globalization.CultureInfo.InvariantCulture, reply, "2026-06-01T10:00:00.000Z")))[0];
+            SmtpAuthFinding after = _resolver.Resolve(new ErrorEvidence(string.Format(System.Globalization.CultureInfo.InvariantCulture, reply, "2027-03-01T10:00:00.000Z")))[0];
+            Assert.Equal("BasicAuthRetired", before.CauseId);
+            Assert.Equal("BasicAuthRetired", after.CauseId);
+            Assert.NotEqual(before.Remediation + before.Title, after.Remediation + after.Title);
+        }
+
+        [Fact]
+        public void Unknown_text_gives_one_unrecognized_finding_with_parsed_codes()
+        {
+            SmtpAuthFinding f = Assert.Single(_resolver.Resolve(new ErrorEvidence("550 5.9.77 Something nobody has seen")));
+            Assert.Equal("Unrecognized", f.CauseId);
+            Assert.Equal(550, f.ReplyCode);
+            Assert.Equal("5.9.77", f.EnhancedStatusCode);
+            Assert.Contains("permanent failure", f.Evidence, StringComparison.Ordinal);
+            Assert.Null(f.CatalogEntry);
+        }
+
+        [Fact]
+        public void Text_without_any_code_is_unrecognized_not_an_exception()
+        {
+            SmtpAuthFinding f = Assert.Single(_resolver.Resolve(new ErrorEvidence("the printer says no")));
+            Assert.Equal("Unrecognized", f.CauseId);
+            Assert.Null(f.ReplyCode);
+        }
+
+        [Fact]
+        public void User_fills_the_fix_command()
+        {
+            SmtpAuthFinding f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.") { UserPrincipalName = "scanner@contoso.com" })[0];
+            Assert.Equal("Set-CASMailbox -Identity scanner@contoso.com -SmtpClientAuthenticationDisabled $false", f.RemediationCommand);
+            Assert.Equal("scanner@contoso.com", f.UserPrincipalName);
+        }
+
+        public sealed class CatalogCase
+        {
+            public CatalogCase(JsonElement e)
+            {
+                Entry = e.GetProperty("entry").GetString()!;
+                Name = e.TryGetProperty("name", out JsonElement n) ? n.GetString() ?? string.Empty : string.Empty;
+                Input = e.GetProperty("input").GetString()!;
+                AuthMethod = e.TryGetProperty("authMethod", out JsonElement a) && Enum.TryParse(a.GetString(), out SmtpAuthMethod m) ? m : SmtpAuthMethod.Unknown;
+                ExpectedTopCauseId = e.GetProperty("expectedTopCauseId").GetString()!;
+                ExpectedReplyCode = e.TryGetProperty("expectedReplyCode", out JsonElement rc) && rc.ValueKind == JsonValueKind.Number ? rc.GetInt32() : null;
+                ExpectedEnhancedStatusCode = e.TryGetProperty("expectedEnhancedStatusCode", out JsonElement ec) && ec.ValueKind == JsonValueKind.String ? ec.GetString() : null;
+                ExpectedDiagnosticServer = e.TryGetProperty("expectedDiagnosticServer", out JsonElement ds) && ds.ValueKind == JsonValueKind.String ? ds.GetString() : null;
+            }
+
+            public string Entry { get; }
+            public string Name { get; }
+            public string Input { get; }
+            public SmtpAuthMethod AuthMethod { get; }
+            public string ExpectedTopCauseId { get; }
+            public int? ExpectedReplyCode { get; }
+            public string? ExpectedEnhancedStatusCode { get; }
+            public string? ExpectedDiagnosticServer { get; }
+
+            public override string ToString() => Entry + ": " + Name;
+        }
+    }
+}

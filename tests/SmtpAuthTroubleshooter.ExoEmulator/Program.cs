@@ -1,0 +1,217 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace SmtpAuthTroubleshooter.ExoEmulator;
+
+/// <summary>
+/// Console host. <c>smtp</c> runs the emulator until stdin closes, Ctrl+C or SIGTERM; <c>token</c> mints a token.
+/// Both read the signing key from --key (created if missing; default <see cref="SigningKeys.DefaultPath"/>).
+/// </summary>
+internal static class Program
+{
+    private const string Usage = """
+        Usage:
+          SmtpAuthTroubleshooter.ExoEmulator smtp --scenario <file> [--port N] [--address 127.0.0.1]
+              [--tls starttls|implicit|none] [--cert-out <file.pem|.cer|.pfx>] [--key <file>]
+              [--reply-delay-ms N] [--max-concurrent N] [--read-timeout-s N] [--legacy-endpoint]
+              [--basic-order exchange-first|credentials-first] [--log] [--ignore-stdin]
+            Prints "LISTENING <address>:<port>" on stdout, then runs until stdin closes, Ctrl+C or SIGTERM.
+          SmtpAuthTroubleshooter.ExoEmulator token --scenario <file> --app <appId> [--user <upn>]
+              [--aud <audience>] [--roles r1,r2] [--scp "SMTP.Send ..."] [--tid <guid>] [--oid <guid>]
+              [--exp-minutes N] [--signature valid|tampered|wrongkey|unsigned] [--key <file>]
+              [--key-out <public key pem>] [--sasl <user>]
+            Prints an access token (or, with --sasl, the base64 XOAUTH2 initial response) on stdout.
+            Without --user: app-only (roles from the app). With --user: delegated (scp SMTP.Send).
+        """;
+
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            var options = CommandLine.Parse(args.Skip(1));
+            return args[0] switch
+            {
+                "smtp" => await RunSmtpAsync(options).ConfigureAwait(false),
+                "token" => MintToken(options),
+                _ => throw new UsageException($"Unknown verb '{args[0]}'."),
+            };
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}{Environment.NewLine}{Usage}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception ex) when (ex is ScenarioException or IOException or UnauthorizedAccessException or ArgumentException or System.Security.Cryptography.CryptographicException or System.Net.Sockets.SocketException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunSmtpAsync(CommandLine cl)
+    {
+        cl.AllowOnly("scenario", "port", "address", "tls", "cert-out", "key", "reply-delay-ms", "max-concurrent", "read-timeout-s", "legacy-endpoint", "basic-order", "log", "ignore-stdin");
+        string scenarioPath = cl.Required("scenario");
+        var defaults = new EmulatorOptions();
+        var options = new EmulatorOptions
+        {
+            Address = cl.Get("address") is { } a ? IPAddress.Parse(a) : IPAddress.Loopback,
+            Port = cl.GetInt("port") ?? 0,
+            TlsMode = (cl.Get("tls") ?? "starttls").ToLowerInvariant() switch
+            {
+                "starttls" => TlsMode.StartTls,
+                "implicit" => TlsMode.Implicit,
+                "none" => TlsMode.None,
+                var other => throw new UsageException($"--tls must be starttls, implicit or none, not '{other}'."),
+            },
+            ReplyDelay = TimeSpan.FromMilliseconds(cl.GetInt("reply-delay-ms") ?? 0),
+            MaxConcurrentPerMailbox = cl.GetInt("max-concurrent") ?? defaults.MaxConcurrentPerMailbox,
+            ReadTimeout = cl.GetInt("read-timeout-s") is { } s ? TimeSpan.FromSeconds(s) : defaults.ReadTimeout,
+            LegacyTlsEndpoint = cl.Flag("legacy-endpoint"),
+            BasicAuthCheckOrder = (cl.Get("basic-order") ?? "exchange-first").ToLowerInvariant() switch
+            {
+                "exchange-first" => BasicAuthCheckOrders.ExchangeFirst,
+                "credentials-first" => BasicAuthCheckOrders.CredentialsFirst,
+                var other => throw new UsageException($"--basic-order must be exchange-first or credentials-first, not '{other}'."),
+            },
+            ProtocolLogSink = cl.Flag("log") ? entry => Console.Error.WriteLine(entry.ToString()) : null,
+        };
+        var scenario = TenantScenario.Load(scenarioPath);
+        using var key = SigningKeys.LoadOrCreate(cl.Get("key") ?? SigningKeys.DefaultPath);
+        options = options with { Scenario = scenario, TokenValidationKey = key };
+
+        await using var emulator = await ExoSmtpEmulator.StartAsync(options).ConfigureAwait(false);
+        if (cl.Get("cert-out") is { } certOut)
+        {
+            EmulatorCertificate.ExportPublic(emulator.Certificate, certOut);
+        }
+
+        using var stop = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        if (!cl.Flag("ignore-stdin"))
+        {
+            _ = Task.Run(async () =>
+            {
+                using var stdin = Console.OpenStandardInput();
+                var buffer = new byte[256];
+                while (await stdin.ReadAsync(buffer).ConfigureAwait(false) > 0)
+                {
+                }
+
+                await stop.CancelAsync().ConfigureAwait(false);
+            });
+        }
+
+        await Console.Error.WriteLineAsync($"scenario {scenario.Tenant.Name} ({scenario.Accounts.Count} accounts), TLS {options.TlsMode}, certificate thumbprint {emulator.CertificateThumbprint}").ConfigureAwait(false);
+        Console.Out.WriteLine($"LISTENING {emulator.Address}:{emulator.Port.ToString(CultureInfo.InvariantCulture)}");
+        Console.Out.Flush();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await Console.Error.WriteLineAsync($"stopping: {emulator.Statistics.ConnectionsAccepted} connection(s), {emulator.Statistics.Commands} command(s)").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int MintToken(CommandLine cl)
+    {
+        cl.AllowOnly("scenario", "app", "user", "aud", "roles", "scp", "tid", "oid", "exp-minutes", "signature", "key", "key-out", "sasl");
+        var scenario = TenantScenario.Load(cl.Required("scenario"));
+        string appId = cl.Required("app");
+        using var key = SigningKeys.LoadOrCreate(cl.Get("key") ?? SigningKeys.DefaultPath);
+        if (cl.Get("key-out") is { } keyOut)
+        {
+            SigningKeys.WritePublicKeyPem(key, keyOut);
+        }
+
+        var request = cl.Get("user") is { } user
+            ? TestTokenIssuer.DelegatedRequest(scenario, user, appId)
+            : TestTokenIssuer.AppOnlyRequest(scenario, appId);
+        request = request with
+        {
+            Audience = cl.Get("aud") ?? request.Audience,
+            Roles = cl.Get("roles") is { } roles ? roles.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : request.Roles,
+            Scope = cl.Get("scp") ?? request.Scope,
+            TenantId = cl.Get("tid") ?? request.TenantId,
+            ObjectId = cl.Get("oid") ?? request.ObjectId,
+            Lifetime = TimeSpan.FromMinutes(cl.GetInt("exp-minutes") ?? 60),
+            Signature = (cl.Get("signature") ?? "valid").ToLowerInvariant() switch
+            {
+                "valid" => TokenSignature.Valid,
+                "tampered" => TokenSignature.Tampered,
+                "wrongkey" => TokenSignature.WrongKey,
+                "unsigned" => TokenSignature.Unsigned,
+                var other => throw new UsageException($"--signature must be valid, tampered, wrongkey or unsigned, not '{other}'."),
+            },
+        };
+        string token = new TestTokenIssuer(key).Issue(request);
+        Console.Out.WriteLine(cl.Get("sasl") is { } saslUser ? TestTokenIssuer.FormatXOAuth2(saslUser, token) : token);
+        return 0;
+    }
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    /// <summary>"--name value" pairs and "--flag" switches.</summary>
+    private sealed class CommandLine
+    {
+        private readonly Dictionary<string, string?> _values = new(StringComparer.OrdinalIgnoreCase);
+
+        public static CommandLine Parse(IEnumerable<string> args)
+        {
+            var cl = new CommandLine();
+            var list = args.ToList();
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (!list[i].StartsWith("--", StringComparison.Ordinal) || list[i].Length < 3)
+                {
+                    throw new UsageException($"Unexpected argument '{list[i]}'.");
+                }
+
+                string name = list[i][2..];
+                string? value = i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal) ? list[++i] : null;
+                cl._values[name] = value;
+            }
+
+            return cl;
+        }
+
+        public void AllowOnly(params string[] names)
+        {
+            var unknown = _values.Keys.Where(k => !names.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new UsageException($"Unknown option(s): {string.Join(", ", unknown.Select(u => "--" + u))}.");
+            }
+        }
+
+        public string? Get(string name) => _values.TryGetValue(name, out string? v) ? v ?? throw new UsageException($"--{name} needs a value.") : null;
+
+        public string Required(string name) => Get(name) ?? throw new UsageException($"--{name} is required.");
+
+        public bool Flag(string name) => _values.TryGetValue(name, out string? v)
+            ? v is null || !v.Equals("false", StringComparison.OrdinalIgnoreCase)
+            : false;
+
+        public int? GetInt(string name) => Get(name) is { } v
+            ? int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) ? n : throw new UsageException($"--{name} must be an integer, not '{v}'.")
+            : null;
+    }
+}
