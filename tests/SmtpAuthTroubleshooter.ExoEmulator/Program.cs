@@ -63,7 +63,7 @@ internal static class Program
 
     private static async Task<int> RunSmtpAsync(CommandLine cl)
     {
-        cl.AllowOnly("scenario", "port", "address", "tls", "cert-out", "key", "reply-delay-ms", "max-concurrent", "read-timeout-s", "legacy-endpoint", "basic-order", "log", "ignore-stdin");
+        cl.AllowOnly("scenario", "port", "address", "tls", "cert-out", "key", "reply-delay-ms", "max-concurrent", "read-timeout-s", "legacy-endpoint", "basic-order", "log", "ignore-stdin", "simulate-tls");
         string scenarioPath = cl.Required("scenario");
         var defaults = new EmulatorOptions();
         var options = new EmulatorOptions
@@ -81,6 +81,17 @@ internal static class Program
             MaxConcurrentPerMailbox = cl.GetInt("max-concurrent") ?? defaults.MaxConcurrentPerMailbox,
             ReadTimeout = cl.GetInt("read-timeout-s") is { } s ? TimeSpan.FromSeconds(s) : defaults.ReadTimeout,
             LegacyTlsEndpoint = cl.Flag("legacy-endpoint"),
+            // Debian's OpenSSL refuses real TLS 1.0/1.1 handshakes; this reports the session as TLS 1.1 so the
+            // 421 4.7.66 path can be tested end to end (README, "TLS").
+            SimulatedTlsProtocol = (cl.Get("simulate-tls") ?? string.Empty).ToLowerInvariant() switch
+            {
+                "" => null,
+#pragma warning disable SYSLIB0039 // the point is to pretend an obsolete protocol was negotiated
+                "tls10" => System.Security.Authentication.SslProtocols.Tls,
+                "tls11" => System.Security.Authentication.SslProtocols.Tls11,
+#pragma warning restore SYSLIB0039
+                var other => throw new UsageException($"--simulate-tls must be tls10 or tls11, not '{other}'."),
+            },
             BasicAuthCheckOrder = (cl.Get("basic-order") ?? "exchange-first").ToLowerInvariant() switch
             {
                 "exchange-first" => BasicAuthCheckOrders.ExchangeFirst,

@@ -20,6 +20,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The account, where known.</summary>
         public string? UserPrincipalName { get; set; }
 
+        /// <summary>Problems a probe read from the OAuth token's claims before AUTH, as CauseIds.</summary>
+        public System.Collections.Generic.IReadOnlyList<string> TokenIssues { get; set; } = Array.Empty<string>();
+
         /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
         public DateTimeOffset? ObservedUtc { get; set; }
     }

@@ -79,6 +79,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 }
             }
 
+            ConfirmFromTokenClaims(candidates, evidence, method);
+
             var findings = new List<SmtpAuthFinding>();
             if (candidates.Count == 0)
             {
@@ -110,6 +112,25 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             return findings;
+        }
+
+        // A 535 5.7.3 after XOAUTH2 plus a token claim that explains it are two independent sources: Confirmed
+        // (reference §2.7). A claim problem the reply does not point at stays as the catalog put it.
+        private static void ConfirmFromTokenClaims(List<Candidate> candidates, ErrorEvidence evidence, SmtpAuthMethod method)
+        {
+            if (method != SmtpAuthMethod.OAuth || evidence.TokenIssues.Count == 0)
+            {
+                return;
+            }
+
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                Candidate c = candidates[i];
+                if (c.Reply is not null && evidence.TokenIssues.Contains(c.Cause.Id, StringComparer.Ordinal))
+                {
+                    candidates[i] = c.With(Verdict.Confirmed, "The token's own claims show this problem (read before AUTH), and the server refused the token.");
+                }
+            }
         }
 
         private static bool Matches(CatalogEntry entry, ParsedReply reply)
@@ -148,6 +169,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             CauseVariant? variant = c.Cause.VariantAt(when);
             var ev = new StringBuilder(c.Reference.Evidence);
+            if (c.ExtraEvidence is not null)
+            {
+                Append(ev, c.ExtraEvidence);
+            }
+
             if (variant?.Evidence is { Length: > 0 } extra)
             {
                 Append(ev, extra);
@@ -282,9 +308,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private sealed class Candidate
         {
-            public Candidate(CatalogEntry entry, CauseDefinition cause, CauseReference reference, ParsedReply? reply, Verdict verdict, Tier tier, int order)
+            public Candidate(CatalogEntry entry, CauseDefinition cause, CauseReference reference, ParsedReply? reply, Verdict verdict, Tier tier, int order, string? extraEvidence = null)
             {
                 Tier = tier;
+                ExtraEvidence = extraEvidence;
                 Entry = entry;
                 Cause = cause;
                 Reference = reference;
@@ -300,6 +327,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             public Verdict Verdict { get; }
             public Tier Tier { get; }
             public int Order { get; }
+            public string? ExtraEvidence { get; }
+
+            public Candidate With(Verdict verdict, string extraEvidence) =>
+                new Candidate(Entry, Cause, Reference, Reply, verdict, Tier, Order, extraEvidence);
         }
 
         // Where a candidate came from, most specific first.

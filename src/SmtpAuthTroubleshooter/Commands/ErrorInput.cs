@@ -11,6 +11,7 @@ namespace SmtpAuthTroubleshooter.Commands
     internal sealed class ErrorInput
     {
         private const int MaxExceptionDepth = 16;
+        private static readonly char[] s_issueSeparators = { ';', ' ' };
 
         public ErrorInput(string text) => Text = text;
 
@@ -23,6 +24,12 @@ namespace SmtpAuthTroubleshooter.Commands
         public string? UserPrincipalName { get; set; }
 
         public DateTimeOffset? ObservedUtc { get; set; }
+
+        /// <summary>True when the input is a probe result that succeeded: nothing to resolve.</summary>
+        public bool Succeeded { get; set; }
+
+        /// <summary>Token problems a probe found in the claims, as CauseIds.</summary>
+        public string[] TokenIssues { get; set; } = Array.Empty<string>();
 
         /// <summary>
         /// Reads a string; an ErrorRecord or exception (inner exceptions walked, type names kept because they name
@@ -57,7 +64,13 @@ namespace SmtpAuthTroubleshooter.Commands
             object? exceptionValue = Property(properties, value, "Exception");
             if (replyText is not null && !string.IsNullOrWhiteSpace(replyText.ToString()))
             {
+                // A probe result carries the server's reply and, in Message, what the client saw (TLS, DNS, ...).
                 text = replyText.ToString();
+                string? extra = message?.ToString();
+                if (!string.IsNullOrWhiteSpace(extra) && text!.IndexOf(extra!, StringComparison.Ordinal) < 0)
+                {
+                    text += "\n" + extra;
+                }
             }
             else if (message is not null && !string.IsNullOrWhiteSpace(message.ToString()))
             {
@@ -84,6 +97,9 @@ namespace SmtpAuthTroubleshooter.Commands
                 FailedPhase = ParseEnum<SmtpPhase>(Property(properties, value, "FailedPhase")),
                 UserPrincipalName = (Property(properties, value, "UserPrincipalName") ?? Property(properties, value, "UserName"))?.ToString(),
             };
+            result.Succeeded = Property(properties, value, "Succeeded") is object ok && (ok is PSObject okp ? okp.BaseObject : ok) is bool b && b;
+            result.TokenIssues = (Property(properties, value, "TokenIssues")?.ToString() ?? string.Empty)
+                .Split(s_issueSeparators, StringSplitOptions.RemoveEmptyEntries);
             object? started = Property(properties, value, "StartedUtc");
             if (started is PSObject sp)
             {

@@ -49,6 +49,12 @@ namespace SmtpAuthTroubleshooter.Commands
                 return;
             }
 
+            if (input.Succeeded)
+            {
+                WriteVerbose(Strings.Get("VerboseProbeSucceeded"));
+                return;
+            }
+
             if (string.IsNullOrWhiteSpace(input.Text))
             {
                 WriteInputError("InputObjectEmpty", ErrorCategory.InvalidArgument, Strings.Get("InputObjectEmpty"), InputObject, Strings.Get("InputObjectEmptyAction"));
@@ -104,6 +110,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 FailedPhase = input.FailedPhase,
                 UserPrincipalName = input.UserPrincipalName,
                 ObservedUtc = input.ObservedUtc,
+                TokenIssues = input.TokenIssues,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)

@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace SmtpAuthTroubleshooter.Commands
 {
@@ -21,6 +23,34 @@ namespace SmtpAuthTroubleshooter.Commands
 
         /// <inheritdoc />
         protected override void StopProcessing() => _cancellation.Cancel();
+
+        /// <summary>The fixed activity id of this module's progress records.</summary>
+        protected const int ProgressActivityId = 0x5A7;
+
+        /// <summary>
+        /// Runs engine work on a worker thread and pumps its verbose, warning, debug and progress messages onto the
+        /// pipeline thread until it finishes (STYLE rules 30-32; jborean93/PwshAsync). Ctrl+C cancels the work.
+        /// </summary>
+        protected T RunOnPipelineThread<T>(Func<IDiagnosticSink, CancellationToken, Task<T>> work)
+        {
+            using var queue = new BlockingCollection<Action>();
+            var sink = new QueueSink(this, queue);
+            Task<T> task = Task.Run(() => work(sink, CancellationToken), CancellationToken);
+            _ = task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            foreach (Action action in queue.GetConsumingEnumerable())
+            {
+                action();
+            }
+
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
 
         /// <summary>Writes a non-terminating error for one input and lets the pipeline go on.</summary>
         protected void WriteInputError(string errorId, ErrorCategory category, string message, object? target, string? recommendedAction, Exception? inner = null)
@@ -86,6 +116,44 @@ namespace SmtpAuthTroubleshooter.Commands
             FormatException => ErrorCategory.InvalidData,
             _ => ErrorCategory.NotSpecified,
         };
+
+        /// <summary>Queues engine messages for the pipeline thread.</summary>
+        private sealed class QueueSink : IDiagnosticSink
+        {
+            private readonly SmtpAuthCmdletBase _cmdlet;
+            private readonly BlockingCollection<Action> _queue;
+
+            public QueueSink(SmtpAuthCmdletBase cmdlet, BlockingCollection<Action> queue)
+            {
+                _cmdlet = cmdlet;
+                _queue = queue;
+            }
+
+            public void Verbose(string message) => Post(() => _cmdlet.WriteVerbose(message));
+
+            public void Warning(string message) => Post(() => _cmdlet.WriteWarning(message));
+
+            public void Debug(string message) => Post(() => _cmdlet.WriteDebug(message));
+
+            public void Progress(string activity, string status, int percentComplete) => Post(() =>
+                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, activity, status)
+                {
+                    PercentComplete = Math.Max(0, Math.Min(100, percentComplete)),
+                    RecordType = percentComplete >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                }));
+
+            private void Post(Action action)
+            {
+                try
+                {
+                    _queue.Add(action);
+                }
+                catch (InvalidOperationException)
+                {
+                    // The work already finished; a late message has nowhere to go.
+                }
+            }
+        }
 
         /// <inheritdoc />
         public void Dispose()

@@ -1,0 +1,536 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+
+namespace SmtpAuthTroubleshooter.Engine.Probe
+{
+    /// <summary>
+    /// A live SMTP AUTH probe on MailKit: DNS, TCP, banner, EHLO, STARTTLS, TLS, EHLO, AUTH and, when asked, MAIL
+    /// FROM / RCPT TO / DATA. Every failure becomes a result with the phase it stopped in; only a user's cancel
+    /// escapes (as OperationCanceledException). Credentials are never sent over an unencrypted connection unless
+    /// the request allows it explicitly.
+    /// </summary>
+    public sealed class SmtpProbe
+    {
+        private readonly Func<DateTimeOffset> _clock;
+
+        /// <summary>Creates a probe; the clock is for token-expiry checks.</summary>
+        public SmtpProbe(Func<DateTimeOffset>? clock = null)
+        {
+            _clock = clock ?? (() => DateTimeOffset.UtcNow);
+        }
+
+        /// <summary>Runs one probe.</summary>
+        public async Task<SmtpAuthTestResult> RunAsync(ProbeRequest request, IDiagnosticSink sink, CancellationToken cancellationToken)
+        {
+            CloudEndpoints cloud = CloudEndpoints.For(request.Environment);
+            string server = string.IsNullOrWhiteSpace(request.Server) ? cloud.SmtpHost : request.Server!.Trim();
+            var result = new SmtpAuthTestResult
+            {
+                Server = server,
+                Port = request.Port,
+                UserName = request.UserName,
+                AuthMethod = request.AuthMethod,
+                TlsMode = request.TlsMode,
+                Environment = request.Environment,
+                StartedUtc = _clock().UtcDateTime,
+                CertificateCheckSkipped = request.SkipCertificateCheck,
+            };
+            if (request.SendTestMessage)
+            {
+                result.From = request.From ?? request.UserName;
+                result.To = request.To ?? request.UserName;
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            var log = new TranscriptLogger(stopwatch);
+            var tls = new TlsObservation();
+            Failure? failure = null;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            SmtpClient? client = null;
+            Socket? socket = null;
+            try
+            {
+                string? token = null;
+                if (request.TokenSource is ITokenSource source)
+                {
+                    log.Enter(SmtpPhase.Token);
+                    sink.Verbose(Format("Getting an OAuth token: {0}.", source.Description));
+                    timeout.CancelAfter(source.TimeoutOverride ?? request.Timeout);
+                    token = await source.GetTokenAsync(sink, timeout.Token).ConfigureAwait(false);
+                    InspectToken(token, request, cloud, result, sink);
+                }
+
+                timeout.CancelAfter(request.Timeout);
+                log.Enter(SmtpPhase.Dns);
+                IPAddress address = await ResolveAsync(server, sink, timeout.Token).ConfigureAwait(false);
+
+                log.Enter(SmtpPhase.Connect);
+                sink.Progress("Test-SmtpAuth", Format("Connecting to {0}:{1}", server, request.Port), 10);
+                socket = await ConnectAsync(address, request.Port, timeout.Token).ConfigureAwait(false);
+
+                log.Enter(SmtpPhase.Banner);
+                client = new SmtpClient(log)
+                {
+                    Timeout = (int)Math.Min(int.MaxValue, request.Timeout.TotalMilliseconds),
+                    SslProtocols = TlsProtocols(),
+                    CheckCertificateRevocation = false,
+                    LocalDomain = request.LocalDomain ?? "smtpauthtroubleshooter.local",
+                    ServerCertificateValidationCallback = (sender, certificate, chain, errors) => tls.Validate(sender, certificate, errors, request.SkipCertificateCheck),
+                };
+                if (request.TlsMode == SmtpTlsMode.Implicit)
+                {
+                    log.TlsOnConnect();
+                    log.Enter(SmtpPhase.Tls);
+                }
+
+                SecureSocketOptions options = request.TlsMode switch
+                {
+                    SmtpTlsMode.Implicit => SecureSocketOptions.SslOnConnect,
+                    SmtpTlsMode.None => SecureSocketOptions.None,
+                    _ => request.AllowUnencryptedAuthentication ? SecureSocketOptions.StartTlsWhenAvailable : SecureSocketOptions.StartTls,
+                };
+                sink.Progress("Test-SmtpAuth", "Greeting, EHLO and TLS", 30);
+                await client.ConnectAsync(socket, server, request.Port, options, timeout.Token).ConfigureAwait(false);
+                socket = null; // owned by the client now
+                ReadCapabilities(client, log, tls, result);
+                sink.Verbose(Format("Connected: STARTTLS offered {0}; TLS {1}; AUTH before TLS [{2}], after TLS [{3}].",
+                    result.StartTlsOffered, result.TlsProtocol ?? "none", result.AuthMechanismsBeforeTls ?? string.Empty, result.AuthMechanismsAfterTls ?? string.Empty));
+
+                if (request.Mechanism != SmtpAuthMechanism.None)
+                {
+                    if (!client.IsSecure && !request.AllowUnencryptedAuthentication)
+                    {
+                        // Never send credentials in clear by default.
+                        failure = new Failure(SmtpPhase.StartTls, result.StartTlsOffered == false
+                            ? "The SMTP server does not support the STARTTLS extension, so the credentials were not sent over an unencrypted connection (use -AllowUnencryptedAuthentication to override)."
+                            : "The connection is not encrypted (-TlsMode None), so the credentials were not sent over an unencrypted connection (use -AllowUnencryptedAuthentication to override).");
+                    }
+                    else if (!client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
+                    {
+                        log.Enter(SmtpPhase.Auth);
+                        failure = new Failure(SmtpPhase.Auth, "The SMTP server does not support authentication: its EHLO reply advertises no AUTH mechanism, so no credentials were sent.");
+                    }
+                    else
+                    {
+                        log.Enter(SmtpPhase.Auth);
+                        sink.Progress("Test-SmtpAuth", "AUTH", 60);
+                        SaslMechanism mechanism = CreateMechanism(request, token);
+                        result.Mechanism = mechanism.MechanismName;
+                        sink.Verbose(Format("Authenticating as {0} with AUTH {1}.", request.UserName, mechanism.MechanismName));
+                        await client.AuthenticateAsync(mechanism, timeout.Token).ConfigureAwait(false);
+                    }
+                }
+
+                if (failure is null && request.SendTestMessage)
+                {
+                    sink.Progress("Test-SmtpAuth", "Sending the test message", 80);
+                    using MimeMessage message = TestMessage(result.From ?? string.Empty, result.To ?? string.Empty, result.StartedUtc);
+                    await client.SendAsync(message, timeout.Token).ConfigureAwait(false);
+                    result.TestMessageSent = true;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested, request) is Failure f)
+            {
+                failure = f;
+            }
+            finally
+            {
+                log.Finish();
+                if (client is not null)
+                {
+                    await QuitAsync(client).ConfigureAwait(false);
+                    client.Dispose();
+                }
+
+                socket?.Dispose();
+            }
+
+            Complete(result, log, tls, failure, stopwatch);
+            sink.Debug("SMTP transcript (redacted):\n" + result.Transcript);
+            sink.Progress("Test-SmtpAuth", "Done", 100);
+            return result;
+        }
+
+        private void InspectToken(string token, ProbeRequest request, CloudEndpoints cloud, SmtpAuthTestResult result, IDiagnosticSink sink)
+        {
+            TokenFacts facts = TokenInspector.Inspect(token, request.UserName ?? string.Empty, cloud.Audiences, _clock());
+            if (!facts.Readable)
+            {
+                sink.Verbose("The access token is not a readable JWT; its claims cannot be checked before AUTH.");
+                return;
+            }
+
+            result.TokenAudience = facts.Audience;
+            result.TokenScopes = string.Join(" ", facts.Scopes.Concat(facts.Roles));
+            result.TokenExpiresUtc = facts.ExpiresUtc;
+            result.TokenTenantId = facts.TenantId;
+            result.TokenIdentity = facts.User ?? facts.AppId;
+            result.TokenIssues = facts.Issues.Count > 0 ? string.Join("; ", facts.Issues) : null;
+            sink.Verbose(Format("Token claims: aud {0}; scopes/roles [{1}]; expires {2:u}; tenant {3}; identity {4}.",
+                facts.Audience, result.TokenScopes, facts.ExpiresUtc, facts.TenantId, result.TokenIdentity));
+            foreach (string detail in facts.IssueDetails)
+            {
+                sink.Warning("Token check: " + detail + ". Exchange Online will refuse it with 535 5.7.3.");
+            }
+        }
+
+        private static async Task<IPAddress> ResolveAsync(string server, IDiagnosticSink sink, CancellationToken token)
+        {
+            if (IPAddress.TryParse(server, out IPAddress? literal))
+            {
+                return literal;
+            }
+
+            sink.Verbose(Format("Resolving {0}.", server));
+            Task<IPAddress[]> lookup = Dns.GetHostAddressesAsync(server);
+            await Task.WhenAny(lookup, Task.Delay(System.Threading.Timeout.Infinite, token)).ConfigureAwait(false);
+            token.ThrowIfCancellationRequested();
+            IPAddress[] addresses = await lookup.ConfigureAwait(false);
+            IPAddress? chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+            if (chosen is null)
+            {
+                throw new SocketException((int)SocketError.HostNotFound);
+            }
+
+            sink.Verbose(Format("{0} resolves to {1}.", server, string.Join(", ", addresses.Select(a => a.ToString()))));
+            return chosen;
+        }
+
+        private static async Task<Socket> ConnectAsync(IPAddress address, int port, CancellationToken token)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                using (token.Register(() => socket.Dispose()))
+                {
+                    await socket.ConnectAsync(new IPEndPoint(address, port)).ConfigureAwait(false);
+                }
+
+                token.ThrowIfCancellationRequested();
+                return socket;
+            }
+            catch (ObjectDisposedException) when (token.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new OperationCanceledException(token);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        // TLS 1.2 and 1.3 (Exchange Online requires 1.2+, reference §1.2); .NET Framework has no TLS 1.3 name.
+        private static SslProtocols TlsProtocols() =>
+            RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)
+                ? SslProtocols.Tls12
+                : SslProtocols.Tls12 | (SslProtocols)12288;
+
+        private static SaslMechanism CreateMechanism(ProbeRequest request, string? token)
+        {
+            string user = request.UserName ?? string.Empty;
+            if (token is not null)
+            {
+                return new SaslMechanismOAuth2(user, token);
+            }
+
+            var credential = new NetworkCredential(user, request.Password);
+            return request.Mechanism switch
+            {
+                SmtpAuthMechanism.Plain => new SaslMechanismPlain(credential),
+                _ => new SaslMechanismLogin(credential),
+            };
+        }
+
+        private static MimeMessage TestMessage(string from, string to, DateTime startedUtc)
+        {
+            var message = new MimeMessage();
+            message.From.Add(MailboxAddress.Parse(from));
+            message.To.Add(MailboxAddress.Parse(to));
+            message.Subject = "SmtpAuthTroubleshooter test message";
+            message.Body = new TextPart("plain")
+            {
+                Text = Format("This message was sent by Test-SmtpAuth -SendTestMessage at {0:u} to check SMTP AUTH client submission. It can be deleted.", startedUtc),
+            };
+            return message;
+        }
+
+        private static async Task QuitAsync(SmtpClient client)
+        {
+            if (!client.IsConnected)
+            {
+                return;
+            }
+
+            try
+            {
+                using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await client.DisconnectAsync(true, quit.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException || ex is SocketException || ex is OperationCanceledException || ex is ProtocolException || ex is SmtpCommandException || ex is ObjectDisposedException || ex is InvalidOperationException)
+            {
+                // QUIT is a courtesy; the result is already decided.
+            }
+        }
+
+        private static void ReadCapabilities(SmtpClient client, TranscriptLogger log, TlsObservation tls, SmtpAuthTestResult result)
+        {
+            if (log.SawEhloBeforeTls)
+            {
+                result.StartTlsOffered = log.EhloBeforeTls.Any(l => l.Length > 4 && l.Substring(4).Trim().Equals("STARTTLS", StringComparison.OrdinalIgnoreCase));
+                result.AuthMechanismsBeforeTls = AuthLine(log.EhloBeforeTls);
+            }
+
+            if (client.IsSecure)
+            {
+                result.AuthMechanismsAfterTls = string.Join(" ", client.AuthenticationMechanisms.OrderBy(m => m, StringComparer.Ordinal));
+                tls.Read(client, result);
+            }
+        }
+
+        private static string AuthLine(List<string> ehlo)
+        {
+            foreach (string line in ehlo)
+            {
+                string cap = line.Length > 4 ? line.Substring(4).Trim() : string.Empty;
+                if (cap.StartsWith("AUTH ", StringComparison.OrdinalIgnoreCase) || cap.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
+                {
+                    return cap.Substring(5).Trim();
+                }
+            }
+
+            return string.Empty;
+        }
+
+        private static void Complete(SmtpAuthTestResult result, TranscriptLogger log, TlsObservation tls, Failure? failure, Stopwatch stopwatch)
+        {
+            tls.Apply(result);
+            ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400);
+            // On success the decisive reply is the last one that answered a step (235, or the DATA reply), not QUIT's.
+            ServerReply? decisive = failing ?? (failure is null ? log.Replies.FindLast(r => r.Phase != SmtpPhase.None) : null);
+            if (failure is not null || failing is not null)
+            {
+                result.Succeeded = false;
+                result.FailedPhase = failing?.Phase ?? failure!.Phase;
+                result.Message = failure?.Message ?? Format("The server refused {0}.", result.FailedPhase);
+            }
+            else
+            {
+                result.Succeeded = true;
+                result.FailedPhase = SmtpPhase.None;
+                result.Message = result.AuthMethod == SmtpAuthMethod.Unknown
+                    ? "Connected; no AUTH was attempted."
+                    : result.TestMessageSent ? "Authenticated, and the test message was accepted." : "Authenticated.";
+            }
+
+            if (decisive is not null)
+            {
+                result.ReplyText = decisive.Text.Replace("\n", " ");
+                result.ReplyCode = decisive.Code;
+                ParsedError parsed = ReplyParser.Parse(result.ReplyText);
+                result.EnhancedStatusCode = parsed.Replies.Count > 0 ? parsed.Replies[0].EnhancedStatusCode : null;
+            }
+
+            result.DurationMs = stopwatch.ElapsedMilliseconds;
+            result.TokenMs = log.Duration(SmtpPhase.Token);
+            result.DnsMs = log.Duration(SmtpPhase.Dns);
+            result.ConnectMs = log.Duration(SmtpPhase.Connect);
+            result.BannerMs = log.Duration(SmtpPhase.Banner);
+            result.EhloMs = log.Duration(SmtpPhase.Ehlo);
+            result.StartTlsMs = log.Duration(SmtpPhase.StartTls);
+            result.TlsMs = log.Duration(SmtpPhase.Tls);
+            result.AuthMs = log.Duration(SmtpPhase.Auth);
+            result.MailFromMs = log.Duration(SmtpPhase.MailFrom);
+            result.RcptToMs = log.Duration(SmtpPhase.RcptTo);
+            result.DataMs = log.Duration(SmtpPhase.Data);
+            result.Transcript = log.Transcript;
+        }
+
+        private static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+
+        /// <summary>What the TLS handshake showed.</summary>
+        private sealed class TlsObservation
+        {
+            private SslStream? _stream;
+
+            public X509Certificate2? Certificate { get; private set; }
+            public SslPolicyErrors Errors { get; private set; }
+            public bool Seen { get; private set; }
+
+            public bool Validate(object sender, X509Certificate? certificate, SslPolicyErrors errors, bool skip)
+            {
+                Seen = true;
+                Certificate = certificate is null ? null : new X509Certificate2(certificate);
+                Errors = errors;
+                return errors == SslPolicyErrors.None || skip;
+            }
+
+            public void Read(SmtpClient client, SmtpAuthTestResult result)
+            {
+                result.TlsProtocol = client.SslProtocol.ToString() switch
+                {
+                    "12288" => "Tls13",
+                    string s => s,
+                };
+                // MailKit's netstandard2.0 build has no SslCipherSuite; .NET Core 3.0+ SslStream has NegotiatedCipherSuite.
+                // Find the client's SslStream by reflection (best effort; the algorithm names are the fallback).
+                _stream = FindSslStream(client);
+                object? suite = _stream?.GetType().GetProperty("NegotiatedCipherSuite")?.GetValue(_stream);
+                result.CipherSuite = suite?.ToString()
+                    ?? Format("{0} {1}-bit, {2}, {3}", client.SslCipherAlgorithm, client.SslCipherStrength, client.SslHashAlgorithm, client.SslKeyExchangeAlgorithm);
+            }
+
+            private static SslStream? FindSslStream(object root)
+            {
+                var queue = new Queue<(object Value, int Depth)>();
+                var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+                queue.Enqueue((root, 0));
+                while (queue.Count > 0)
+                {
+                    (object value, int depth) = queue.Dequeue();
+                    if (value is SslStream ssl)
+                    {
+                        return ssl;
+                    }
+
+                    if (depth >= 3 || !seen.Add(value))
+                    {
+                        continue;
+                    }
+
+                    for (Type? t = value.GetType(); t is not null && t != typeof(object); t = t.BaseType)
+                    {
+                        foreach (System.Reflection.FieldInfo field in t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.DeclaredOnly))
+                        {
+                            if (field.FieldType.IsValueType || field.FieldType == typeof(string))
+                            {
+                                continue;
+                            }
+
+                            object? child = field.GetValue(value);
+                            if (child is Stream || child?.GetType().Namespace?.StartsWith("MailKit", StringComparison.Ordinal) == true)
+                            {
+                                queue.Enqueue((child, depth + 1));
+                            }
+                        }
+                    }
+                }
+
+                return null;
+            }
+
+            public void Apply(SmtpAuthTestResult result)
+            {
+                if (!Seen)
+                {
+                    return;
+                }
+
+                result.CertificateSubject = Certificate?.Subject;
+                result.CertificateIssuer = Certificate?.Issuer;
+                result.CertificateNotAfter = Certificate?.NotAfter.ToUniversalTime();
+                result.CertificateValid = Errors == SslPolicyErrors.None;
+                result.CertificateErrors = Errors == SslPolicyErrors.None ? null : Errors.ToString();
+            }
+        }
+
+        /// <summary>A probe that stopped, and where.</summary>
+        private sealed class Failure
+        {
+            public Failure(SmtpPhase phase, string message)
+            {
+                Phase = phase;
+                Message = message;
+            }
+
+            public SmtpPhase Phase { get; }
+            public string Message { get; }
+
+            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, ProbeRequest request)
+            {
+                SmtpPhase phase = log.Phase;
+                if (timedOut && (ex is OperationCanceledException || ex is TimeoutException || ex is IOException || ex is SocketException || ex is ObjectDisposedException))
+                {
+                    return new Failure(phase, Format("The operation timed out after {0:0.#} s during {1}.", request.Timeout.TotalSeconds, phase));
+                }
+
+                switch (ex)
+                {
+                    case OperationCanceledException:
+                        return null; // the user's cancel, handled by the caller
+                    case Azure.Identity.CredentialUnavailableException unavailable:
+                        return new Failure(SmtpPhase.Token, "No credential was available to get the OAuth token: " + FirstLine(unavailable.Message));
+                    case Azure.Identity.AuthenticationFailedException auth:
+                        return new Failure(SmtpPhase.Token, "Getting the OAuth token failed: " + FirstLine(auth.Message));
+                    case SslHandshakeException ssl:
+                        return new Failure(phase == SmtpPhase.StartTls ? SmtpPhase.Tls : phase is SmtpPhase.Banner or SmtpPhase.Connect ? SmtpPhase.Tls : phase == SmtpPhase.Ehlo ? SmtpPhase.Tls : phase, Clean(ssl.Message));
+                    case ServiceNotAuthenticatedException notAuthed:
+                        return new Failure(SmtpPhase.MailFrom, Clean(notAuthed.Message));
+                    case MailKit.Security.AuthenticationException auth:
+                        return new Failure(SmtpPhase.Auth, Clean(auth.Message));
+                    case SmtpCommandException command:
+                        return new Failure(command.ErrorCode switch
+                        {
+                            SmtpErrorCode.SenderNotAccepted => SmtpPhase.MailFrom,
+                            SmtpErrorCode.RecipientNotAccepted => SmtpPhase.RcptTo,
+                            SmtpErrorCode.MessageNotAccepted => SmtpPhase.Data,
+                            _ => phase,
+                        }, Clean(command.Message));
+                    case SmtpProtocolException protocol:
+                        return new Failure(phase, Clean(protocol.Message));
+                    case NotSupportedException notSupported when notSupported.Message.IndexOf("STARTTLS", StringComparison.OrdinalIgnoreCase) >= 0:
+                        return new Failure(SmtpPhase.StartTls, Clean(notSupported.Message) + " The credentials were not sent.");
+                    case NotSupportedException notSupported:
+                        return new Failure(SmtpPhase.Auth, Clean(notSupported.Message));
+                    case SocketException socket:
+                        return new Failure(phase == SmtpPhase.Dns ? SmtpPhase.Dns : phase, Format("{0} ({1})", Clean(socket.Message), socket.SocketErrorCode));
+                    case IOException io:
+                        return new Failure(phase, Clean(io.Message) + (io.InnerException is SocketException inner ? Format(" ({0})", inner.SocketErrorCode) : string.Empty));
+                    case ArgumentException argument when phase == SmtpPhase.Dns:
+                        return new Failure(SmtpPhase.Dns, Clean(argument.Message));
+                    case ObjectDisposedException:
+                    case InvalidOperationException:
+                    case FormatException:
+                        return new Failure(phase, Clean(ex.Message));
+                    default:
+                        return new Failure(phase, ex.GetType().Name + ": " + Clean(ex.Message));
+                }
+            }
+
+            private static string FirstLine(string text)
+            {
+                string line = text.Split('\n')[0].Trim();
+                return line.Length > 500 ? line.Substring(0, 500) : line;
+            }
+
+            private static string Clean(string text)
+            {
+                string oneLine = text.Replace("\r", " ").Replace("\n", " ");
+                return oneLine.Length > 2000 ? oneLine.Substring(0, 2000) : oneLine;
+            }
+        }
+    }
+}

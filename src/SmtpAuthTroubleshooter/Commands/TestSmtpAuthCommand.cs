@@ -1,0 +1,306 @@
+using System;
+using System.Management.Automation;
+using System.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+
+namespace SmtpAuthTroubleshooter.Commands
+{
+    /// <summary>
+    /// <para type="synopsis">Probes SMTP AUTH live and shows where the handshake and AUTH stop.</para>
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Test, "SmtpAuth", DefaultParameterSetName = CredentialSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(SmtpAuthTestResult))]
+    public sealed class TestSmtpAuthCommand : SmtpAuthCmdletBase
+    {
+        private const string CredentialSet = "Credential";
+        private const string AccessTokenSet = "AccessToken";
+        private const string ClientSecretSet = "ClientSecret";
+        private const string ThumbprintSet = "CertificateThumbprint";
+        private const string CertificateSet = "Certificate";
+        private const string DeviceCodeSet = "DeviceCode";
+        private const string ManagedIdentitySet = "ManagedIdentity";
+        private const string NoAuthSet = "SkipAuthentication";
+
+        private static readonly Regex s_address = new Regex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+
+        // Held as object so that no field's type names an engine type (STYLE rule 38).
+        private object? _tokenSource;
+        private X509Certificate2? _certificate;
+
+        #region Parameters
+
+        /// <summary>The mailbox: the SASL user for OAuth, and the default sender and recipient of the test message.</summary>
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CredentialSet)]
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NoAuthSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AccessTokenSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ClientSecretSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ThumbprintSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CertificateSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DeviceCodeSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ManagedIdentitySet)]
+        [Alias("PrimarySmtpAddress", "Mail", "Mailbox")]
+        [ValidateNotNullOrEmpty]
+        public string? UserPrincipalName { get; set; }
+
+        /// <summary>User name (the UPN) and password for basic auth (AUTH LOGIN or PLAIN).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CredentialSet)]
+        [Credential]
+        [ValidateNotNull]
+        public PSCredential Credential { get; set; } = null!;
+
+        /// <summary>An OAuth access token for XOAUTH2.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = AccessTokenSet)]
+        [ValidateNotNull]
+        public SecureString AccessToken { get; set; } = null!;
+
+        /// <summary>The Entra tenant (id or domain) of the app registration.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+        [Parameter(Mandatory = true, ParameterSetName = ThumbprintSet)]
+        [Parameter(Mandatory = true, ParameterSetName = CertificateSet)]
+        [Parameter(ParameterSetName = DeviceCodeSet)]
+        [ValidateNotNullOrEmpty]
+        public string? TenantId { get; set; }
+
+        /// <summary>The app registration's application (client) id; for a managed identity, a user-assigned identity's client id.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+        [Parameter(Mandatory = true, ParameterSetName = ThumbprintSet)]
+        [Parameter(Mandatory = true, ParameterSetName = CertificateSet)]
+        [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+        [Parameter(ParameterSetName = ManagedIdentitySet)]
+        [Alias("AppId", "ApplicationId")]
+        [ValidateNotNullOrEmpty]
+        public string? ClientId { get; set; }
+
+        /// <summary>The app's client secret.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+        [ValidateNotNull]
+        public SecureString ClientSecret { get; set; } = null!;
+
+        /// <summary>Thumbprint of the app's certificate in the CurrentUser or LocalMachine My store.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ThumbprintSet)]
+        [ValidateNotNullOrEmpty]
+        public string CertificateThumbprint { get; set; } = null!;
+
+        /// <summary>The app's certificate, with its private key.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = CertificateSet)]
+        [ValidateNotNull]
+        public X509Certificate2 Certificate { get; set; } = null!;
+
+        /// <summary>Sign in as the user with a device code (delegated SMTP.Send); the code is shown as a warning.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+        public SwitchParameter UseDeviceCode { get; set; }
+
+        /// <summary>Use the managed identity of the Azure Automation account, Function or VM.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+        public SwitchParameter UseManagedIdentity { get; set; }
+
+        /// <summary>Check DNS, TCP, the greeting, EHLO and TLS only; send no credentials.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = NoAuthSet)]
+        public SwitchParameter SkipAuthentication { get; set; }
+
+        /// <summary>The SMTP server (default: the cloud's submission host, smtp.office365.com).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [Alias("SmtpServer", "ComputerName")]
+        public string? Server { get; set; }
+
+        /// <summary>The TCP port (default 587).</summary>
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int Port { get; set; } = 587;
+
+        /// <summary>StartTls (default), Implicit or None.</summary>
+        [Parameter]
+        public SmtpTlsMode TlsMode { get; set; } = SmtpTlsMode.StartTls;
+
+        /// <summary>The probe's time limit in seconds (default 30).</summary>
+        [Parameter]
+        [ValidateRange(1, 600)]
+        public int TimeoutSec { get; set; } = 30;
+
+        /// <summary>The cloud: Global, USGovGCCHigh, USGovDoD or China.</summary>
+        [Parameter]
+        public SmtpCloudEnvironment Environment { get; set; }
+
+        /// <summary>Force a SASL mechanism: Login or Plain for basic auth (default: the best offered).</summary>
+        [Parameter(ParameterSetName = CredentialSet)]
+        [ValidateSet("Auto", "Login", "Plain")]
+        public SmtpAuthMechanism Mechanism { get; set; }
+
+        /// <summary>Accept a certificate that does not validate (recorded on the result).</summary>
+        [Parameter]
+        public SwitchParameter SkipCertificateCheck { get; set; }
+
+        /// <summary>Send credentials even if the connection is not encrypted. Never do this outside a lab.</summary>
+        [Parameter]
+        public SwitchParameter AllowUnencryptedAuthentication { get; set; }
+
+        /// <summary>After AUTH, send a small test message (MAIL FROM, RCPT TO, DATA).</summary>
+        [Parameter]
+        public SwitchParameter SendTestMessage { get; set; }
+
+        /// <summary>Sender of the test message (default: the mailbox).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? From { get; set; }
+
+        /// <summary>Recipient of the test message (default: the mailbox).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? To { get; set; }
+
+        /// <summary>Entra authority host override, for tests and private clouds.</summary>
+        [Parameter(DontShow = true)]
+        public Uri? AuthorityHost { get; set; }
+
+        #endregion
+
+        #region Overrides
+
+        /// <inheritdoc />
+        protected override void BeginProcessing()
+        {
+            if (!SendTestMessage && (MyInvocation.BoundParameters.ContainsKey(nameof(From)) || MyInvocation.BoundParameters.ContainsKey(nameof(To))))
+            {
+                ThrowTerminatingError(CreateErrorRecord("TestMessageParameterWithoutSend", ErrorCategory.InvalidArgument,
+                    Strings.Get("TestMessageParameterWithoutSend"), From ?? To, Strings.Get("TestMessageParameterWithoutSendAction")));
+            }
+
+            if (ParameterSetName == ThumbprintSet)
+            {
+                _certificate = FindCertificate(CertificateThumbprint);
+                if (_certificate is null)
+                {
+                    ThrowTerminatingError(CreateErrorRecord("CertificateNotFound", ErrorCategory.ObjectNotFound,
+                        Strings.Format("CertificateNotFound", CertificateThumbprint), CertificateThumbprint, Strings.Get("CertificateNotFoundAction")));
+                }
+            }
+
+            if (SkipCertificateCheck)
+            {
+                WriteWarning(Strings.Get("SkipCertificateCheckWarning"));
+            }
+
+            if (AllowUnencryptedAuthentication)
+            {
+                WriteWarning(Strings.Get("AllowUnencryptedWarning"));
+            }
+
+            _tokenSource = CreateTokenSource();
+        }
+
+        /// <inheritdoc />
+        protected override void ProcessRecord()
+        {
+            string? user = ParameterSetName == CredentialSet ? Credential.UserName : UserPrincipalName;
+            if (ParameterSetName != NoAuthSet && (user is null || !s_address.IsMatch(user)))
+            {
+                WriteInputError("UserPrincipalNameInvalid", ErrorCategory.InvalidArgument,
+                    Strings.Format("UserPrincipalNameInvalid", user), (object?)UserPrincipalName ?? user, Strings.Get("UserPrincipalNameInvalidAction"));
+                return;
+            }
+
+            bool send = SendTestMessage;
+            string server = Server ?? Engine.Probe.CloudEndpoints.For(Environment).SmtpHost;
+            if (send && !ShouldProcess(To ?? UserPrincipalName ?? user, Strings.Format("SendTestMessageAction", server, Port)))
+            {
+                // -WhatIf or a "No": probe AUTH, send nothing.
+                send = false;
+            }
+
+            SmtpAuthTestResult result = RunOnPipelineThread((sink, token) => Probe(user, send, sink, token));
+            WriteObject(result);
+        }
+
+        /// <inheritdoc />
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && ParameterSetName == ThumbprintSet)
+            {
+                _certificate?.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        #endregion
+
+        #region Private
+
+        // Engine types appear only inside method bodies (STYLE rule 38).
+        private System.Threading.Tasks.Task<SmtpAuthTestResult> Probe(string? user, bool send, IDiagnosticSink sink, System.Threading.CancellationToken token)
+        {
+            var request = new Engine.Probe.ProbeRequest
+            {
+                Server = Server,
+                Port = Port,
+                TlsMode = TlsMode,
+                Timeout = TimeSpan.FromSeconds(TimeoutSec),
+                Environment = Environment,
+                SkipCertificateCheck = SkipCertificateCheck,
+                AllowUnencryptedAuthentication = AllowUnencryptedAuthentication,
+                Mechanism = ParameterSetName switch
+                {
+                    NoAuthSet => SmtpAuthMechanism.None,
+                    CredentialSet => Mechanism,
+                    _ => SmtpAuthMechanism.XOAuth2,
+                },
+                UserName = user,
+                Password = ParameterSetName == CredentialSet ? Credential.Password : null,
+                TokenSource = (Engine.Probe.ITokenSource?)_tokenSource,
+                SendTestMessage = send,
+                From = From ?? (ParameterSetName == CredentialSet ? UserPrincipalName : null),
+                To = To ?? UserPrincipalName,
+            };
+            return new Engine.Probe.SmtpProbe().RunAsync(request, sink, token);
+        }
+
+        private object? CreateTokenSource()
+        {
+            switch (ParameterSetName)
+            {
+                case AccessTokenSet:
+                    return Engine.Probe.TokenSources.FromSecureString(AccessToken);
+                case ClientSecretSet:
+                    return Engine.Probe.TokenSources.ClientSecret(TenantId!, ClientId!, ClientSecret, Environment, AuthorityHost);
+                case ThumbprintSet:
+                    return Engine.Probe.TokenSources.Certificate(TenantId!, ClientId!, _certificate!, Environment, AuthorityHost);
+                case CertificateSet:
+                    return Engine.Probe.TokenSources.Certificate(TenantId!, ClientId!, Certificate, Environment, AuthorityHost);
+                case DeviceCodeSet:
+                    return Engine.Probe.TokenSources.DeviceCode(TenantId, ClientId!, Environment, AuthorityHost);
+                case ManagedIdentitySet:
+                    return Engine.Probe.TokenSources.ManagedIdentity(ClientId, Environment);
+                default:
+                    return null;
+            }
+        }
+
+        private static X509Certificate2? FindCertificate(string thumbprint)
+        {
+            string clean = thumbprint.Replace(" ", string.Empty).ToUpperInvariant();
+            foreach (StoreLocation location in new[] { StoreLocation.CurrentUser, StoreLocation.LocalMachine })
+            {
+                try
+                {
+                    using var store = new X509Store(StoreName.My, location);
+                    store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
+                    X509Certificate2Collection found = store.Certificates.Find(X509FindType.FindByThumbprint, clean, validOnly: false);
+                    if (found.Count > 0)
+                    {
+                        return found[0];
+                    }
+                }
+                catch (System.Security.Cryptography.CryptographicException)
+                {
+                    // The store does not exist here (LocalMachine on Linux, say).
+                }
+            }
+
+            return null;
+        }
+
+        #endregion
+    }
+}
