@@ -60,6 +60,17 @@ function Invoke-Tool {
     return ($out -join "`n")
 }
 
+function Invoke-Daemon {
+    # Starts a self-daemonizing program with stdio detached to a log file: a daemon that keeps
+    # an inherited stdout/stderr pipe open would otherwise make PowerShell wait forever.
+    param([string] $LogFile, [string] $FilePath, [string[]] $Arguments)
+    & /bin/sh -c 'log="$1"; shift; exec "$@" </dev/null >>"$log" 2>&1' sh $LogFile $FilePath @Arguments
+    if ($LASTEXITCODE -ne 0) {
+        $tail = Get-Content -LiteralPath $LogFile -Tail 20 -ErrorAction SilentlyContinue
+        throw "'$FilePath $($Arguments -join ' ')' exited with $LASTEXITCODE`n$($tail -join "`n")"
+    }
+}
+
 function Test-PackageInstalled([string] $Name) {
     $status = & dpkg-query -W -f '${Status}' $Name 2>$null
     return ($LASTEXITCODE -eq 0 -and "$status" -match 'install ok installed')
@@ -376,7 +387,7 @@ Invoke-Tool postfix @('-c', $pfEtc, 'check') | Out-Null
 # --- Start Dovecot, then Postfix --------------------------------------------------------------
 $started = $false
 try {
-    Invoke-Tool dovecot @('-c', $dcConf) | Out-Null
+    Invoke-Daemon "$logDir/start.log" dovecot @('-c', $dcConf)
     $deadline = [DateTime]::UtcNow.AddSeconds($StartTimeoutSeconds)
     while (-not (Test-Path -LiteralPath $authSocket)) {
         if ([DateTime]::UtcNow -gt $deadline) {
@@ -386,7 +397,7 @@ try {
         Start-Sleep -Milliseconds 100
     }
 
-    Invoke-Tool postfix @('-c', $pfEtc, 'start') | Out-Null
+    Invoke-Daemon "$logDir/start.log" postfix @('-c', $pfEtc, 'start')
 
     $pending = [System.Collections.Generic.List[object]]::new()
     $pending.Add(@{ Port = $ports.StartTls; Tls = $false })
