@@ -16,6 +16,8 @@ namespace SmtpAuthTroubleshooter.Commands
     public abstract class SmtpAuthCmdletBase : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _cancellation = new CancellationTokenSource();
+        private readonly int _pipelineThreadId = Environment.CurrentManagedThreadId;
+        private volatile BlockingCollection<Action>? _pump;
         private bool _disposed;
 
         /// <summary>Cancelled when the user presses Ctrl+C or the pipeline stops.</summary>
@@ -35,11 +37,20 @@ namespace SmtpAuthTroubleshooter.Commands
         {
             using var queue = new BlockingCollection<Action>();
             var sink = new QueueSink(this, queue);
+            BlockingCollection<Action>? outer = _pump;
+            _pump = queue;
             Task<T> task = Task.Run(() => work(sink, CancellationToken), CancellationToken);
             _ = task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            foreach (Action action in queue.GetConsumingEnumerable())
+            try
             {
-                action();
+                foreach (Action action in queue.GetConsumingEnumerable())
+                {
+                    action();
+                }
+            }
+            finally
+            {
+                _pump = outer;
             }
 
             try
@@ -50,6 +61,42 @@ namespace SmtpAuthTroubleshooter.Commands
             {
                 throw new PipelineStoppedException();
             }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="func"/> on the pipeline thread: at once when called there, otherwise through the pump
+        /// of the running <see cref="RunOnPipelineThread{T}"/> (how worker code reaches the caller's runspace, for
+        /// example Invoke-MgGraphRequest of an existing Connect-MgGraph session).
+        /// </summary>
+        protected Task<TResult> InvokeOnPipelineThreadAsync<TResult>(Func<TResult> func)
+        {
+            BlockingCollection<Action>? pump = _pump;
+            if (pump is null || Environment.CurrentManagedThreadId == _pipelineThreadId)
+            {
+                return Task.FromResult(func());
+            }
+
+            var done = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            try
+            {
+                pump.Add(() =>
+                {
+                    try
+                    {
+                        done.SetResult(func());
+                    }
+                    catch (Exception ex)
+                    {
+                        done.SetException(ex);
+                    }
+                });
+            }
+            catch (InvalidOperationException ex)
+            {
+                done.SetException(ex);
+            }
+
+            return done.Task;
         }
 
         /// <summary>Writes a non-terminating error for one input and lets the pipeline go on.</summary>

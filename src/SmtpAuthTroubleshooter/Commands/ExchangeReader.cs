@@ -1,0 +1,188 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+
+namespace SmtpAuthTroubleshooter.Commands
+{
+    /// <summary>A failed EXO cmdlet call.</summary>
+    internal sealed class ExchangeCallException : Exception
+    {
+        public ExchangeCallException(string command, string message, bool notFound)
+            : base(command + ": " + message)
+        {
+            Command = command;
+            NotFound = notFound;
+        }
+
+        public string Command { get; }
+
+        public bool NotFound { get; }
+    }
+
+    /// <summary>
+    /// Runs the Exchange Online cmdlets (Get-TransportConfig, Get-EXOMailbox, ...) in the caller's runspace, through
+    /// the caller's own Connect-ExchangeOnline session, on the pipeline thread only (DESIGN layer 1). The module never
+    /// connects to Exchange itself. Throttling errors are retried with back-off, a bounded number of times.
+    /// </summary>
+    internal sealed class ExchangeReader
+    {
+        private const int MaxRetries = 3;
+        private readonly PSCmdlet _cmdlet;
+        private readonly Action<string> _verbose;
+        private readonly CancellationToken _token;
+
+        public ExchangeReader(PSCmdlet cmdlet, Action<string> verbose, CancellationToken token)
+        {
+            _cmdlet = cmdlet;
+            _verbose = verbose;
+            _token = token;
+        }
+
+        public int Calls { get; private set; }
+
+        /// <summary>Null when a usable EXO session exists; otherwise the reason.</summary>
+        public string? CheckSession()
+        {
+            if (_cmdlet.InvokeCommand.GetCommand("Get-ConnectionInformation", CommandTypes.Function | CommandTypes.Cmdlet | CommandTypes.Alias) is null)
+            {
+                return "the ExchangeOnlineManagement module is not loaded";
+            }
+
+            Collection<PSObject> connections;
+            try
+            {
+                connections = Invoke("Get-ConnectionInformation", new Dictionary<string, object?>());
+            }
+            catch (ExchangeCallException ex)
+            {
+                return ex.Message;
+            }
+
+            bool live = connections.Any(c =>
+                string.Equals(c.Properties["State"]?.Value?.ToString(), "Connected", StringComparison.OrdinalIgnoreCase) &&
+                !string.Equals(c.Properties["TokenStatus"]?.Value?.ToString(), "Expired", StringComparison.OrdinalIgnoreCase) &&
+                !(c.Properties["IsEopSession"]?.Value is bool eop && eop));
+            return live ? null : connections.Count == 0 ? "there is no Exchange Online connection" : "the Exchange Online connection is broken or its token expired";
+        }
+
+        public Collection<PSObject> Invoke(string command, IDictionary<string, object?> parameters)
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                _token.ThrowIfCancellationRequested();
+                Calls++;
+                _verbose(string.Format(CultureInfo.InvariantCulture, "Exchange: {0}{1}", command, Describe(parameters)));
+                using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+                ps.AddCommand(command);
+                foreach (KeyValuePair<string, object?> p in parameters)
+                {
+                    if (p.Value is bool b && b && p.Key.StartsWith("-", StringComparison.Ordinal))
+                    {
+                        ps.AddParameter(p.Key.Substring(1));
+                    }
+                    else
+                    {
+                        ps.AddParameter(p.Key, p.Value);
+                    }
+                }
+
+                Collection<PSObject> output;
+                string? failure = null;
+                bool notFound = false;
+                try
+                {
+                    output = ps.Invoke();
+                    if (ps.HadErrors && ps.Streams.Error.Count > 0)
+                    {
+                        ErrorRecord first = ps.Streams.Error[0];
+                        failure = first.ToString();
+                        notFound = IsNotFound(first);
+                    }
+                }
+                catch (RuntimeException ex)
+                {
+                    output = new Collection<PSObject>();
+                    failure = ex.ErrorRecord?.ToString() ?? ex.Message;
+                    notFound = ex.ErrorRecord is not null && IsNotFound(ex.ErrorRecord);
+                }
+
+                if (failure is null)
+                {
+                    return output;
+                }
+
+                if (IsThrottling(failure) && attempt < MaxRetries)
+                {
+                    TimeSpan wait = TimeSpan.FromSeconds(Math.Pow(2, attempt));
+                    _verbose(string.Format(CultureInfo.InvariantCulture, "Exchange: {0} was throttled; retry {1} of {2} in {3:0} s.", command, attempt + 1, MaxRetries, wait.TotalSeconds));
+                    if (_token.WaitHandle.WaitOne(wait))
+                    {
+                        _token.ThrowIfCancellationRequested();
+                    }
+
+                    continue;
+                }
+
+                throw new ExchangeCallException(command, failure, notFound);
+            }
+        }
+
+        private static bool IsNotFound(ErrorRecord record) =>
+            record.CategoryInfo.Category == ErrorCategory.ObjectNotFound ||
+            (record.CategoryInfo.Reason?.IndexOf("NotFound", StringComparison.OrdinalIgnoreCase) ?? -1) >= 0 ||
+            record.ToString().IndexOf("ManagementObjectNotFoundException", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            record.ToString().IndexOf("couldn't be found", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        // SHAPES §A.10: micro-delay, "server busy", 429 / MaxRetryReached from the V3 client.
+        private static bool IsThrottling(string text) =>
+            text.IndexOf("throttl", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            text.IndexOf("server busy", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            text.IndexOf("Micro delay", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            text.IndexOf("TooManyRequests", StringComparison.OrdinalIgnoreCase) >= 0 ||
+            text.IndexOf("Maximum retry count reached", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        private static string Describe(IDictionary<string, object?> parameters)
+        {
+            var parts = new List<string>();
+            foreach (KeyValuePair<string, object?> p in parameters)
+            {
+                string value = p.Value switch
+                {
+                    null => "$null",
+                    bool b => b ? string.Empty : "$false",
+                    string s => s.Length > 80 ? "'" + s.Substring(0, 80) + "...'" : "'" + s + "'",
+                    IEnumerable e => string.Join(",", e.Cast<object>()),
+                    _ => p.Value.ToString() ?? string.Empty,
+                };
+                parts.Add(" -" + p.Key.TrimStart('-') + (value.Length > 0 ? " " + value : string.Empty));
+            }
+
+            return string.Concat(parts);
+        }
+
+        internal static object? Value(PSObject o, string name)
+        {
+            object? v = o.Properties[name]?.Value;
+            return v is PSObject p ? p.BaseObject : v;
+        }
+
+        internal static string? Text(PSObject o, string name)
+        {
+            object? v = Value(o, name);
+            string? s = v?.ToString();
+            return string.IsNullOrWhiteSpace(s) ? null : s;
+        }
+
+        internal static bool? Bool(PSObject o, string name) => Value(o, name) switch
+        {
+            bool b => b,
+            string s when bool.TryParse(s, out bool p) => p,
+            _ => null,
+        };
+    }
+}
