@@ -16,7 +16,8 @@ Import-Module $PesterModule -Force
 $env:SMTPAUTH_TEST_MODULE = (Resolve-Path $ModulePath).Path
 
 $config = New-PesterConfiguration
-$config.Run.Path = $PSScriptRoot
+# The module suites, plus the peers' and the emulated tenant's own suites.
+$config.Run.Path = @($PSScriptRoot) + @(Get-ChildItem (Join-Path $PSScriptRoot '..') -Recurse -Filter '*.Tests.ps1' | Where-Object { $_.DirectoryName -ne $PSScriptRoot -and $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } | ForEach-Object FullName)
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
 if ($XmlPath) {

@@ -111,7 +111,7 @@ Describe 'Test-SmtpAuth transport and TLS safety' -Tag Probe {
             $cred = New-TestCredential 'healthy.basic@contoso.com' 'Demo-Healthy-1!'
             $r = Test-SmtpAuth -Credential $cred -Server 127.0.0.1 -Port $plain.Port -WarningAction SilentlyContinue
             $r.FailedPhase | Should -Be 'StartTls'
-            $r.StartTlsOffered | Should -BeFalse
+            $r.StartTlsOffered | Should -Be $false
             $r.Transcript | Should -Not -Match 'C: AUTH'
             @($r | Resolve-SmtpAuthError)[0].CauseId | Should -BeExactly 'StartTlsNotOffered'
 

@@ -298,16 +298,21 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
         private static void ReadCapabilities(SmtpClient client, TranscriptLogger log, TlsObservation tls, SmtpAuthTestResult result)
         {
-            if (log.SawEhloBeforeTls)
-            {
-                result.StartTlsOffered = log.EhloBeforeTls.Any(l => l.Length > 4 && l.Substring(4).Trim().Equals("STARTTLS", StringComparison.OrdinalIgnoreCase));
-                result.AuthMechanismsBeforeTls = AuthLine(log.EhloBeforeTls);
-            }
-
+            ReadEhloBeforeTls(log, result);
             if (client.IsSecure)
             {
                 result.AuthMechanismsAfterTls = string.Join(" ", client.AuthenticationMechanisms.OrderBy(m => m, StringComparer.Ordinal));
                 tls.Read(client, result);
+            }
+        }
+
+        // From the transcript, so that it is known even when MailKit stops right after EHLO (no STARTTLS offered).
+        private static void ReadEhloBeforeTls(TranscriptLogger log, SmtpAuthTestResult result)
+        {
+            if (log.SawEhloBeforeTls)
+            {
+                result.StartTlsOffered = log.EhloBeforeTls.Any(l => l.Length > 4 && l.Substring(4).Trim().Equals("STARTTLS", StringComparison.OrdinalIgnoreCase));
+                result.AuthMechanismsBeforeTls = AuthLine(log.EhloBeforeTls);
             }
         }
 
@@ -328,6 +333,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         private static void Complete(SmtpAuthTestResult result, TranscriptLogger log, TlsObservation tls, Failure? failure, Stopwatch stopwatch)
         {
             tls.Apply(result);
+            ReadEhloBeforeTls(log, result);
             ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400);
             // On success the decisive reply is the last one that answered a step (235, or the DATA reply), not QUIT's.
             ServerReply? decisive = failing ?? (failure is null ? log.Replies.FindLast(r => r.Phase != SmtpPhase.None) : null);

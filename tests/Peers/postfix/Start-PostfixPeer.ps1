@@ -34,7 +34,8 @@ param(
     [int] $BasePort = 25870,
     [ValidateRange(5, 600)]
     [int] $StartTimeoutSeconds = 30,
-    # Dovecot's auth_failure_delay. 0 keeps wrong-password tests fast; Dovecot's default is 2.
+    # Dovecot's auth_failure_delay. 0 (default) keeps wrong-password tests fast and also turns off
+    # Dovecot's per-IP auth penalty; Dovecot's own default is 2 s plus the penalty.
     [ValidateRange(0, 30)]
     [int] $AuthFailureDelaySeconds = 0
 )
@@ -66,7 +67,9 @@ function Invoke-Daemon {
     param([string] $LogFile, [string] $FilePath, [string[]] $Arguments)
     & /bin/sh -c 'log="$1"; shift; exec "$@" </dev/null >>"$log" 2>&1' sh $LogFile $FilePath @Arguments
     if ($LASTEXITCODE -ne 0) {
-        $tail = Get-Content -LiteralPath $LogFile -Tail 20 -ErrorAction SilentlyContinue
+        $tail = foreach ($f in @($LogFile) + @(Get-ChildItem -LiteralPath ([System.IO.Path]::GetDirectoryName($LogFile)) -Filter '*.log' -ErrorAction SilentlyContinue | ForEach-Object FullName | Where-Object { $_ -ne $LogFile })) {
+            Get-Content -LiteralPath $f -Tail 10 -ErrorAction SilentlyContinue
+        }
         throw "'$FilePath $($Arguments -join ' ')' exited with $LASTEXITCODE`n$($tail -join "`n")"
     }
 }
@@ -166,7 +169,11 @@ function Set-Mode([string] $Mode, [string] $Path) { Invoke-Tool chmod @($Mode, $
 function Set-Owner([string] $Owner, [string] $Path) { Invoke-Tool chown @($Owner, $Path) | Out-Null }
 
 # ---------------------------------------------------------------------------------------------
+$clock = [System.Diagnostics.Stopwatch]::StartNew()
+function Write-Phase([string] $What) { Write-Verbose ('[{0,6} ms] {1}' -f $clock.ElapsedMilliseconds, $What) }
+
 Assert-Prerequisites
+Write-Phase 'packages present'
 
 if (-not $WorkDirectory) {
     $WorkDirectory = Join-Path ([System.IO.Path]::GetTempPath()) ('postfix-peer-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
@@ -174,12 +181,26 @@ if (-not $WorkDirectory) {
 $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory)
 if ($WorkDirectory -match '\s') { throw "WorkDirectory must not contain whitespace (Postfix/Dovecot config values): '$WorkDirectory'" }
 
+# Postfix (data_directory, as user postfix) and Dovecot (users file, as user dovecot) open paths
+# under WorkDirectory after dropping root, so every existing ancestor must be world-searchable.
+$ancestor = [System.IO.Path]::GetDirectoryName($WorkDirectory)
+while ($ancestor) {
+    if ([System.IO.Directory]::Exists($ancestor)) {
+        $mode = [System.IO.File]::GetUnixFileMode($ancestor)
+        if (-not ($mode -band [System.IO.UnixFileMode]::OtherExecute)) {
+            throw "WorkDirectory '$WorkDirectory' is not reachable by the postfix/dovecot users: '$ancestor' is not world-searchable (o+x). Use a directory under /tmp (the default)."
+        }
+    }
+    $ancestor = [System.IO.Path]::GetDirectoryName($ancestor)
+}
+
 # Idempotent-ish: stop whatever a previous start left running in this work directory.
 $stopScript = Join-Path $PSScriptRoot 'Stop-PostfixPeer.ps1'
 if (Test-Path -LiteralPath $WorkDirectory) {
     & $stopScript -WorkDirectory $WorkDirectory
 }
 
+Write-Phase 'previous instance (if any) stopped'
 $ports = [ordered]@{ StartTls = $BasePort; Plain = $BasePort + 1; ImplicitTls = $BasePort + 2 }
 foreach ($p in $ports.GetEnumerator()) {
     if (-not (Test-PortFree $p.Value)) {
@@ -227,6 +248,7 @@ $cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::Create
 $thumbprint = $cert.Thumbprint.ToUpperInvariant()   # SHA-1 of the DER encoding
 $cert.Dispose()
 
+Write-Phase 'certificate generated'
 # --- Credentials ---------------------------------------------------------------------------
 $password = New-RandomPassword
 [System.IO.File]::WriteAllText($usersPath, "${UserName}:$(Get-Ssha512 $password)::::::`n")
@@ -268,6 +290,13 @@ service auth {
     mode = 0660
     user = postfix
     group = postfix
+  }
+}
+service anvil {
+  # mode 0 disables Dovecot's per-IP authentication penalty (up to 15 s extra delay after
+  # repeated failures from 127.0.0.1) when -AuthFailureDelaySeconds is 0.
+  unix_listener anvil-auth-penalty {
+    mode = $(if ($AuthFailureDelaySeconds -eq 0) { '0' } else { '0600' })
   }
 }
 service stats {
@@ -377,28 +406,41 @@ anvil      unix  - - n -  1 anvil
 scache     unix  - - n -  1 scache
 postlog    unix-dgram n - n - 1 postlogd
 "@ | Set-Content -LiteralPath (Join-Path $pfEtc 'master.cf') -Encoding ascii
-Set-Mode '0644' (Join-Path $pfEtc 'main.cf')
-Set-Mode '0644' (Join-Path $pfEtc 'master.cf')
+foreach ($f in 'main.cf', 'master.cf') {
+    $cf = Join-Path $pfEtc $f
+    Set-Mode '0644' $cf
+    # Postfix re-reads a dictionary/config file for up to ~2.5 s while its mtime is not at least a
+    # couple of seconds old ("file is being modified"); backdate it so start-up does not stall.
+    [System.IO.File]::SetLastWriteTimeUtc($cf, [DateTime]::UtcNow.AddSeconds(-10))
+}
 
 # Create/repair the queue directory tree (private/, public/, pid/, ...) before Dovecot
 # puts its socket into private/.
 Invoke-Tool postfix @('-c', $pfEtc, 'check') | Out-Null
 
+Write-Phase 'configuration written, queue directory checked'
 # --- Start Dovecot, then Postfix --------------------------------------------------------------
 $started = $false
 try {
     Invoke-Daemon "$logDir/start.log" dovecot @('-c', $dcConf)
     $deadline = [DateTime]::UtcNow.AddSeconds($StartTimeoutSeconds)
-    while (-not (Test-Path -LiteralPath $authSocket)) {
+    # The auth socket appears before Dovecot has daemonized and written run/master.pid: wait for both.
+    while (-not ((Test-Path -LiteralPath $authSocket) -and (Test-Path -LiteralPath "$dcBase/master.pid") -and
+            (Get-Item -LiteralPath "$dcBase/master.pid").Length -gt 0)) {
         if ([DateTime]::UtcNow -gt $deadline) {
             $tail = Get-Content -LiteralPath "$logDir/dovecot.log" -Tail 20 -ErrorAction SilentlyContinue
-            throw "Dovecot did not create $authSocket within $StartTimeoutSeconds s.`n$($tail -join "`n")"
+            throw "Dovecot did not create $authSocket and master.pid within $StartTimeoutSeconds s.`n$($tail -join "`n")"
         }
         Start-Sleep -Milliseconds 100
     }
+    # Dovecot deletes run/master.pid when it exits cleanly; keep a copy so Stop-PostfixPeer.ps1
+    # can still find the process group of orphaned children after an unclean master exit.
+    Invoke-Tool cp @("$dcBase/master.pid", "$dcDir/master.pid.saved") | Out-Null
 
+    Write-Phase 'dovecot auth socket ready'
     Invoke-Daemon "$logDir/start.log" postfix @('-c', $pfEtc, 'start')
 
+    Write-Phase 'postfix started'
     $pending = [System.Collections.Generic.List[object]]::new()
     $pending.Add(@{ Port = $ports.StartTls; Tls = $false })
     $pending.Add(@{ Port = $ports.Plain; Tls = $false })
@@ -414,6 +456,7 @@ try {
         }
         Start-Sleep -Milliseconds 100
     }
+    Write-Phase 'all three ports answer 220'
     $started = $true
 }
 finally {

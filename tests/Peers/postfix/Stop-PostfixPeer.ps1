@@ -4,12 +4,20 @@
     Stops the private Postfix + Dovecot started by Start-PostfixPeer.ps1 in -WorkDirectory.
 
 .DESCRIPTION
-    Postfix: 'postfix -c <WorkDirectory>/postfix/etc stop', then waits for its master to exit;
-    escalates to 'postfix abort' and finally SIGKILL of the master pid if needed.
-    Dovecot: SIGTERM to the pid in <WorkDirectory>/dovecot/run/master.pid, then SIGKILL.
-    Every wait is bounded (-TimeoutSeconds per daemon and step). Never throws: problems are
-    reported with Write-Warning. Only processes whose pid files live in WorkDirectory are touched.
-    Leaves the work directory (logs, peer.json) in place for post-mortems.
+    Postfix first (its smtpd processes hold connections to Dovecot's auth process, which would
+    otherwise keep serving them after its master is gone):
+      'postfix -c <WorkDirectory>/postfix/etc stop', wait for the master to exit, escalate to
+      'postfix abort' and then SIGKILL of the master pid.
+    Dovecot: SIGTERM to the master pid (from <WorkDirectory>/dovecot/run/master.pid, or the copy
+    Start-PostfixPeer.ps1 saved in <WorkDirectory>/dovecot/master.pid.saved), then SIGKILL.
+    Finally any leftover process of either daemon's process group (both masters call setsid,
+    so the group id is the master's pid) is sent SIGTERM, then SIGKILL.
+
+    Only processes whose pid or process group comes from a pid file inside WorkDirectory, whose
+    executable is Postfix's/Dovecot's and whose working directory is inside WorkDirectory are
+    touched. Every wait is bounded; never throws:
+    problems are reported with Write-Warning. The work directory (logs, peer.json) is left in
+    place for post-mortems.
 #>
 [CmdletBinding()]
 param(
@@ -22,75 +30,131 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Continue'
 
-function Get-LivePid([string] $PidFile, [string[]] $ExpectedNames) {
-    # Returns the pid recorded in $PidFile when that process is alive and is what we expect
-    # (guards against pid reuse), else $null.
-    if (-not (Test-Path -LiteralPath $PidFile)) { return $null }
-    $text = (Get-Content -LiteralPath $PidFile -Raw -ErrorAction SilentlyContinue)
+$PostfixExe = @('/usr/lib/postfix/sbin/', '/usr/libexec/postfix/')
+$DovecotExe = @('/usr/sbin/dovecot', '/usr/lib/dovecot/', '/usr/libexec/dovecot/')
+
+function Read-PidFile([string] $PidFile) {
+    # 'cat', not Get-Content: Postfix holds an exclusive lock on master.pid and .NET's FileStream
+    # takes a shared flock() on open, which fails with "being used by another process".
+    if (-not (Test-Path -LiteralPath $PidFile)) { return 0 }
+    $text = & cat $PidFile 2>$null
     $procId = 0
-    if (-not [int]::TryParse("$text".Trim(), [ref]$procId) -or $procId -le 1) { return $null }
-    $comm = Get-Content -LiteralPath "/proc/$procId/comm" -ErrorAction SilentlyContinue
-    if (-not $comm) { return $null }
-    if ($ExpectedNames -notcontains "$comm".Trim()) { return $null }
-    $state = (Get-Content -LiteralPath "/proc/$procId/stat" -Raw -ErrorAction SilentlyContinue) -replace '^.*\)\s+(\S).*$', '$1'
-    if ("$state".Trim() -eq 'Z') { return $null }
+    if (-not [int]::TryParse("$text".Trim(), [ref]$procId) -or $procId -le 1) { return 0 }
     return $procId
 }
 
-function Wait-Gone([string] $PidFile, [string[]] $Names, [int] $Seconds) {
+function Get-ProcInfo([int] $ProcId) {
+    # State, process group and executable of a live process, or $null (gone or zombie).
+    $stat = [string](Get-Content -LiteralPath "/proc/$ProcId/stat" -Raw -ErrorAction SilentlyContinue)
+    if (-not $stat) { return $null }
+    $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')   # state ppid pgrp ...
+    if ($fields[0] -eq 'Z' -or $fields[0] -eq 'X') { return $null }
+    $exe = ''; $cwd = ''
+    try { $exe = [string](Get-Item -LiteralPath "/proc/$ProcId/exe" -Force -ErrorAction Stop).LinkTarget } catch { }
+    try { $cwd = [string](Get-Item -LiteralPath "/proc/$ProcId/cwd" -Force -ErrorAction Stop).LinkTarget } catch { }
+    return [pscustomobject]@{ Pid = $ProcId; State = $fields[0]; PGrp = [int]$fields[2]; Exe = $exe; Cwd = $cwd }
+}
+
+function Test-Ours($Info, [string[]] $ExePrefixes) {
+    # Ours = a Postfix/Dovecot executable whose working directory is inside WorkDirectory
+    # (Postfix daemons chdir to queue_directory, Dovecot's to base_dir). Guards against pid reuse
+    # and never matches a system Postfix/Dovecot or another test run's instance.
+    if ($null -eq $Info -or -not $Info.Cwd.StartsWith($script:WorkPrefix, [StringComparison]::Ordinal)) { return $false }
+    foreach ($p in $ExePrefixes) { if ($Info.Exe.StartsWith($p, [StringComparison]::Ordinal)) { return $true } }
+    return $false
+}
+
+function Test-Alive([int] $ProcId, [string[]] $ExePrefixes) {
+    if ($ProcId -le 1) { return $false }
+    return (Test-Ours (Get-ProcInfo $ProcId) $ExePrefixes)
+}
+
+function Wait-Dead([int] $ProcId, [string[]] $ExePrefixes, [int] $Seconds) {
     $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-    while ($null -ne (Get-LivePid $PidFile $Names)) {
+    while (Test-Alive $ProcId $ExePrefixes) {
         if ([DateTime]::UtcNow -gt $deadline) { return $false }
         Start-Sleep -Milliseconds 100
     }
     return $true
 }
 
+function Get-GroupMembers([int] $PGrp, [string[]] $ExePrefixes) {
+    if ($PGrp -le 1) { return }
+    $found = [System.Collections.Generic.List[object]]::new()
+    foreach ($dir in [System.IO.Directory]::EnumerateDirectories('/proc')) {
+        $name = [System.IO.Path]::GetFileName($dir)
+        if ($name -notmatch '^\d+$') { continue }
+        $stat = ''
+        try { $stat = [System.IO.File]::ReadAllText("$dir/stat") } catch { continue }
+        $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
+        if ([int]$fields[2] -ne $PGrp) { continue }
+        $info = Get-ProcInfo ([int]$name)
+        if (Test-Ours $info $ExePrefixes) { $found.Add($info) }
+    }
+    return $found.ToArray()
+}
+
+function Stop-Group([string] $What, [int] $PGrp, [string[]] $ExePrefixes) {
+    $members = @(Get-GroupMembers $PGrp $ExePrefixes)
+    if ($members.Count -eq 0) { return }
+    Write-Verbose "Stop-PostfixPeer: terminating $($members.Count) leftover $What process(es) of group $PGrp"
+    foreach ($m in $members) { & kill -TERM $m.Pid 2>&1 | Out-Null }
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (@(Get-GroupMembers $PGrp $ExePrefixes).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+    foreach ($m in @(Get-GroupMembers $PGrp $ExePrefixes)) {
+        Write-Warning "Stop-PostfixPeer: $What process $($m.Pid) ignored SIGTERM; killing it."
+        & kill -KILL $m.Pid 2>&1 | Out-Null
+    }
+}
+
 try {
-    $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory)
+    $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
+    $script:WorkPrefix = $WorkDirectory + '/'
 }
 catch {
     Write-Warning "Stop-PostfixPeer: bad WorkDirectory '$WorkDirectory': $_"
     return
 }
 
-# --- Postfix --------------------------------------------------------------------------------
+# --- Postfix ----------------------------------------------------------------------------------
 $pfEtc = Join-Path $WorkDirectory 'postfix/etc'
-$masterPidFile = Join-Path $WorkDirectory 'postfix/spool/pid/master.pid'
-$masterNames = @('master')
+$pfMasterPid = Read-PidFile (Join-Path $WorkDirectory 'postfix/spool/pid/master.pid')
 try {
-    if ($null -ne (Get-LivePid $masterPidFile $masterNames)) {
-        if (Get-Command postfix -ErrorAction SilentlyContinue) {
+    if (Test-Alive $pfMasterPid $PostfixExe) {
+        if ((Test-Path -LiteralPath (Join-Path $pfEtc 'main.cf')) -and (Get-Command postfix -ErrorAction SilentlyContinue)) {
             & postfix -c $pfEtc stop 2>&1 | Out-Null
         }
-        if (-not (Wait-Gone $masterPidFile $masterNames $TimeoutSeconds)) {
-            Write-Warning "Stop-PostfixPeer: Postfix master did not stop within $TimeoutSeconds s; aborting it."
+        else {
+            & kill -TERM $pfMasterPid 2>&1 | Out-Null
+        }
+        if (-not (Wait-Dead $pfMasterPid $PostfixExe $TimeoutSeconds)) {
+            Write-Warning "Stop-PostfixPeer: Postfix master $pfMasterPid did not stop within $TimeoutSeconds s; aborting it."
             & postfix -c $pfEtc abort 2>&1 | Out-Null
-            if (-not (Wait-Gone $masterPidFile $masterNames $TimeoutSeconds)) {
-                $p = Get-LivePid $masterPidFile $masterNames
-                if ($null -ne $p) { & kill -KILL $p 2>&1 | Out-Null }
-                [void](Wait-Gone $masterPidFile $masterNames 2)
+            if (-not (Wait-Dead $pfMasterPid $PostfixExe 3)) {
+                & kill -KILL $pfMasterPid 2>&1 | Out-Null
+                [void](Wait-Dead $pfMasterPid $PostfixExe 2)
             }
         }
     }
+    Stop-Group 'Postfix' $pfMasterPid $PostfixExe
 }
 catch {
     Write-Warning "Stop-PostfixPeer: stopping Postfix failed: $_"
 }
 
-# --- Dovecot --------------------------------------------------------------------------------
-$dovecotPidFile = Join-Path $WorkDirectory 'dovecot/run/master.pid'
-$dovecotNames = @('dovecot')
+# --- Dovecot ----------------------------------------------------------------------------------
 try {
-    $p = Get-LivePid $dovecotPidFile $dovecotNames
-    if ($null -ne $p) {
-        & kill -TERM $p 2>&1 | Out-Null
-        if (-not (Wait-Gone $dovecotPidFile $dovecotNames $TimeoutSeconds)) {
-            Write-Warning "Stop-PostfixPeer: Dovecot ($p) did not stop within $TimeoutSeconds s; killing it."
-            & kill -KILL $p 2>&1 | Out-Null
-            [void](Wait-Gone $dovecotPidFile $dovecotNames 2)
+    $dcPid = Read-PidFile (Join-Path $WorkDirectory 'dovecot/run/master.pid')
+    if ($dcPid -le 1) { $dcPid = Read-PidFile (Join-Path $WorkDirectory 'dovecot/master.pid.saved') }
+    if (Test-Alive $dcPid $DovecotExe) {
+        & kill -TERM $dcPid 2>&1 | Out-Null
+        if (-not (Wait-Dead $dcPid $DovecotExe $TimeoutSeconds)) {
+            Write-Warning "Stop-PostfixPeer: Dovecot master $dcPid did not stop within $TimeoutSeconds s; killing it."
+            & kill -KILL $dcPid 2>&1 | Out-Null
+            [void](Wait-Dead $dcPid $DovecotExe 2)
         }
     }
+    Stop-Group 'Dovecot' $dcPid $DovecotExe
 }
 catch {
     Write-Warning "Stop-PostfixPeer: stopping Dovecot failed: $_"
