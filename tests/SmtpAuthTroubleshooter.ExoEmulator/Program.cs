@@ -29,6 +29,16 @@ internal static class Program
               [--key-out <public key pem>] [--sasl <user>]
             Prints an access token (or, with --sasl, the base64 XOAUTH2 initial response) on stdout.
             Without --user: app-only (roles from the app). With --user: delegated (scp SMTP.Send).
+          SmtpAuthTroubleshooter.ExoEmulator graph --scenario <file> [--port N] [--address 127.0.0.1]
+              [--delay-ms N] [--page-size N] [--throttle-every N] [--retry-after S | --no-retry-after]
+              [--throttle-status 429|503] [--next-link-fault badtoken|loop|unreachable]
+              [--malformed-at N] [--malformed-path <text>] [--hang-at N] [--hang-path <text>] [--kill-at N]
+              [--batch-reverse] [--no-auth] [--log] [--ignore-stdin]
+            Microsoft Graph on plain HTTP. Prints "LISTENING http://<address>:<port>/" on stdout, then runs until
+            stdin closes, Ctrl+C or SIGTERM. Control: GET /_emulator/stats, POST /_emulator/reset, GET|POST /_emulator/faults.
+          SmtpAuthTroubleshooter.ExoEmulator scenario --count N --out <file> [--seed S]
+            Writes a valid scenario with N mailboxes (varied SMTP AUTH settings, auth policies, a CA legacy block
+            with group exclusions, sign-ins).
         """;
 
     private static async Task<int> Main(string[] args)
@@ -46,6 +56,8 @@ internal static class Program
             {
                 "smtp" => await RunSmtpAsync(options).ConfigureAwait(false),
                 "token" => MintToken(options),
+                "graph" => await RunGraphAsync(options).ConfigureAwait(false),
+                "scenario" => WriteScenario(options),
                 _ => throw new UsageException($"Unknown verb '{args[0]}'."),
             };
         }
@@ -139,6 +151,105 @@ internal static class Program
         }
 
         await Console.Error.WriteLineAsync($"stopping: {emulator.Statistics.ConnectionsAccepted} connection(s), {emulator.Statistics.Commands} command(s)").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task<int> RunGraphAsync(CommandLine cl)
+    {
+        cl.AllowOnly("scenario", "port", "address", "delay-ms", "page-size", "throttle-every", "retry-after", "no-retry-after", "throttle-status",
+            "next-link-fault", "malformed-at", "malformed-path", "hang-at", "hang-path", "kill-at", "batch-reverse", "no-auth", "log", "ignore-stdin");
+        var scenario = TenantScenario.Load(cl.Required("scenario"));
+        string? retryAfter = cl.Get("retry-after") ?? "1";
+        if (!double.TryParse(retryAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds < 0)
+        {
+            throw new UsageException($"--retry-after must be a number of seconds, not '{retryAfter}'.");
+        }
+
+        var faults = new Graph.GraphFaultSettings
+        {
+            Delay = TimeSpan.FromMilliseconds(cl.GetInt("delay-ms") ?? 0),
+            ThrottleEvery = cl.GetInt("throttle-every") ?? 0,
+            RetryAfter = cl.Flag("no-retry-after") ? null : retryAfter,
+            ThrottleStatus = cl.GetInt("throttle-status") is { } status
+                ? status is 429 or 503 ? status : throw new UsageException("--throttle-status must be 429 or 503.")
+                : 429,
+            NextLink = (cl.Get("next-link-fault") ?? "none").ToLowerInvariant() switch
+            {
+                "none" => Graph.NextLinkFault.None,
+                "badtoken" => Graph.NextLinkFault.BadToken,
+                "loop" => Graph.NextLinkFault.Loop,
+                "unreachable" => Graph.NextLinkFault.Unreachable,
+                var other => throw new UsageException($"--next-link-fault must be badtoken, loop or unreachable, not '{other}'."),
+            },
+            MalformedAt = cl.GetInt("malformed-at") ?? 0,
+            MalformedPathContains = cl.Get("malformed-path"),
+            HangAt = cl.GetInt("hang-at") ?? 0,
+            HangPathContains = cl.Get("hang-path"),
+            KillAt = cl.GetInt("kill-at") ?? 0,
+        };
+        var options = new Graph.GraphEmulatorOptions
+        {
+            Scenario = scenario,
+            Address = cl.Get("address") is { } a ? IPAddress.Parse(a) : IPAddress.Loopback,
+            Port = cl.GetInt("port") ?? 0,
+            PageSize = cl.GetInt("page-size") is { } pageSize
+                ? pageSize is >= 1 and <= 999 ? pageSize : throw new UsageException("--page-size must be between 1 and 999.")
+                : null,
+            RequireBearer = !cl.Flag("no-auth"),
+            BatchReverse = cl.Flag("batch-reverse"),
+            Faults = faults,
+            RequestLog = cl.Flag("log") ? line => Console.Error.WriteLine(line) : null,
+        };
+
+        await using var emulator = await Graph.GraphEmulator.StartAsync(options).ConfigureAwait(false);
+        using var stop = new CancellationTokenSource();
+        emulator.Killed += (_, _) => Console.Error.WriteLine("KILLED: a kill fault closed the listener; the process runs on until stdin closes or SIGTERM.");
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        if (!cl.Flag("ignore-stdin"))
+        {
+            _ = Task.Run(async () =>
+            {
+                using var stdin = Console.OpenStandardInput();
+                var buffer = new byte[256];
+                while (await stdin.ReadAsync(buffer).ConfigureAwait(false) > 0)
+                {
+                }
+
+                await stop.CancelAsync().ConfigureAwait(false);
+            });
+        }
+
+        await Console.Error.WriteLineAsync($"graph: scenario {scenario.Tenant.Name} ({scenario.Accounts.Count} accounts)").ConfigureAwait(false);
+        Console.Out.WriteLine($"LISTENING {emulator.BaseUri}");
+        Console.Out.Flush();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        var stats = emulator.GetStatistics();
+        await Console.Error.WriteLineAsync($"stopping: {stats.TotalRequests} request(s), {stats.BatchInnerRequests} inner batch request(s), {stats.Throttled} throttled").ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int WriteScenario(CommandLine cl)
+    {
+        cl.AllowOnly("count", "out", "seed");
+        int count = cl.GetInt("count") ?? throw new UsageException("--count is required.");
+        if (count is < 1 or > 1_000_000)
+        {
+            throw new UsageException("--count must be between 1 and 1000000.");
+        }
+
+        string path = cl.Required("out");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var scenario = ScaleScenarioGenerator.Generate(count, cl.GetInt("seed") ?? 1);
+        ScaleScenarioGenerator.Write(scenario, path);
+        Console.Error.WriteLine($"wrote {path}: {count} mailboxes in {started.ElapsedMilliseconds} ms");
         return 0;
     }
 

@@ -115,7 +115,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             if (needMembership)
             {
                 var ids = withKey.Where(m => m.ExternalDirectoryObjectId is not null).ToList();
-                var requests = ids.Select((m, i) => ("g" + i.ToString(CultureInfo.InvariantCulture), "/users/" + m.ExternalDirectoryObjectId + "/transitiveMemberOf?$select=id,roleTemplateId&$top=999")).ToList();
+                var requests = ids.Select((m, i) => ("g" + i.ToString(CultureInfo.InvariantCulture), "/users/" + m.ExternalDirectoryObjectId + "/transitiveMemberOf?$top=999")).ToList();
                 Dictionary<string, GraphResult> groups = await _graph.BatchGetAsync("v1.0", requests, token).ConfigureAwait(false);
                 for (int i = 0; i < ids.Count; i++)
                 {

@@ -302,8 +302,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 blocks.Add("TokenMissingPermission");
             }
 
-            unknown |= mailbox.ServicePrincipalRegistered is null || mailbox.ServicePrincipalHasMailboxAccess is null || mailbox.AppHasSmtpSendAsApp is null
-                || (mailbox.ServicePrincipalRegistered == true && mailbox.ServicePrincipalObjectIdMatches is null);
+            unknown |= mailbox.ServicePrincipalRegistered is null || mailbox.AppHasSmtpSendAsApp is null
+                || (mailbox.ServicePrincipalRegistered == true && (mailbox.ServicePrincipalObjectIdMatches is null || mailbox.ServicePrincipalHasMailboxAccess is null));
         }
 
         private static bool ResolveAuthenticationPolicy(TenantPolicyData tenant, MailboxPolicyData mailbox, SmtpAuthPolicyState state)

@@ -91,6 +91,9 @@ namespace SmtpAuthTroubleshooter.Commands
                     }
                 }
 
+                // EXO's own notices (ServiceId deprecation, micro delays) are not the admin's output here.
+                ps.AddParameter("WarningAction", ActionPreference.SilentlyContinue);
+
                 Collection<PSObject> output;
                 string? failure = null;
                 bool notFound = false;
@@ -174,7 +177,9 @@ namespace SmtpAuthTroubleshooter.Commands
         internal static string? Text(PSObject o, string name)
         {
             object? v = Value(o, name);
-            string? s = v?.ToString();
+            string? s = v is IEnumerable list && v is not string
+                ? string.Join(", ", list.Cast<object?>().Select(x => (x is PSObject p ? p.BaseObject : x)?.ToString()))
+                : v?.ToString();
             return string.IsNullOrWhiteSpace(s) ? null : s;
         }
 

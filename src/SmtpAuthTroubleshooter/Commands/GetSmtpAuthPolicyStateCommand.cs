@@ -58,7 +58,7 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The mailbox: UPN, primary SMTP address or any Exchange identity.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ParameterSetName = IdentitySet)]
         [ValidateNotNullOrEmpty]
-        public string? Identity { get; set; }
+        public string[]? Identity { get; set; }
 
         /// <summary>Binds Get-EXOMailbox, Get-MgUser and Test-SmtpAuth objects by property name.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdentitySet, DontShow = true)]
@@ -155,17 +155,19 @@ namespace SmtpAuthTroubleshooter.Commands
                 return;
             }
 
-            string? id = UserPrincipalName ?? Identity;
-            if (string.IsNullOrWhiteSpace(id))
+            foreach (string? id in UserPrincipalName is not null ? new[] { UserPrincipalName } : Identity ?? Array.Empty<string>())
             {
-                WriteInputError("IdentityEmpty", ErrorCategory.InvalidArgument, Strings.Get("IdentityEmpty"), id, Strings.Get("IdentityEmptyAction"));
-                return;
-            }
+                if (string.IsNullOrWhiteSpace(id))
+                {
+                    WriteInputError("IdentityEmpty", ErrorCategory.InvalidArgument, Strings.Get("IdentityEmpty"), id, Strings.Get("IdentityEmptyAction"));
+                    continue;
+                }
 
-            _batch.Add(id!.Trim());
-            if (_batch.Count >= BatchSize)
-            {
-                Flush();
+                _batch.Add(id!.Trim());
+                if (_batch.Count >= BatchSize)
+                {
+                    Flush();
+                }
             }
         }
 
@@ -587,7 +589,7 @@ namespace SmtpAuthTroubleshooter.Commands
 
             if (_spRegistered != true || d.UserPrincipalName is null)
             {
-                d.ServicePrincipalHasMailboxAccess = _spRegistered == false ? false : null;
+                // No Exchange service principal: its mailbox permission cannot exist, and is not the deciding fact.
                 return;
             }
 
@@ -595,7 +597,7 @@ namespace SmtpAuthTroubleshooter.Commands
             {
                 Collection<PSObject> permissions = _exchange.Invoke("Get-MailboxPermission", new Dictionary<string, object?> { ["Identity"] = d.UserPrincipalName, ["User"] = _spIdentity });
                 d.ServicePrincipalHasMailboxAccess = permissions.Any(p =>
-                    (ExchangeReader.Value(p, "AccessRights")?.ToString() ?? string.Empty).IndexOf("FullAccess", StringComparison.OrdinalIgnoreCase) >= 0 &&
+                    (ExchangeReader.Text(p, "AccessRights") ?? string.Empty).IndexOf("FullAccess", StringComparison.OrdinalIgnoreCase) >= 0 &&
                     ExchangeReader.Bool(p, "Deny") != true);
             }
             catch (ExchangeCallException ex) when (ex.NotFound)

@@ -56,6 +56,16 @@ public sealed record ScenarioAccount
     /// <summary>AppIds whose Exchange service principal has FullAccess on this mailbox (Get-MailboxPermission).</summary>
     public IReadOnlyList<string> FullAccessApps { get; init; } = [];
 
+    /// <summary>Graph userType: Member or Guest.</summary>
+    public string UserType { get; init; } = "Member";
+
+    /// <summary>Graph onPremisesSyncEnabled: true for a synced (hybrid) user, null for cloud-only.</summary>
+    public bool? OnPremisesSyncEnabled { get; init; }
+
+    /// <summary>Entra sign-ins of this account (Graph /auditLogs/signIns). Null = none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioSignIn>? SignIns { get; init; }
+
     /// <summary>Free text for people (e.g. what the account's clients get wrong); ignored by the emulator.</summary>
     public string? Description { get; init; }
 

@@ -142,6 +142,29 @@ public sealed record TenantScenario
             {
                 problems.Add($"account '{who}': fullAccessApps names appId '{appId}', which is not in tenant.applications.");
             }
+
+            if (account.UserType is not ("Member" or "Guest"))
+            {
+                problems.Add($"account '{who}': userType '{account.UserType}' must be Member or Guest.");
+            }
+
+            foreach (var signIn in account.SignIns ?? [])
+            {
+                if (signIn.MinutesAgo < 0 || string.IsNullOrWhiteSpace(signIn.ClientAppUsed))
+                {
+                    problems.Add($"account '{who}': a sign-in needs minutesAgo >= 0 and a clientAppUsed.");
+                }
+            }
+        }
+
+        var upns = new HashSet<string>(Accounts.Select(a => a.UserPrincipalName), StringComparer.OrdinalIgnoreCase);
+        foreach (var (kind, name, members) in Tenant.EffectiveGroups().Select(g => ("group", g.DisplayName ?? g.Id, g.Members))
+                     .Concat(Tenant.EffectiveDirectoryRoles().Select(r => ("directory role", r.DisplayName ?? r.RoleTemplateId, r.Members))))
+        {
+            foreach (string member in members.Where(m => !upns.Contains(m)))
+            {
+                problems.Add($"{kind} '{name}': member '{member}' is not an account's userPrincipalName.");
+            }
         }
 
         if (problems.Count > 0)

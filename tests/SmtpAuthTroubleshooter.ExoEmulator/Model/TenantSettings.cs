@@ -41,6 +41,37 @@ public sealed record TenantSettings
     /// <summary>Entra app registrations / enterprise apps, and their Exchange service principal.</summary>
     public IReadOnlyList<ScenarioApplication> Applications { get; init; } = [];
 
+    /// <summary>Entra groups (Graph transitiveMemberOf; CA includeGroups/excludeGroups). Null = none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioGroup>? Groups { get; init; }
+
+    /// <summary>Activated directory roles (Graph transitiveMemberOf; CA includeRoles/excludeRoles). Null = none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioDirectoryRole>? DirectoryRoles { get; init; }
+
+    /// <summary>Graph <c>/domains</c>. Null = just <see cref="Domain"/>, Managed (see <see cref="EffectiveDomains"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioDomain>? Domains { get; init; }
+
+    /// <summary>Graph caller permissions and licence. Null = every permission, premium.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public GraphSettings? Graph { get; init; }
+
+    /// <summary>The groups, never null.</summary>
+    public IReadOnlyList<ScenarioGroup> EffectiveGroups() => Groups ?? [];
+
+    /// <summary>The directory roles, never null.</summary>
+    public IReadOnlyList<ScenarioDirectoryRole> EffectiveDirectoryRoles() => DirectoryRoles ?? [];
+
+    /// <summary><see cref="Domains"/>, or the default domain as Managed when none are listed.</summary>
+    public IReadOnlyList<ScenarioDomain> EffectiveDomains() => Domains ?? [new ScenarioDomain { Id = Domain }];
+
+    /// <summary><see cref="Graph"/>, or the defaults (all permissions, premium).</summary>
+    public GraphSettings EffectiveGraph() => Graph ?? new GraphSettings();
+
+    /// <summary>The initial domain, e.g. contoso.onmicrosoft.com (first label of <see cref="Domain"/>).</summary>
+    public string InitialDomain() => (Domain.Split('.')[0] + ".onmicrosoft.com").ToLowerInvariant();
+
     public AuthenticationPolicySettings? FindAuthenticationPolicy(string? name) =>
         name is null ? null : AuthenticationPolicies.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
 
@@ -85,9 +116,66 @@ public sealed record TenantSettings
             }
         }
 
+        ValidateDirectory(problems);
+
         if (SecurityDefaultsEnabled && ConditionalAccessPolicies.Any(p => p.State == ConditionalAccessPolicyState.Enabled))
         {
             problems.Add("tenant: security defaults and enabled conditional access policies cannot coexist (Entra refuses it).");
+        }
+    }
+
+    private void ValidateDirectory(List<string> problems)
+    {
+        var groupIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var group in EffectiveGroups())
+        {
+            if (!System.Guid.TryParse(group.Id, out _))
+            {
+                problems.Add($"tenant.groups: id '{group.Id}' is not a GUID.");
+            }
+            else if (!groupIds.Add(group.Id))
+            {
+                problems.Add($"tenant.groups: id '{group.Id}' is defined twice.");
+            }
+        }
+
+        var roleIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var role in EffectiveDirectoryRoles())
+        {
+            if (!System.Guid.TryParse(role.RoleTemplateId, out _) || (role.Id is not null && !System.Guid.TryParse(role.Id, out _)))
+            {
+                problems.Add($"tenant.directoryRoles: '{role.DisplayName ?? role.RoleTemplateId}' needs GUIDs for roleTemplateId (and id).");
+            }
+            else if (!roleIds.Add(role.RoleTemplateId))
+            {
+                problems.Add($"tenant.directoryRoles: roleTemplateId '{role.RoleTemplateId}' is defined twice.");
+            }
+        }
+
+        var domains = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var domain in EffectiveDomains())
+        {
+            if (string.IsNullOrWhiteSpace(domain.Id) || !domain.Id.Contains('.', StringComparison.Ordinal))
+            {
+                problems.Add($"tenant.domains: '{domain.Id}' is not a domain name.");
+            }
+            else if (!domains.Add(domain.Id))
+            {
+                problems.Add($"tenant.domains: '{domain.Id}' is listed twice.");
+            }
+        }
+
+        foreach (var policy in ConditionalAccessPolicies)
+        {
+            foreach (string id in policy.IncludeGroups.Concat(policy.ExcludeGroups).Where(id => !groupIds.Contains(id)))
+            {
+                problems.Add($"conditional access policy '{policy.DisplayName ?? policy.Id}': group '{id}' is not in tenant.groups.");
+            }
+
+            foreach (string id in policy.IncludeRoles.Concat(policy.ExcludeRoles).Where(id => !System.Guid.TryParse(id, out _)))
+            {
+                problems.Add($"conditional access policy '{policy.DisplayName ?? policy.Id}': role '{id}' is not a role template id (GUID).");
+            }
         }
     }
 }
@@ -125,6 +213,24 @@ public sealed record ConditionalAccessPolicySettings
     public IReadOnlyList<string> IncludeUsers { get; init; } = [];
 
     public IReadOnlyList<string> ExcludeUsers { get; init; } = [];
+
+    /// <summary>Graph conditions.users.includeGroups: group ids (tenant.groups), matched on membership.</summary>
+    public IReadOnlyList<string> IncludeGroups { get; init; } = [];
+
+    public IReadOnlyList<string> ExcludeGroups { get; init; } = [];
+
+    /// <summary>Graph conditions.users.includeRoles: directory role template ids (tenant.directoryRoles).</summary>
+    public IReadOnlyList<string> IncludeRoles { get; init; } = [];
+
+    public IReadOnlyList<string> ExcludeRoles { get; init; } = [];
+
+    /// <summary>Graph conditions.platforms: null = any platform.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ConditionalAccessPlatforms? Platforms { get; init; }
+
+    /// <summary>Graph conditions.locations: null = any location.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ConditionalAccessLocations? Locations { get; init; }
 
     /// <summary>The one built-in grant control that matters to SMTP AUTH: block, or require MFA.</summary>
     public required ConditionalAccessGrant Grant { get; init; }

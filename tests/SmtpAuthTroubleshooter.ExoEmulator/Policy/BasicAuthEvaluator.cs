@@ -181,25 +181,110 @@ public static class SmtpAuthSwitch
     };
 }
 
-/// <summary>Which conditional access policies apply to an SMTP basic-auth sign-in (client app type "other", resource Exchange Online).</summary>
+/// <summary>
+/// Which conditional access policies apply to an SMTP basic-auth sign-in (client app type "other", resource
+/// Exchange Online, device platform unknown, from an IP address in no named or trusted location). The same
+/// matching rules serve the Graph What If emulation.
+/// </summary>
 public static class ConditionalAccessEvaluator
 {
     private static readonly string[] ExchangeApplicationNames = ["All", "Office365", ConditionalAccessPolicySettings.ExchangeOnlineAppId];
 
     /// <summary>The enabled policies that target <paramref name="account"/> for legacy ("other") clients on Exchange Online.</summary>
-    public static IEnumerable<ConditionalAccessPolicySettings> PoliciesForSmtpBasicAuth(TenantSettings tenant, ScenarioAccount account) =>
-        tenant.ConditionalAccessPolicies.Where(p =>
+    public static IEnumerable<ConditionalAccessPolicySettings> PoliciesForSmtpBasicAuth(TenantSettings tenant, ScenarioAccount account)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(account);
+        return tenant.ConditionalAccessPolicies.Where(p =>
             p.State == ConditionalAccessPolicyState.Enabled
-            && p.ClientAppTypes.Any(t => t.Equals("other", StringComparison.OrdinalIgnoreCase) || t.Equals("all", StringComparison.OrdinalIgnoreCase))
-            && (p.IncludeApplications.Count == 0 || p.IncludeApplications.Any(IsExchange))
-            && !p.ExcludeApplications.Any(IsExchange)
-            && p.IncludeUsers.Any(u => Targets(u, account))
-            && !p.ExcludeUsers.Any(u => Targets(u, account)));
+            && ClientAppApplies(p, "other")
+            && ApplicationApplies(p, [ConditionalAccessPolicySettings.ExchangeOnlineAppId])
+            && UserApplies(tenant, p, account)
+            && PlatformApplies(p, null)
+            && LocationApplies(p));
+    }
 
-    private static bool IsExchange(string application) => ExchangeApplicationNames.Contains(application, StringComparer.OrdinalIgnoreCase);
+    /// <summary>clientAppTypes contains "all" or <paramref name="clientAppType"/> (null or "all" in the sign-in matches any policy).</summary>
+    public static bool ClientAppApplies(ConditionalAccessPolicySettings policy, string? clientAppType)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return clientAppType is null || clientAppType.Equals("all", StringComparison.OrdinalIgnoreCase)
+            || policy.ClientAppTypes.Any(t => t.Equals("all", StringComparison.OrdinalIgnoreCase) || t.Equals(clientAppType, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>One of <paramref name="appIds"/> is included (All, Office365 for Exchange Online, or by id) and not excluded.</summary>
+    public static bool ApplicationApplies(ConditionalAccessPolicySettings policy, IReadOnlyCollection<string> appIds)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(appIds);
+        return appIds.Any(app =>
+            (policy.IncludeApplications.Count == 0 || policy.IncludeApplications.Any(i => NamesApplication(i, app)))
+            && !policy.ExcludeApplications.Any(e => NamesApplication(e, app)));
+    }
+
+    /// <summary>The account is included (users, groups, roles) and not excluded.</summary>
+    public static bool UserApplies(TenantSettings tenant, ConditionalAccessPolicySettings policy, ScenarioAccount account)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(account);
+        bool included = policy.IncludeUsers.Any(u => Targets(u, account))
+            || policy.IncludeGroups.Any(g => IsGroupMember(tenant, g, account))
+            || policy.IncludeRoles.Any(r => HasRole(tenant, r, account));
+        bool excluded = policy.ExcludeUsers.Any(u => Targets(u, account))
+            || policy.ExcludeGroups.Any(g => IsGroupMember(tenant, g, account))
+            || policy.ExcludeRoles.Any(r => HasRole(tenant, r, account));
+        return included && !excluded;
+    }
+
+    /// <summary>No platforms condition, or <paramref name="platform"/> (null = unknown, which only "all" covers) included and not excluded.</summary>
+    public static bool PlatformApplies(ConditionalAccessPolicySettings policy, string? platform)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (policy.Platforms is not { } platforms)
+        {
+            return true;
+        }
+
+        bool included = platforms.IncludePlatforms.Any(p => p.Equals("all", StringComparison.OrdinalIgnoreCase) || p.Equals(platform, StringComparison.OrdinalIgnoreCase));
+        bool excluded = platform is not null && platforms.ExcludePlatforms.Any(p => p.Equals("all", StringComparison.OrdinalIgnoreCase) || p.Equals(platform, StringComparison.OrdinalIgnoreCase));
+        return included && !excluded;
+    }
+
+    /// <summary>No locations condition, or "All" included and not excluded (the sign-in IP is in no named or trusted location).</summary>
+    public static bool LocationApplies(ConditionalAccessPolicySettings policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy.Locations is not { } locations
+            || (locations.IncludeLocations.Contains("All", StringComparer.OrdinalIgnoreCase) && !locations.ExcludeLocations.Contains("All", StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Whether the account is a member of group <paramref name="groupId"/> (tenant.groups, by UPN).</summary>
+    public static bool IsGroupMember(TenantSettings tenant, string groupId, ScenarioAccount account)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(account);
+        return tenant.EffectiveGroups().Any(g => g.Id.Equals(groupId, StringComparison.OrdinalIgnoreCase)
+            && g.Members.Contains(account.UserPrincipalName, StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>Whether the account holds the directory role with template id <paramref name="roleTemplateId"/>.</summary>
+    public static bool HasRole(TenantSettings tenant, string roleTemplateId, ScenarioAccount account)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(account);
+        return tenant.EffectiveDirectoryRoles().Any(r => r.RoleTemplateId.Equals(roleTemplateId, StringComparison.OrdinalIgnoreCase)
+            && r.Members.Contains(account.UserPrincipalName, StringComparer.OrdinalIgnoreCase));
+    }
+
+    private static bool NamesApplication(string condition, string appId) =>
+        condition.Equals("All", StringComparison.OrdinalIgnoreCase)
+        || condition.Equals(appId, StringComparison.OrdinalIgnoreCase)
+        || (condition.Equals("Office365", StringComparison.OrdinalIgnoreCase) && ExchangeApplicationNames.Contains(appId, StringComparer.OrdinalIgnoreCase));
 
     private static bool Targets(string user, ScenarioAccount account) =>
         user.Equals("All", StringComparison.OrdinalIgnoreCase)
         || user.Equals(account.ObjectId, StringComparison.OrdinalIgnoreCase)
-        || user.Equals(account.UserPrincipalName, StringComparison.OrdinalIgnoreCase);
+        || user.Equals(account.UserPrincipalName, StringComparison.OrdinalIgnoreCase)
+        || (user.Equals("GuestsOrExternalUsers", StringComparison.OrdinalIgnoreCase) && account.UserType == "Guest");
 }

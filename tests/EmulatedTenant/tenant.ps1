@@ -1,0 +1,105 @@
+# Helpers for tests and the offline demo that need the emulated tenant: the Exchange Online and Microsoft Graph
+# stand-in modules (this folder) and the Graph loopback emulator (SmtpAuthTroubleshooter.ExoEmulator "graph" verb).
+# Dot-source it:   . "$PSScriptRoot/../EmulatedTenant/tenant.ps1"
+# See README.md in this folder.
+
+$script:EmulatedTenantRoot = $PSScriptRoot
+$script:EmulatedTenantScenarioDir = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.ExoEmulator/Scenarios'))
+
+function Get-EmulatorDll {
+    <# The newest built SmtpAuthTroubleshooter.ExoEmulator.dll (bin/<Configuration>/net10.0), or an error. #>
+    $dll = Get-ChildItem (Join-Path $script:EmulatedTenantRoot '../SmtpAuthTroubleshooter.ExoEmulator/bin') -Recurse -Filter 'SmtpAuthTroubleshooter.ExoEmulator.dll' -ErrorAction SilentlyContinue |
+        Where-Object { $_.Directory.Name -like 'net*' } | Sort-Object LastWriteTime -Descending | Select-Object -First 1 -ExpandProperty FullName
+    if (-not $dll) { throw 'The emulator is not built: dotnet build SmtpAuthTroubleshooter.sln' }
+    $dll
+}
+
+function Resolve-ScenarioPath([string] $Scenario) {
+    if ([System.IO.File]::Exists($Scenario)) { return [System.IO.Path]::GetFullPath($Scenario) }
+    $candidate = Join-Path $script:EmulatedTenantScenarioDir $Scenario
+    if ([System.IO.File]::Exists($candidate)) { return $candidate }
+    throw "Scenario '$Scenario' not found (give a path, or a file name in $script:EmulatedTenantScenarioDir)."
+}
+
+function Start-GraphEmulator {
+    <#
+    .SYNOPSIS
+    Starts the Graph loopback emulator for a scenario; returns [pscustomobject]@{ Process; BaseUri; Port; Scenario }.
+    .PARAMETER Scenario
+    A scenario path, or a file name in tests/SmtpAuthTroubleshooter.ExoEmulator/Scenarios (default demo-tenant.json).
+    .PARAMETER ExtraArgs
+    More "graph" verb options, e.g. @('--page-size', '2', '--throttle-every', '3', '--retry-after', '0.2').
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Scenario = 'demo-tenant.json',
+        [string[]] $ExtraArgs = @()
+    )
+    $path = Resolve-ScenarioPath $Scenario
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @((Get-EmulatorDll), 'graph', '--scenario', $path, '--port', '0') + $ExtraArgs) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $stderr = $process.StandardError.ReadToEndAsync()
+    $line = $process.StandardOutput.ReadLineAsync()
+    if (-not $line.Wait(30000) -or $line.Result -notmatch '^LISTENING (?<uri>http://[\d.]+:(?<port>\d+)/)$') {
+        try { $process.Kill($true) } catch { }
+        $err = if ($stderr.Wait(2000)) { $stderr.Result } else { '' }
+        throw "The Graph emulator did not start: $($line.Result) $err"
+    }
+    [pscustomobject]@{ Process = $process; BaseUri = $Matches.uri; Port = [int]$Matches.port; Scenario = $path; StdErr = $stderr }
+}
+
+function Stop-GraphEmulator {
+    <# Stops an emulator from Start-GraphEmulator (closes its stdin, then kills it if it does not exit within 5 s). #>
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline)] $Emulator)
+    process {
+        if (-not $Emulator -or -not $Emulator.Process) { return }
+        try { $Emulator.Process.StandardInput.Close() } catch { }
+        if (-not $Emulator.Process.WaitForExit(5000)) { try { $Emulator.Process.Kill($true) } catch { } }
+    }
+}
+
+function Import-EmulatedTenantModules {
+    <# Prepends tests/EmulatedTenant to $env:PSModulePath and imports the ExchangeOnlineManagement and Microsoft.Graph.Authentication stand-ins (-Force, global). #>
+    [CmdletBinding()]
+    param()
+    $root = [System.IO.Path]::GetFullPath($script:EmulatedTenantRoot)
+    $sep = [System.IO.Path]::PathSeparator
+    if (($env:PSModulePath -split [regex]::Escape($sep)) -notcontains $root) { $env:PSModulePath = $root + $sep + $env:PSModulePath }
+    Import-Module (Join-Path $root 'ExchangeOnlineManagement/ExchangeOnlineManagement.psd1') -Force -Global
+    Import-Module (Join-Path $root 'Microsoft.Graph.Authentication/Microsoft.Graph.Authentication.psd1') -Force -Global
+}
+
+function New-ScaleScenario {
+    <# Writes a generated scenario with -Count mailboxes to -Path (the emulator's "scenario" verb); returns the path. #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)][ValidateRange(1, 1000000)][int] $Count,
+        [Parameter(Mandatory)][string] $Path,
+        [int] $Seed = 1
+    )
+    $full = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
+    $output = & dotnet (Get-EmulatorDll) scenario --count $Count --out $full --seed $Seed 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "Scenario generation failed ($LASTEXITCODE): $output" }
+    $full
+}
+
+function Invoke-GraphEmulatorControl {
+    <# Calls a control endpoint of a running emulator: stats (GET), reset (POST), faults (GET, or POST with -Body @{...}). #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] $Emulator,
+        [Parameter(Mandatory)][ValidateSet('stats', 'reset', 'faults', 'tenant')][string] $Endpoint,
+        [hashtable] $Body
+    )
+    $uri = "$($Emulator.BaseUri)_emulator/$Endpoint"
+    if ($Endpoint -eq 'reset' -or $Body) {
+        Invoke-RestMethod -Method Post -Uri $uri -ContentType 'application/json' -Body $(if ($Body) { $Body | ConvertTo-Json -Compress } else { '{}' })
+    }
+    else { Invoke-RestMethod -Method Get -Uri $uri }
+}
