@@ -52,6 +52,8 @@ namespace SmtpAuthTroubleshooter
         public string? ReportOnlyConditionalAccessPolicies { get; set; }
         /// <summary>Policies whose effect depends on the source IP or platform (locations, platforms).</summary>
         public string? ConditionalAccessDependsOnSource { get; set; }
+        /// <summary>Local (this module evaluated the policies) or WhatIf (Graph's What If API, -ConditionalAccessWhatIf).</summary>
+        public string? ConditionalAccessEvaluatedBy { get; set; }
         /// <summary>Per-user MFA: disabled, enabled or enforced.</summary>
         public string? PerUserMfaState { get; set; }
         /// <summary>Entra accountEnabled (sign-in allowed).</summary>

@@ -137,6 +137,8 @@ Describe 'Get-SmtpAuthPolicyState reverse precedence and degraded reads' -Tag Po
         $s.UnknownReasons | Should -Match 'Sign-in log: 403.*P1 or P2'
         $s.AccountEnabled | Should -Be $true
         $s.PerUserMfaState | Should -BeExactly 'disabled'
+        $w = Get-SmtpAuthPolicyState n.on@northwind.com -ConditionalAccessWhatIf
+        $w.UnknownReasons | Should -Match 'Conditional Access What If: 403'
     }
 
     It 'without a Graph session, warns once and leaves the Entra fields unknown' {
@@ -218,6 +220,14 @@ Describe 'Get-SmtpAuthPolicyState input, app-only OAuth, SendAs, tokens and faul
             $viaToken[$i].LastSmtpSignInErrorCode | Should -Be $viaSession[$i].LastSmtpSignInErrorCode
         }
         $viaSession[1].BasicAuthBlockedBy | Should -Match 'MfaRequired'
+    }
+
+    It 'asks Graph What If with -ConditionalAccessWhatIf and prefers its answer' {
+        $s = Get-SmtpAuthPolicyState ca.blocked@contoso.com -ConditionalAccessWhatIf
+        $s.ConditionalAccessEvaluatedBy | Should -BeExactly 'WhatIf'
+        $s.BlockingConditionalAccessPolicies | Should -BeExactly 'Block legacy authentication (pilot)'
+        $s.BasicAuthBlockedBy | Should -BeExactly 'ConditionalAccessBlocksLegacyAuth'
+        (Get-SmtpAuthPolicyState ca.blocked@contoso.com).ConditionalAccessEvaluatedBy | Should -BeExactly 'Local'
     }
 
     It 'retries Exchange throttling and says so in -Verbose' {

@@ -19,6 +19,10 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public string? ExchangeServicePrincipalObjectId { get; set; }
         /// <summary>Read every SMTP sign-in of the window once (tenant scans) instead of per batch of users.</summary>
         public bool TenantWideSignIns { get; set; }
+        /// <summary>Ask Graph's Conditional Access What If API (POST identity/conditionalAccess/evaluate) for each user,
+        /// and prefer its answer to the local evaluation (reference §2.4; needs Entra ID P1 and Policy.Read.ConditionalAccess).</summary>
+        public bool UseWhatIf { get; set; }
+
         /// <summary>The clock.</summary>
         public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
     }
@@ -184,6 +188,14 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 }
             }
 
+            if (_options.UseWhatIf)
+            {
+                foreach (MailboxPolicyData m in withKey.Where(m => m.ExternalDirectoryObjectId is not null))
+                {
+                    await ReadWhatIfAsync(m, token).ConfigureAwait(false);
+                }
+            }
+
             await ReadDomainsAsync(tenant, withKey, token).ConfigureAwait(false);
             await ReadSignInsAsync(withKey, token).ConfigureAwait(false);
             if (_app is { } app)
@@ -202,6 +214,49 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     }
                 }
             }
+        }
+
+        // What If for "other clients" (SMTP AUTH basic) to Exchange Online; appliedPoliciesOnly keeps the answer short.
+        private async Task ReadWhatIfAsync(MailboxPolicyData m, CancellationToken token)
+        {
+            string body = "{\"signInIdentity\":{\"@odata.type\":\"#microsoft.graph.userSignIn\",\"userId\":" + JsonSerializer.Serialize(m.ExternalDirectoryObjectId) +
+                "},\"signInContext\":{\"@odata.type\":\"#microsoft.graph.applicationContext\",\"includeApplications\":[\"" + ConditionalAccessEvaluator.ExchangeOnlineAppId +
+                "\"]},\"signInConditions\":{\"clientAppType\":\"other\"},\"appliedPoliciesOnly\":true}";
+            GraphResult r = await _graph.SendAsync("POST", "v1.0/identity/conditionalAccess/evaluate", body, token).ConfigureAwait(false);
+            if (!r.Ok || r.Body is not JsonElement result)
+            {
+                m.UnknownReasons.Add(Reason("Conditional Access What If", r, "Policy.Read.ConditionalAccess") + " The local evaluation of the policies is used instead.");
+                return;
+            }
+
+            var outcome = new ConditionalAccessOutcome();
+            foreach (JsonElement p in Values(result))
+            {
+                if (p.TryGetProperty("policyApplies", out JsonElement applies) && applies.ValueKind == JsonValueKind.False)
+                {
+                    continue;
+                }
+
+                ConditionalAccessPolicy policy = ConditionalAccessPolicy.FromJson(p);
+                string name = string.IsNullOrEmpty(policy.DisplayName) ? policy.Id : policy.DisplayName;
+                bool block = policy.GrantControls.Any(c => c.Equals("block", StringComparison.OrdinalIgnoreCase));
+                bool unsatisfiable = !block && (policy.GrantControls.Count > 0 || policy.RequiresAuthenticationStrength);
+                if (!block && !unsatisfiable)
+                {
+                    continue;
+                }
+
+                if (policy.State == "enabledForReportingButNotEnforced")
+                {
+                    outcome.ReportOnly.Add(name);
+                }
+                else if (policy.State == "enabled")
+                {
+                    (block ? outcome.Blocking : outcome.RequireMfa).Add(name);
+                }
+            }
+
+            m.WhatIf = outcome;
         }
 
         private async Task ReadDomainsAsync(TenantPolicyData tenant, List<MailboxPolicyData> mailboxes, CancellationToken token)

@@ -88,6 +88,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public bool? SendAsAllowed { get; set; }
         /// <summary>Why reads for this mailbox failed.</summary>
         public List<string> UnknownReasons { get; } = new List<string>();
+        /// <summary>Graph's What If answer for this user, when asked for and given.</summary>
+        public ConditionalAccessOutcome? WhatIf { get; set; }
         /// <summary>Reasons that leave the Entra user fields unknown.</summary>
         public string? UserUnknownReason { get; set; }
         /// <summary>Reasons that leave per-user MFA unknown.</summary>
@@ -163,8 +165,18 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
 
             ConditionalAccessOutcome? ca = null;
-            if (tenant.ConditionalAccessPolicies is not null && mailbox.ExternalDirectoryObjectId is not null)
+            if (mailbox.WhatIf is not null)
             {
+                // Graph's own evaluation wins over ours: it knows locations, risk and every condition.
+                ca = mailbox.WhatIf;
+                state.ConditionalAccessEvaluatedBy = "WhatIf";
+                state.BlockingConditionalAccessPolicies = Join(ca.Blocking);
+                state.MfaConditionalAccessPolicies = Join(ca.RequireMfa);
+                state.ReportOnlyConditionalAccessPolicies = Join(ca.ReportOnly);
+            }
+            else if (tenant.ConditionalAccessPolicies is not null && mailbox.ExternalDirectoryObjectId is not null)
+            {
+                state.ConditionalAccessEvaluatedBy = "Local";
                 ca = ConditionalAccessEvaluator.Evaluate(tenant.ConditionalAccessPolicies, mailbox.ExternalDirectoryObjectId, mailbox.GroupIds, mailbox.RoleTemplateIds,
                     string.Equals(mailbox.UserType, "Guest", StringComparison.OrdinalIgnoreCase));
                 state.BlockingConditionalAccessPolicies = Join(ca.Blocking);

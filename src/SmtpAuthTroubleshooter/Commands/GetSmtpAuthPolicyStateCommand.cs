@@ -85,6 +85,10 @@ namespace SmtpAuthTroubleshooter.Commands
         [ValidateRange(1, 720)]
         public int SignInLookbackHours { get; set; } = 24;
 
+        /// <summary>Ask Graph's Conditional Access What If API for each user (Entra ID P1, Policy.Read.ConditionalAccess).</summary>
+        [Parameter]
+        public SwitchParameter ConditionalAccessWhatIf { get; set; }
+
         /// <summary>A Microsoft Graph access token, instead of an existing Connect-MgGraph session.</summary>
         [Parameter]
         [ValidateNotNull]
@@ -348,6 +352,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 ClientId = ClientId,
                 ExchangeServicePrincipalObjectId = _spObjectId,
                 TenantWideSignIns = All,
+                UseWhatIf = ConditionalAccessWhatIf,
             };
             RunOnPipelineThread(async (sink, token) =>
             {
