@@ -72,6 +72,8 @@ namespace SmtpAuthTroubleshooter
         public int? SmtpSignInCount { get; set; }
         /// <summary>The app (client id) checked for app-only OAuth, if any.</summary>
         public string? ClientId { get; set; }
+        /// <summary>The enterprise application's (service principal's) object id in Entra: what New-ServicePrincipal -ObjectId needs.</summary>
+        public string? EnterpriseAppObjectId { get; set; }
         /// <summary>The app has an Exchange service principal (New-ServicePrincipal).</summary>
         public bool? ServicePrincipalRegistered { get; set; }
         /// <summary>The Exchange service principal's ObjectId is the enterprise application's object id.</summary>

@@ -15,6 +15,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             "MailboxPermissionMissing", "OAuthTokenRejected", "NotAuthenticated", "SendAsDenied", "RestrictedSender",
             "MailboxFull", "ConcurrentConnectionLimit", "RecipientRateLimit", "ContinuousErrorThrottling",
             "TenantExternalRecipientLimit", "TenantBlocked", "Unrecognized",
+            // Added by this project (CAUSE-IDS.md allows new causes; none is renamed or removed):
+            "SettingsConflict",
         };
     }
 }

@@ -23,6 +23,12 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>Problems a probe read from the OAuth token's claims before AUTH, as CauseIds.</summary>
         public System.Collections.Generic.IReadOnlyList<string> TokenIssues { get; set; } = Array.Empty<string>();
 
+        /// <summary>The mailbox's settings (Get-SmtpAuthPolicyState), to confirm or rule out causes.</summary>
+        public SmtpAuthPolicyState? PolicyState { get; set; }
+
+        /// <summary>True when the evidence is a probe that succeeded.</summary>
+        public bool ProbeSucceeded { get; set; }
+
         /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
         public DateTimeOffset? ObservedUtc { get; set; }
     }

@@ -35,6 +35,16 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 throw new ArgumentNullException(nameof(evidence));
             }
 
+            if (evidence.ProbeSucceeded)
+            {
+                return Succeeded(evidence);
+            }
+
+            if (string.IsNullOrWhiteSpace(evidence.Text) && evidence.PolicyState is SmtpAuthPolicyState preflight)
+            {
+                return EvidenceCorroborator.Rank(EvidenceCorroborator.Predict(preflight, _catalog, id => FromCause(id, evidence, _clock())));
+            }
+
             ParsedError parsed = ReplyParser.Parse(evidence.Text);
             SmtpAuthMethod method = evidence.AuthMethod != SmtpAuthMethod.Unknown ? evidence.AuthMethod : parsed.AuthMethodHint;
             bool inferredBasic = false;
@@ -81,7 +91,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             ConfirmFromTokenClaims(candidates, evidence, method);
 
-            var findings = new List<SmtpAuthFinding>();
+            List<SmtpAuthFinding> findings = new List<SmtpAuthFinding>();
             if (candidates.Count == 0)
             {
                 findings.Add(Unrecognized(parsed, primary, evidence));
@@ -111,7 +121,95 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 findings[i].Rank = i + 1;
             }
 
+            if (evidence.PolicyState is SmtpAuthPolicyState state)
+            {
+                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc);
+                AddConflict(findings, state, method, failed: true, evidence);
+                findings = EvidenceCorroborator.Rank(findings);
+            }
+
             return findings;
+        }
+
+        // A probe that worked: no failure to explain, but two things an admin needs to know (reference §3, issue 5):
+        // basic auth still working is on borrowed time, and settings that say "blocked" contradict the live result.
+        private List<SmtpAuthFinding> Succeeded(ErrorEvidence evidence)
+        {
+            var findings = new List<SmtpAuthFinding>();
+            DateTimeOffset when = evidence.ObservedUtc ?? _clock();
+            if (evidence.AuthMethod == SmtpAuthMethod.Basic)
+            {
+                // Reference §3: basic SMTP AUTH disabled by default for existing tenants from the end of December 2026
+                // (admins can still re-enable it); Microsoft announces the final removal date in the second half of 2027.
+                SmtpAuthFinding retired = FromCause("BasicAuthRetired", evidence, when);
+                retired.Verdict = Verdict.Likely;
+                retired.Title = "Basic authentication still works for this account, but Exchange Online is retiring it for SMTP AUTH";
+                retired.Evidence = when < new DateTimeOffset(2026, 12, 31, 0, 0, 0, TimeSpan.Zero)
+                    ? "The probe authenticated with basic auth (AUTH LOGIN or PLAIN). From the end of December 2026 basic SMTP AUTH is disabled by default for existing tenants (admins can still turn it back on for a while); new tenants don't get it; the final removal date will be announced in the second half of 2027. After the cut-off the client gets 550 5.7.30."
+                    : "The probe authenticated with basic auth (AUTH LOGIN or PLAIN), which is now off by default and only works because it was turned back on; Microsoft announces the final removal date in the second half of 2027, after which the client gets 550 5.7.30.";
+                retired.Remediation = "Plan the move now: SMTP AUTH with OAuth (XOAUTH2) on smtp.office365.com:587 (Test-SmtpAuth -AccessToken or -ClientId to try it); High Volume Email (smtp-hve.office365.com:587, internal recipients only); an SMTP relay connector (static IP or certificate) to <domain>.mail.protection.outlook.com:25; or an API: Microsoft Graph sendMail or Azure Communication Services Email.";
+                retired.RemediationCommand = null;
+                findings.Add(retired);
+            }
+
+            if (evidence.PolicyState is SmtpAuthPolicyState state)
+            {
+                AddConflict(findings, state, evidence.AuthMethod, failed: false, evidence);
+            }
+
+            return EvidenceCorroborator.Rank(findings);
+        }
+
+        private void AddConflict(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, bool failed, ErrorEvidence evidence)
+        {
+            if (method == SmtpAuthMethod.Unknown || !_catalog.Causes.ContainsKey("SettingsConflict"))
+            {
+                return;
+            }
+
+            PolicyVerdict said = method == SmtpAuthMethod.OAuth ? state.OAuthVerdict : state.BasicAuthVerdict;
+            string? blockedBy = method == SmtpAuthMethod.OAuth ? state.OAuthBlockedBy : state.BasicAuthBlockedBy;
+            string? side = null;
+            if (!failed && said == PolicyVerdict.Blocked)
+            {
+                side = string.Format(CultureInfo.InvariantCulture, "The live probe authenticated with {0}, but the settings say it is blocked by {1}.", method, blockedBy);
+            }
+            else if (failed && said == PolicyVerdict.Allowed && findings.All(f => f.Verdict != Verdict.Confirmed))
+            {
+                side = string.Format(CultureInfo.InvariantCulture, "The server refused {0}, but every setting read allows it.", method);
+            }
+
+            if (side is null)
+            {
+                return;
+            }
+
+            SmtpAuthFinding conflict = FromCause("SettingsConflict", evidence, _clock());
+            conflict.Verdict = Verdict.Likely;
+            conflict.Evidence = side + string.Format(CultureInfo.InvariantCulture, " Settings read at {0:u}: SMTP AUTH {1} (decided by {2}), authentication policy {3}, security defaults {4}. ",
+                state.ReadUtc, state.SmtpAuthEnabled?.ToString() ?? "unknown", state.SmtpAuthDecidedBy ?? "unknown", state.AuthenticationPolicy ?? "none", state.SecurityDefaultsEnabled?.ToString() ?? "unknown") + conflict.Evidence;
+            findings.Add(conflict);
+        }
+
+        private SmtpAuthFinding FromCause(string causeId, ErrorEvidence evidence, DateTimeOffset when)
+        {
+            CauseDefinition cause = _catalog.Causes[causeId];
+            CauseVariant? variant = cause.VariantAt(when);
+            return new SmtpAuthFinding
+            {
+                UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
+                Verdict = Verdict.Possible,
+                CauseId = cause.Id,
+                Title = variant?.Title ?? cause.Title,
+                Category = cause.Category,
+                Evidence = variant?.Evidence ?? string.Empty,
+                Checks = cause.Checks,
+                Remediation = variant?.Remediation ?? cause.Remediation,
+                RemediationCommand = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState),
+                DocumentationUrl = cause.DocumentationUrl,
+                Transient = cause.Transient,
+                CatalogVersion = _catalog.Version,
+            };
         }
 
         // A 535 5.7.3 after XOAUTH2 plus a token claim that explains it are two independent sources: Confirmed
@@ -197,7 +295,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             ParsedReply? reply = c.Reply;
             return new SmtpAuthFinding
             {
-                UserPrincipalName = evidence.UserPrincipalName,
+                UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
                 Verdict = c.Verdict,
                 CauseId = c.Cause.Id,
                 Title = variant?.Title ?? c.Cause.Title,
@@ -207,7 +305,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Evidence = ev.ToString(),
                 Checks = c.Cause.Checks,
                 Remediation = variant?.Remediation ?? c.Cause.Remediation,
-                RemediationCommand = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName),
+                RemediationCommand = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState),
                 DocumentationUrl = c.Cause.DocumentationUrl,
                 Transient = c.Cause.Transient,
                 ReplyText = reply?.ToString(),
@@ -286,14 +384,43 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return string.Format(CultureInfo.InvariantCulture, "{0} is {1} about {2} (RFC 3463).", enhanced, cls, subject);
         }
 
-        private static string? FillCommand(string? command, string? user)
+        private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state = null)
         {
-            if (command is null || string.IsNullOrEmpty(user))
+            if (command is null)
             {
-                return command;
+                return null;
             }
 
-            return command.Replace("<user>", user).Replace("<mailbox>", user);
+            string filled = command;
+            if (!string.IsNullOrEmpty(user))
+            {
+                filled = filled.Replace("<user>", user).Replace("<mailbox>", user);
+            }
+
+            if (state is not null)
+            {
+                if (!string.IsNullOrEmpty(state.From))
+                {
+                    filled = filled.Replace("<from>", state.From);
+                }
+
+                if (!string.IsNullOrEmpty(state.ClientId))
+                {
+                    filled = filled.Replace("<appId>", state.ClientId);
+                }
+
+                if (!string.IsNullOrEmpty(state.EnterpriseAppObjectId))
+                {
+                    filled = filled.Replace("<objectId>", state.EnterpriseAppObjectId);
+                }
+
+                if (!string.IsNullOrEmpty(state.AuthenticationPolicy))
+                {
+                    filled = filled.Replace("<policy>", state.AuthenticationPolicy);
+                }
+            }
+
+            return filled;
         }
 
         private static void Append(StringBuilder sb, string sentence)

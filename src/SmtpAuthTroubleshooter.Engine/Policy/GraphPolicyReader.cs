@@ -203,6 +203,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 foreach (MailboxPolicyData m in withKey)
                 {
                     m.AppHasSmtpSendAsApp = app.HasRole;
+                    m.EnterpriseAppObjectId = app.SpObjectId;
                     if (app.Reason is not null)
                     {
                         m.UnknownReasons.Add(app.Reason);

@@ -74,6 +74,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public int? SignInCount { get; set; }
         /// <summary>App-only: client id.</summary>
         public string? ClientId { get; set; }
+        /// <summary>App-only: the enterprise application's object id (Graph).</summary>
+        public string? EnterpriseAppObjectId { get; set; }
         /// <summary>App-only: an Exchange SP exists.</summary>
         public bool? ServicePrincipalRegistered { get; set; }
         /// <summary>App-only: its ObjectId is the enterprise app's.</summary>
@@ -126,6 +128,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 LastSmtpSignInConditionalAccess = mailbox.LastSignInConditionalAccess,
                 SmtpSignInCount = mailbox.SignInCount,
                 ClientId = mailbox.ClientId,
+                EnterpriseAppObjectId = mailbox.EnterpriseAppObjectId,
                 ServicePrincipalRegistered = mailbox.ServicePrincipalRegistered,
                 ServicePrincipalObjectIdMatches = mailbox.ServicePrincipalObjectIdMatches,
                 ServicePrincipalHasMailboxAccess = mailbox.ServicePrincipalHasMailboxAccess,

@@ -28,6 +28,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>True when the input is a probe result that succeeded: nothing to resolve.</summary>
         public bool Succeeded { get; set; }
 
+        /// <summary>The mailbox's settings, when known.</summary>
+        public SmtpAuthPolicyState? PolicyState { get; set; }
+
         /// <summary>Token problems a probe found in the claims, as CauseIds.</summary>
         public string[] TokenIssues { get; set; } = Array.Empty<string>();
 

@@ -23,6 +23,11 @@ namespace SmtpAuthTroubleshooter.Commands
         [Parameter]
         public SmtpAuthMethod AuthMethod { get; set; }
 
+        /// <summary>The mailbox's settings from Get-SmtpAuthPolicyState: causes become Confirmed or RuledOut.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public SmtpAuthPolicyState? PolicyState { get; set; }
+
         /// <summary>The account, used to fill the fix commands.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("UserName", "PrimarySmtpAddress")]
@@ -36,7 +41,20 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            ErrorInput? input = ErrorInput.From(InputObject);
+            object piped = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
+            ErrorInput? input = piped is SmtpAuthPolicyState preflight
+                ? new ErrorInput(string.Empty) { PolicyState = preflight, UserPrincipalName = preflight.UserPrincipalName }
+                : ErrorInput.From(InputObject);
+            if (input is not null && piped is SmtpAuthTestResult probe)
+            {
+                input.PolicyState = PipelineContext.StateFor(probe);
+            }
+
+            if (input is not null && PolicyState is not null)
+            {
+                input.PolicyState = PolicyState;
+            }
+
             if (input is null)
             {
                 object baseObject = InputObject is PSObject p ? p.BaseObject : InputObject;
@@ -52,10 +70,8 @@ namespace SmtpAuthTroubleshooter.Commands
             if (input.Succeeded)
             {
                 WriteVerbose(Strings.Get("VerboseProbeSucceeded"));
-                return;
             }
-
-            if (string.IsNullOrWhiteSpace(input.Text))
+            else if (string.IsNullOrWhiteSpace(input.Text) && input.PolicyState is null)
             {
                 WriteInputError("InputObjectEmpty", ErrorCategory.InvalidArgument, Strings.Get("InputObjectEmpty"), InputObject, Strings.Get("InputObjectEmptyAction"));
                 return;
@@ -111,6 +127,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 UserPrincipalName = input.UserPrincipalName,
                 ObservedUtc = input.ObservedUtc,
                 TokenIssues = input.TokenIssues,
+                PolicyState = input.PolicyState,
+                ProbeSucceeded = input.Succeeded,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)

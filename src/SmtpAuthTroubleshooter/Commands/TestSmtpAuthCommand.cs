@@ -31,17 +31,15 @@ namespace SmtpAuthTroubleshooter.Commands
         #region Parameters
 
         /// <summary>The mailbox: the SASL user for OAuth, and the default sender and recipient of the test message.</summary>
-        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CredentialSet)]
-        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NoAuthSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AccessTokenSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ClientSecretSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ThumbprintSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = CertificateSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = DeviceCodeSet)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ManagedIdentitySet)]
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("PrimarySmtpAddress", "Mail", "Mailbox")]
         [ValidateNotNullOrEmpty]
         public string? UserPrincipalName { get; set; }
+
+        /// <summary>From the pipeline: a mailbox address, or a Get-SmtpAuthPolicyState result, which then travels on with the
+        /// probe's result to Resolve-SmtpAuthError.</summary>
+        [Parameter(ValueFromPipeline = true)]
+        public object? InputObject { get; set; }
 
         /// <summary>User name (the UPN) and password for basic auth (AUTH LOGIN or PLAIN).</summary>
         [Parameter(Mandatory = true, ParameterSetName = CredentialSet)]
@@ -193,23 +191,40 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <inheritdoc />
         protected override void ProcessRecord()
         {
-            string? user = ParameterSetName == CredentialSet ? Credential.UserName : UserPrincipalName;
+            // The mailbox of this record: -UserPrincipalName (given or bound by property name), else a piped address or state.
+            object? piped = InputObject is PSObject pso ? pso.BaseObject : InputObject;
+            var state = piped as SmtpAuthPolicyState;
+            string? mailbox = UserPrincipalName
+                ?? (piped as string)
+                ?? state?.UserPrincipalName ?? state?.PrimarySmtpAddress;
+            if (ParameterSetName is not (CredentialSet or NoAuthSet) && string.IsNullOrEmpty(mailbox))
+            {
+                WriteInputError("UserPrincipalNameMissing", ErrorCategory.InvalidArgument, Strings.Get("UserPrincipalNameMissing"), InputObject, Strings.Get("UserPrincipalNameInvalidAction"));
+                return;
+            }
+
+            string? user = ParameterSetName == CredentialSet ? Credential.UserName : mailbox;
             if (ParameterSetName != NoAuthSet && (user is null || !s_address.IsMatch(user)))
             {
                 WriteInputError("UserPrincipalNameInvalid", ErrorCategory.InvalidArgument,
-                    Strings.Format("UserPrincipalNameInvalid", user), (object?)UserPrincipalName ?? user, Strings.Get("UserPrincipalNameInvalidAction"));
+                    Strings.Format("UserPrincipalNameInvalid", user), (object?)mailbox ?? user, Strings.Get("UserPrincipalNameInvalidAction"));
                 return;
             }
 
             bool send = SendTestMessage;
             string server = Server ?? Engine.Probe.CloudEndpoints.For(Environment).SmtpHost;
-            if (send && !ShouldProcess(To ?? UserPrincipalName ?? user, Strings.Format("SendTestMessageAction", server, Port)))
+            if (send && !ShouldProcess(To ?? mailbox ?? user, Strings.Format("SendTestMessageAction", server, Port)))
             {
                 // -WhatIf or a "No": probe AUTH, send nothing.
                 send = false;
             }
 
-            SmtpAuthTestResult result = RunOnPipelineThread((sink, token) => Probe(user, send, sink, token));
+            SmtpAuthTestResult result = RunOnPipelineThread((sink, token) => Probe(user, mailbox, send, sink, token));
+            if (state is not null)
+            {
+                PipelineContext.Attach(result, state);
+            }
+
             WriteObject(result);
         }
 
@@ -229,7 +244,7 @@ namespace SmtpAuthTroubleshooter.Commands
         #region Private
 
         // Engine types appear only inside method bodies (STYLE rule 38).
-        private System.Threading.Tasks.Task<SmtpAuthTestResult> Probe(string? user, bool send, IDiagnosticSink sink, System.Threading.CancellationToken token)
+        private System.Threading.Tasks.Task<SmtpAuthTestResult> Probe(string? user, string? mailbox, bool send, IDiagnosticSink sink, System.Threading.CancellationToken token)
         {
             var request = new Engine.Probe.ProbeRequest
             {
@@ -250,8 +265,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 Password = ParameterSetName == CredentialSet ? Credential.Password : null,
                 TokenSource = (Engine.Probe.ITokenSource?)_tokenSource,
                 SendTestMessage = send,
-                From = From ?? (ParameterSetName == CredentialSet ? UserPrincipalName : null),
-                To = To ?? UserPrincipalName,
+                From = From ?? (ParameterSetName == CredentialSet ? mailbox : null),
+                To = To ?? mailbox,
             };
             return new Engine.Probe.SmtpProbe().RunAsync(request, sink, token);
         }

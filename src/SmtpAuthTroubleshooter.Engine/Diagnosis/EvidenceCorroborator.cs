@@ -1,0 +1,287 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+
+namespace SmtpAuthTroubleshooter.Engine.Diagnosis
+{
+    /// <summary>
+    /// Turns candidate causes into Confirmed or RuledOut with the tenant's settings (a policy state) and the Entra
+    /// sign-in log (reference §1.7, §2, §6). Pure. The rule of evidence: the server's reply plus an independent fact
+    /// that explains it is Confirmed; a fact that excludes it is RuledOut; anything else keeps the catalog's verdict.
+    /// </summary>
+    internal static class EvidenceCorroborator
+    {
+        private static readonly string[] s_separator = { "; " };
+
+        // Entra sign-in error codes and the causes they prove (reference §1.7).
+        private static readonly Dictionary<int, string> s_signInCodes = new Dictionary<int, string>
+        {
+            [50126] = "InvalidCredentials",
+            [50034] = "InvalidCredentials",
+            [50053] = "AccountLocked",
+            [50055] = "PasswordExpired",
+            [50057] = "AccountDisabled",
+            [50076] = "MfaRequired",
+            [50079] = "MfaRequired",
+            [50158] = "MfaRequired",
+            [53003] = "ConditionalAccessBlocksLegacyAuth",
+            [530032] = "ConditionalAccessBlocksLegacyAuth",
+            [530035] = "SecurityDefaultsBlockBasicAuth",
+        };
+
+        /// <summary>Applies the state to findings (in place) and returns them re-ranked.</summary>
+        public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc)
+        {
+            foreach (SmtpAuthFinding f in findings)
+            {
+                (Verdict? verdict, string? why) = Judge(f.CauseId, state, method);
+                (Verdict? signInVerdict, string? signInWhy) = JudgeSignIn(f.CauseId, state);
+                if (signInVerdict == Verdict.Confirmed && verdict != Verdict.RuledOut)
+                {
+                    verdict = Verdict.Confirmed;
+                    why = why is null ? signInWhy : why + " " + signInWhy;
+                }
+
+                if (verdict is Verdict v)
+                {
+                    f.Verdict = v;
+                    f.Evidence = Join(f.Evidence, why);
+                }
+            }
+
+            if (state.LastSmtpSignInUtc is DateTime last && probeStartedUtc is DateTimeOffset started && last < started.UtcDateTime && findings.Count > 0)
+            {
+                findings[0].Evidence = Join(findings[0].Evidence, string.Format(CultureInfo.InvariantCulture,
+                    "The probe's own sign-in is not yet in the sign-in log (the latest Authenticated SMTP sign-in is from {0:u}); sign-in logs lag by minutes.", last));
+            }
+            else if (state.SmtpSignInCount == 0 && findings.Count > 0)
+            {
+                findings[0].Evidence = Join(findings[0].Evidence, "No Authenticated SMTP sign-in is in the log for the look-back window (yet).");
+            }
+
+            return Rank(findings);
+        }
+
+        /// <summary>Puts findings in verdict order (Confirmed first, RuledOut last), keeping the catalog order within a verdict.</summary>
+        public static List<SmtpAuthFinding> Rank(List<SmtpAuthFinding> findings)
+        {
+            List<SmtpAuthFinding> ordered = findings.Select((f, i) => (f, i)).OrderBy(x => x.f.Verdict).ThenBy(x => x.i).Select(x => x.f).ToList();
+            for (int i = 0; i < ordered.Count; i++)
+            {
+                ordered[i].Rank = i + 1;
+            }
+
+            return ordered;
+        }
+
+        /// <summary>What the settings say about one cause: Confirmed, RuledOut, or nothing.</summary>
+        internal static (Verdict? Verdict, string? Why) Judge(string causeId, SmtpAuthPolicyState s, SmtpAuthMethod method)
+        {
+            switch (causeId)
+            {
+                case "TenantSmtpAuthDisabled":
+                    if (s.TenantSmtpAuthDisabled == true && s.SmtpAuthDecidedBy == "Tenant")
+                    {
+                        return (Verdict.Confirmed, "Settings: Get-TransportConfig SmtpClientAuthenticationDisabled is True and the mailbox's value is empty, so it inherits the organization's. Enabling it for this mailbox alone (Set-CASMailbox) is the preferred fix; it wins over the organization setting.");
+                    }
+
+                    if (s.SmtpAuthDecidedBy == "Mailbox" || s.TenantSmtpAuthDisabled == false)
+                    {
+                        return (Verdict.RuledOut, "Settings: " + (s.SmtpAuthDecidedBy == "Mailbox" ? "the mailbox's own SmtpClientAuthenticationDisabled decides, not the organization's." : "SMTP AUTH is on for the organization."));
+                    }
+
+                    break;
+                case "MailboxSmtpAuthDisabled":
+                    if (s.MailboxSmtpAuthDisabled == true)
+                    {
+                        return (Verdict.Confirmed, "Settings: the mailbox's SmtpClientAuthenticationDisabled is True.");
+                    }
+
+                    if (s.MailboxSmtpAuthDisabled == false || (s.MailboxSmtpAuthDisabled is null && s.TenantSmtpAuthDisabled == false))
+                    {
+                        return (Verdict.RuledOut, "Settings: SMTP AUTH is not disabled on the mailbox.");
+                    }
+
+                    break;
+                case "AuthenticationPolicyBlocksBasicSmtp":
+                case "BasicAuthDisabledForAccount":
+                    if (s.AllowBasicAuthSmtp == false)
+                    {
+                        return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Settings: authentication policy '{0}' ({1}) has AllowBasicAuthSmtp False. Policy changes take up to 24 hours to apply.", s.AuthenticationPolicy, s.AuthenticationPolicySource));
+                    }
+
+                    if (causeId == "AuthenticationPolicyBlocksBasicSmtp" && (s.AllowBasicAuthSmtp == true || s.AuthenticationPolicySource == "None"))
+                    {
+                        return (Verdict.RuledOut, s.AuthenticationPolicySource == "None" ? "Settings: no authentication policy applies to this user." : "Settings: the applying authentication policy allows basic SMTP.");
+                    }
+
+                    break;
+                case "SecurityDefaultsBlockBasicAuth":
+                    if (s.SecurityDefaultsEnabled == true && method != SmtpAuthMethod.OAuth)
+                    {
+                        return (Verdict.Confirmed, "Settings: Entra security defaults are on; they block every legacy (basic) sign-in, SMTP AUTH included. OAuth is not affected.");
+                    }
+
+                    if (s.SecurityDefaultsEnabled == false)
+                    {
+                        return (Verdict.RuledOut, "Settings: Entra security defaults are off.");
+                    }
+
+                    break;
+                case "ConditionalAccessBlocksLegacyAuth":
+                    if (!string.IsNullOrEmpty(s.BlockingConditionalAccessPolicies))
+                    {
+                        return (Verdict.Confirmed, "Settings: Conditional Access blocks other clients for this user: " + s.BlockingConditionalAccessPolicies + ".");
+                    }
+
+                    if (s.ConditionalAccessEvaluatedBy is not null && string.IsNullOrEmpty(s.ConditionalAccessDependsOnSource) && string.IsNullOrEmpty(s.MfaConditionalAccessPolicies))
+                    {
+                        return (Verdict.RuledOut, "Settings: no enabled Conditional Access policy blocks other clients for this user" + (string.IsNullOrEmpty(s.ReportOnlyConditionalAccessPolicies) ? "." : " (report-only: " + s.ReportOnlyConditionalAccessPolicies + ", not enforced)."));
+                    }
+
+                    break;
+                case "MfaRequired":
+                    if (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) || s.PerUserMfaState is "enabled" or "enforced")
+                    {
+                        return (Verdict.Confirmed, "Settings: " + (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) ? "Conditional Access requires MFA: " + s.MfaConditionalAccessPolicies + "." : "per-user MFA is " + s.PerUserMfaState + "; basic SMTP then needs an app password, if app passwords are allowed."));
+                    }
+
+                    if (s.ConditionalAccessEvaluatedBy is not null && s.PerUserMfaState == "disabled")
+                    {
+                        return (Verdict.RuledOut, "Settings: no Conditional Access MFA grant applies and per-user MFA is disabled.");
+                    }
+
+                    break;
+                case "AccountDisabled":
+                case "AccountIssue":
+                    if (s.AccountEnabled == false)
+                    {
+                        return (Verdict.Confirmed, "Settings: Entra accountEnabled is False (sign-in blocked).");
+                    }
+
+                    if (causeId == "AccountDisabled" && s.AccountEnabled == true)
+                    {
+                        return (Verdict.RuledOut, "Settings: the account is enabled.");
+                    }
+
+                    break;
+                case "SharedMailboxSignIn":
+                    if (string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase) && s.ClientId is null)
+                    {
+                        return (Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity.");
+                    }
+
+                    if (s.RecipientTypeDetails is not null && !string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return (Verdict.RuledOut, "Settings: the mailbox is a " + s.RecipientTypeDetails + ", not a shared mailbox.");
+                    }
+
+                    break;
+                case "ServicePrincipalNotRegistered":
+                    if (s.ServicePrincipalRegistered == false || s.ServicePrincipalObjectIdMatches == false)
+                    {
+                        return (Verdict.Confirmed, s.ServicePrincipalRegistered == false
+                            ? "Settings: the app has no Exchange service principal (Get-ServicePrincipal finds none): run New-ServicePrincipal with the enterprise application's object id."
+                            : "Settings: the Exchange service principal was created with an object id that is not the enterprise application's (the app registration's object id, probably).");
+                    }
+
+                    if (s.ServicePrincipalRegistered == true && s.ServicePrincipalObjectIdMatches == true)
+                    {
+                        return (Verdict.RuledOut, "Settings: the Exchange service principal exists with the enterprise application's object id.");
+                    }
+
+                    break;
+                case "MailboxPermissionMissing":
+                    if (s.ServicePrincipalHasMailboxAccess == false)
+                    {
+                        return (Verdict.Confirmed, "Settings: the app's service principal has no FullAccess on the mailbox.");
+                    }
+
+                    if (s.ServicePrincipalHasMailboxAccess == true)
+                    {
+                        return (Verdict.RuledOut, "Settings: the app's service principal has FullAccess on the mailbox.");
+                    }
+
+                    break;
+                case "TokenMissingPermission":
+                    if (s.AppHasSmtpSendAsApp == false)
+                    {
+                        return (Verdict.Confirmed, "Settings: the app has no admin-consented SMTP.SendAsApp application permission.");
+                    }
+
+                    break;
+                case "SendAsDenied":
+                    if (s.SendAsAllowed == false)
+                    {
+                        return (Verdict.Confirmed, "Settings: the mailbox has no SendAs right on " + s.From + ".");
+                    }
+
+                    if (s.SendAsAllowed == true)
+                    {
+                        return (Verdict.RuledOut, "Settings: the mailbox may send as " + s.From + ".");
+                    }
+
+                    break;
+                case "FederatedStsFailure":
+                    if (string.Equals(s.DomainAuthenticationType, "Managed", StringComparison.OrdinalIgnoreCase))
+                    {
+                        return (Verdict.RuledOut, "Settings: the domain is managed, not federated.");
+                    }
+
+                    break;
+            }
+
+            return (null, null);
+        }
+
+        private static (Verdict? Verdict, string? Why) JudgeSignIn(string causeId, SmtpAuthPolicyState s)
+        {
+            if (s.LastSmtpSignInErrorCode is int code && s_signInCodes.TryGetValue(code, out string? cause) && cause == causeId)
+            {
+                return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}.",
+                    s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInConditionalAccess) ? string.Empty : " (" + s.LastSmtpSignInConditionalAccess + ")"));
+            }
+
+            return (null, null);
+        }
+
+        /// <summary>
+        /// The pre-flight: what will fail for basic auth and for OAuth, from the settings alone (no error text).
+        /// Every blocking setting becomes a Likely finding for its auth method.
+        /// </summary>
+        public static List<SmtpAuthFinding> Predict(SmtpAuthPolicyState s, ErrorCatalog catalog, Func<string, SmtpAuthFinding> create)
+        {
+            var findings = new List<SmtpAuthFinding>();
+            void Add(string? blockedBy, string method)
+            {
+                foreach (string id in (blockedBy ?? string.Empty).Split(s_separator, StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (!catalog.Causes.ContainsKey(id))
+                    {
+                        continue;
+                    }
+
+                    SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == id);
+                    if (existing is not null)
+                    {
+                        existing.Evidence += " It blocks " + method + " too.";
+                        continue;
+                    }
+
+                    SmtpAuthFinding f = create(id);
+                    f.Verdict = Verdict.Likely;
+                    f.Evidence = "Pre-flight: the settings say " + method + " will fail. " + (Judge(id, s, method == "OAuth" ? SmtpAuthMethod.OAuth : SmtpAuthMethod.Basic).Why ?? string.Empty);
+                    findings.Add(f);
+                }
+            }
+
+            Add(s.BasicAuthBlockedBy, "basic auth");
+            Add(s.OAuthBlockedBy, "OAuth");
+            return findings;
+        }
+
+        private static string Join(string a, string? b) => string.IsNullOrEmpty(b) ? a : (a.Length == 0 ? b! : a + " " + b);
+    }
+}

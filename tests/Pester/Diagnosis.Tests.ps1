@@ -1,0 +1,86 @@
+#requires -Modules Pester
+# Issue 5: the three cmdlets as one diagnosis, end to end over the emulated tenant — every demo scenario through
+# Get-SmtpAuthPolicyState | Test-SmtpAuth | Resolve-SmtpAuthError.
+BeforeDiscovery {
+    . "$PSScriptRoot/common.ps1"
+    $script:Cases = @(& { . "$PSScriptRoot/../EmulatedTenant/demo.ps1"; $script:DemoScenarios })
+}
+
+BeforeAll {
+    . "$PSScriptRoot/common.ps1"
+    Import-Module $script:ModuleManifest -Force
+    . "$PSScriptRoot/../EmulatedTenant/demo.ps1"
+    Start-DemoTenant
+    $script:Runs = [System.Collections.Generic.List[object]]::new()
+}
+
+AfterAll { Stop-DemoTenant }
+
+Describe 'The diagnosis pipeline, per demo scenario' -Tag Diagnosis {
+    It '<Name>: top finding <ExpectCause> (<ExpectVerdict>)' -ForEach $script:Cases {
+        $run = Invoke-DemoScenario $_
+        $script:Runs.Add($run)
+        if ($_.ContainsKey('ExpectSucceeded')) { $run.Probe.Succeeded | Should -Be $_.ExpectSucceeded } else { $run.Probe.Succeeded | Should -BeFalse }
+        if (-not $ExpectCause) {
+            $run.Findings | Should -BeNullOrEmpty
+            return
+        }
+        $top = $run.Findings[0]
+        $top.CauseId | Should -BeExactly $ExpectCause
+        "$($top.Verdict)" | Should -BeExactly $ExpectVerdict
+        $top.UserPrincipalName | Should -BeExactly $_.Upn
+        if ($_.ExpectCommand) { $top.RemediationCommand | Should -BeExactly ($_.ExpectCommand -replace '<appId>', $_.App -replace '<objectId>', 'c1000000-0000-4000-8000-000000000002') }
+        else { ($top.RemediationCommand + $top.Remediation) | Should -Not -BeNullOrEmpty }
+        if ($top.Verdict -eq 'Confirmed') { $top.Evidence | Should -Match '(Settings|Sign-in log|token)' }
+    }
+
+    It 'exports every finding of every scenario to CSV and reads it back unchanged' {
+        $all = @($script:Runs | ForEach-Object { $_.Findings })
+        $all.Count | Should -BeGreaterThan 8
+        $csv = Join-Path $TestDrive 'diagnosis.csv'
+        $all | Export-Csv $csv -NoTypeInformation
+        $back = @(Import-Csv $csv)
+        $back.Count | Should -Be $all.Count
+        for ($i = 0; $i -lt $all.Count; $i++) {
+            $back[$i].CauseId | Should -BeExactly $all[$i].CauseId
+            $back[$i].Verdict | Should -BeExactly "$($all[$i].Verdict)"
+            $back[$i].RemediationCommand | Should -BeExactly "$($all[$i].RemediationCommand)"
+            $back[$i].Evidence | Should -BeExactly $all[$i].Evidence
+        }
+        $probes = Join-Path $TestDrive 'probes.csv'
+        $script:Runs.Probe | Export-Csv $probes -NoTypeInformation
+        (Import-Csv $probes).Count | Should -Be $script:Runs.Count
+        (Get-Content -Raw $probes) | Should -Not -Match 'System\.(Object|Collections|Management)|SmtpAuthTroubleshooter\.SmtpAuthPolicyState'
+    }
+}
+
+Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {
+    It 'predicts what will fail from the settings alone (pre-flight)' {
+        $findings = @(Get-SmtpAuthPolicyState tenant.inherit@contoso.com | Resolve-SmtpAuthError)
+        $findings[0].CauseId | Should -BeExactly 'TenantSmtpAuthDisabled'
+        "$($findings[0].Verdict)" | Should -BeExactly 'Likely'
+        $findings[0].Evidence | Should -Match 'Pre-flight'
+        $findings[0].Evidence | Should -Match 'OAuth too'
+        $findings[0].RemediationCommand | Should -BeExactly 'Set-CASMailbox -Identity tenant.inherit@contoso.com -SmtpClientAuthenticationDisabled $false'
+    }
+
+    It 'rules causes out with -PolicyState and confirms the one the settings show' {
+        $state = Get-SmtpAuthPolicyState mailbox.disabled@contoso.com
+        $findings = @('535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information.' | Resolve-SmtpAuthError -PolicyState $state)
+        $findings[0].CauseId | Should -BeExactly 'MailboxSmtpAuthDisabled'
+        "$($findings[0].Verdict)" | Should -BeExactly 'Confirmed'
+        ($findings | Where-Object CauseId -eq 'TenantSmtpAuthDisabled').Verdict | Should -Be 'RuledOut'
+        $findings[-1].Verdict | Should -Be 'RuledOut'
+    }
+
+    It 'reports a probe that succeeded while the settings say blocked as a conflict, with both sides' {
+        $blockedState = Get-SmtpAuthPolicyState tenant.inherit@contoso.com
+        $tenant = $script:DemoTenants['demo']
+        $ok = Test-SmtpAuth -Credential ([pscredential]::new('healthy.basic@contoso.com', (ConvertTo-SecureString 'Demo-Healthy-1!' -AsPlainText -Force))) -Server 127.0.0.1 -Port $tenant.Smtp.Port -SkipCertificateCheck -WarningAction SilentlyContinue
+        $findings = @($ok | Resolve-SmtpAuthError -PolicyState $blockedState)
+        $conflict = $findings | Where-Object CauseId -eq 'SettingsConflict'
+        $conflict | Should -Not -BeNullOrEmpty
+        $conflict.Evidence | Should -Match 'authenticated with Basic, but the settings say it is blocked by TenantSmtpAuthDisabled'
+        $findings.CauseId | Should -Contain 'BasicAuthRetired'
+    }
+}
