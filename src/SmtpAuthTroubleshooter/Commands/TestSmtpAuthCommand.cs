@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using System.Security.Cryptography.X509Certificates;
@@ -101,6 +102,7 @@ namespace SmtpAuthTroubleshooter.Commands
         [Parameter]
         [ValidateNotNullOrEmpty]
         [Alias("SmtpServer", "ComputerName")]
+        [ArgumentCompleter(typeof(SmtpServerCompleter))]
         public string? Server { get; set; }
 
         /// <summary>The TCP port (default 587).</summary>
@@ -173,6 +175,13 @@ namespace SmtpAuthTroubleshooter.Commands
                     ThrowTerminatingError(CreateErrorRecord("CertificateNotFound", ErrorCategory.ObjectNotFound,
                         Strings.Format("CertificateNotFound", CertificateThumbprint), CertificateThumbprint, Strings.Get("CertificateNotFoundAction")));
                 }
+            }
+
+            if (ParameterSetName == DeviceCodeSet && IsNonInteractive())
+            {
+                // Runbooks and schedulers: never wait for a person who is not there.
+                ThrowTerminatingError(CreateErrorRecord("DeviceCodeNonInteractive", ErrorCategory.InvalidOperation,
+                    Strings.Get("DeviceCodeNonInteractive"), null, Strings.Get("DeviceCodeNonInteractiveAction")));
             }
 
             if (SkipCertificateCheck)
@@ -291,6 +300,12 @@ namespace SmtpAuthTroubleshooter.Commands
                     return null;
             }
         }
+
+        // pwsh -NonInteractive (schedulers, Azure Automation) or a host without a console user.
+        private bool IsNonInteractive() =>
+            !System.Environment.UserInteractive ||
+            System.Environment.GetCommandLineArgs().Any(a => a.StartsWith("-noni", StringComparison.OrdinalIgnoreCase)) ||
+            string.Equals(Host?.Name, "Default Host", StringComparison.Ordinal);
 
         private static X509Certificate2? FindCertificate(string thumbprint)
         {
