@@ -13,6 +13,7 @@
       Package   Build, Test-ModuleManifest, and a .nupkg in out/packages through a local PSResource repository.
       Demo      Build, then runs the module against sample failures (later: the emulated tenant).
       Benchmark Build, then the benchmark scripts in tests/Benchmarks (figures, not assertions).
+      Fuzz      the parser/catalog fuzzer for -FuzzIterations inputs (default 200,000); prints the worst time seen.
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -20,14 +21,17 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package', 'Demo', 'Benchmark')]
+    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package', 'Demo', 'Benchmark', 'Fuzz')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Pester tag filter for quick local runs, e.g. -PesterTag Resolve.
-    [string[]] $PesterTag
+    [string[]] $PesterTag,
+
+    # Fuzz: how many mutated inputs to run through the parser and the catalog (CI runs 3,000).
+    [int] $FuzzIterations = 200000
 )
 
 $ErrorActionPreference = 'Stop'
@@ -284,6 +288,17 @@ function Invoke-Benchmark {
     }
 }
 
+function Invoke-Fuzz {
+    Assert-DotNet
+    Invoke-Native dotnet build (Join-Path $Root "tests/$ModuleName.Engine.Tests") -c $Configuration --nologo '-v:q' '-clp:ErrorsOnly'
+    $env:SMTPAUTH_FUZZ_ITERATIONS = "$FuzzIterations"
+    try {
+        Invoke-Native dotnet test (Join-Path $Root "tests/$ModuleName.Engine.Tests") -c $Configuration --no-build --nologo '--filter' 'FullyQualifiedName~ParserFuzzTests'
+    }
+    finally { Remove-Item Env:SMTPAUTH_FUZZ_ITERATIONS }
+    Get-Content (Join-Path $Root "tests/$ModuleName.Engine.Tests/bin/$Configuration/net10.0/fuzz-report.txt")
+}
+
 switch ($Task) {
     'Clean' { Invoke-Clean }
     'Build' { Invoke-Build }
@@ -292,4 +307,5 @@ switch ($Task) {
     'Package' { Invoke-Package }
     'Demo' { Invoke-Demo }
     'Benchmark' { Invoke-Benchmark }
+    'Fuzz' { Invoke-Fuzz }
 }

@@ -30,7 +30,7 @@ BeforeAll {
             $all = & $Command *>&1
         }
         finally { $null = Stop-Transcript }
-        $results = @($all | Where-Object { $_ -is [SmtpAuthTroubleshooter.SmtpAuthTestResult] })
+        $results = @($all | Where-Object { $_ -is [SmtpAuthTroubleshooter.SmtpAuthTestResult] -or $_ -is [SmtpAuthTroubleshooter.SmtpAuthPolicyState] })
         $findings = @($results | Resolve-SmtpAuthError -Verbose *>&1)
         $results | Export-Csv (Join-Path $dir 'r.csv') -NoTypeInformation
         $results | Export-Clixml (Join-Path $dir 'r.xml')
@@ -78,6 +78,31 @@ Describe 'Secrets never appear' -Tag Secrets {
         $captured.Results[0].TokenAudience | Should -Not -BeNullOrEmpty
         foreach ($form in Get-SecretForms $User $plain -Token) {
             $captured.Text.Contains($form) | Should -BeFalse -Because "'$($form.Substring(0, 6))…' must not leak"
+        }
+    }
+
+    It 'a Graph access token given to Get-SmtpAuthPolicyState does not leak' {
+        . "$PSScriptRoot/../EmulatedTenant/tenant.ps1"
+        $saved = $env:PSModulePath
+        Import-EmulatedTenantModules
+        $graph = Start-GraphEmulator -Scenario 'demo-tenant.json'
+        Connect-ExchangeOnline -ScenarioPath (Resolve-ScenarioPath 'demo-tenant.json') -ShowBanner:$false
+        try {
+            $tokenText = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.Graph-Token-Never-Shown.c2lnbmF0dXJlLXZhbHVl'
+            $secure = ConvertTo-SecureString $tokenText -AsPlainText -Force
+            $base = $graph.BaseUri
+            $captured = Invoke-Captured { Get-SmtpAuthPolicyState ca.blocked@contoso.com, nobody@contoso.com -GraphAccessToken $secure -GraphBaseUri $base -ClientId 'b1000000-0000-4000-8000-000000000001' -ErrorAction Continue }
+            $captured.Results.Count | Should -Be 1
+            $captured.Text | Should -Match 'ca\.blocked@contoso\.com'
+            foreach ($form in @($tokenText, (ConvertTo-B64 $tokenText), 'Graph-Token-Never-Shown', 'Bearer eyJ')) {
+                $captured.Text.Contains($form) | Should -BeFalse -Because "'$($form.Substring(0, 6))…' must not leak"
+            }
+        }
+        finally {
+            Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue
+            Stop-GraphEmulator $graph
+            Remove-Module ExchangeOnlineManagement, Microsoft.Graph.Authentication -ErrorAction SilentlyContinue
+            $env:PSModulePath = $saved
         }
     }
 

@@ -20,13 +20,14 @@ function Start-ExoEmulator {
     $psi.RedirectStandardError = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
-    $null = $process.StandardError.ReadToEndAsync()
+    # Drained so the emulator never blocks on a full pipe; StdErr.Result is its diagnostics (with --log the protocol log) once it has exited.
+    $stderr = $process.StandardError.ReadToEndAsync()
     $line = $process.StandardOutput.ReadLineAsync()
     if (-not $line.Wait(30000) -or $line.Result -notmatch '^LISTENING (?<ip>[\d.]+):(?<port>\d+)$') {
         $process.Kill($true)
         throw "The emulator did not start: $($line.Result)"
     }
-    [pscustomobject]@{ Process = $process; Address = $Matches.ip; Port = [int]$Matches.port }
+    [pscustomobject]@{ Process = $process; Address = $Matches.ip; Port = [int]$Matches.port; StdErr = $stderr }
 }
 
 function Stop-ExoEmulator {

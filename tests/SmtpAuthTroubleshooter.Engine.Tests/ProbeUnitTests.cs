@@ -150,5 +150,113 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.True(log.Transcript.Length <= TranscriptLogger.MaxTranscriptChars);
             Assert.Contains("transcript truncated", log.Transcript, StringComparison.Ordinal);
         }
+
+        // Issue 6 (a misbehaving SMTP server): the limits that keep the probe's memory and time bounded.
+
+        [Fact]
+        public void Keeps_the_transcript_within_its_bound_with_short_lines_too()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            for (int i = 0; i < 2000; i++)
+            {
+                Server(log, "250-" + new string('x', 58) + "\r\n");
+            }
+
+            Assert.True(log.Transcript.Length <= TranscriptLogger.MaxTranscriptChars, log.Transcript.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.EndsWith("# transcript truncated\n", log.Transcript, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Stops_reading_a_reply_over_the_size_limit()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            Server(log, "220 hi\r\n");
+            Client(log, "EHLO me\r\n");
+            string line = "250-" + new string('x', 1018) + "\r\n"; // 1 KiB
+            var ex = Assert.Throws<MailKit.Net.Smtp.SmtpProtocolException>(() =>
+            {
+                for (int i = 0; i < 2000; i++)
+                {
+                    Server(log, line);
+                }
+            });
+            Assert.Contains("exceeded 1048576 bytes", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("Ehlo", ex.Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Counts_the_bytes_of_a_line_that_never_ends()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            string chunk = new string('x', 4096);
+            Assert.Throws<MailKit.Net.Smtp.SmtpProtocolException>(() =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    Server(log, chunk);
+                }
+            });
+        }
+
+        [Fact]
+        public void A_long_conversation_of_small_replies_is_not_limited()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            for (int i = 0; i < 30000; i++)
+            {
+                Client(log, "NOOP\r\n");
+                Server(log, "250 2.0.0 OK " + new string('x', 40) + "\r\n");
+            }
+
+            Assert.Equal(30000, log.Replies.Count);
+        }
+
+        [Fact]
+        public void Stops_an_AUTH_exchange_that_never_ends()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            Server(log, "220 hi\r\n");
+            Client(log, "AUTH LOGIN\r\n");
+            for (int i = 0; i < TranscriptLogger.MaxAuthChallenges; i++)
+            {
+                Server(log, "334 \r\n");
+                Client(log, "eA==\r\n");
+            }
+
+            var ex = Assert.Throws<MailKit.Net.Smtp.SmtpProtocolException>(() => Server(log, "334 \r\n"));
+            Assert.Contains("334 challenges", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("eA==", log.Transcript, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Describes_a_reply_cut_short_and_notes_it_in_the_transcript()
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            Server(log, "220 hi\r\n");
+            Assert.Equal(string.Empty, log.DescribeIncompleteReply());
+            Client(log, "EHLO me\r\n");
+            Server(log, "250-host Hello\r\n250-SIZE");
+
+            string described = log.DescribeIncompleteReply();
+            Assert.Contains("1 continuation line(s) (the last '250-host Hello')", described, StringComparison.Ordinal);
+            Assert.Contains("part of a line: '250-SIZE'", described, StringComparison.Ordinal);
+            log.Finish();
+            Assert.Contains("#: " + described, log.Transcript, StringComparison.Ordinal);
+            Assert.Equal("250-host Hello", log.LastServerLine);
+        }
+
+        [Theory]
+        [InlineData("2500 five digits", 0)]
+        [InlineData("25 short", 0)]
+        [InlineData("abc not a code", 0)]
+        [InlineData("999 weird", 999)]
+        [InlineData("250", 250)]
+        [InlineData("250 2.0.0 OK", 250)]
+        public void Reads_only_three_digit_reply_codes(string line, int code)
+        {
+            var log = new TranscriptLogger(Stopwatch.StartNew());
+            Server(log, line + "\r\n");
+            Assert.Equal(code, log.Replies[0].Code);
+        }
     }
 }

@@ -257,10 +257,10 @@ internal sealed class RawConnection : IAsyncDisposable
     }
 
     /// <summary>TLS client handshake over the current stream (after a 220 to STARTTLS).</summary>
-    public async Task<SslStream> StartTlsAsync(ExoSmtpEmulator emulator)
+    public async Task<SslStream> StartTlsAsync(ExoSmtpEmulator emulator, CancellationToken? token = null)
     {
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, certificate, _, _) => certificate?.GetCertHashString() == emulator.CertificateThumbprint);
-        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, Harness.Token());
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, token ?? Harness.Token());
         _stream = ssl;
         _reader = new StreamReader(ssl, Encoding.UTF8, false, 1024, leaveOpen: true);
         return ssl;

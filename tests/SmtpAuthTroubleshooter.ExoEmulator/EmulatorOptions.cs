@@ -20,6 +20,51 @@ public enum TlsMode
     None,
 }
 
+/// <summary>
+/// A deliberately broken SMTP server (issue 6): each mode breaks one step of the conversation so that client
+/// robustness (time limits, memory, never sending credentials without TLS) can be tested. Every mode is bounded
+/// server-side: it ends when the client disconnects, at <see cref="EmulatorOptions.ReadTimeout"/> or at shutdown,
+/// and never buffers more than a small fixed amount. Console names in brackets (<c>--misbehave &lt;name&gt;</c>).
+/// </summary>
+public enum Misbehaviour
+{
+    /// <summary>A well-behaved Exchange Online (the default).</summary>
+    None,
+
+    /// <summary>[no-banner] Accept the TCP connection and never send the 220 (reads and discards until the client goes).</summary>
+    NoBanner,
+
+    /// <summary>[close-mid-ehlo] Send the banner; answer EHLO with "250-&lt;host&gt; Hello\r\n250-SIZE" and close the socket.</summary>
+    CloseMidEhlo,
+
+    /// <summary>[endless-multiline] Answer EHLO with "250-..." continuation lines, one every ~10 ms, never the final line.</summary>
+    EndlessMultiline,
+
+    /// <summary>[huge-reply] Answer EHLO with a complete 100 MB multi-line reply, streamed from one small buffer.</summary>
+    HugeReply,
+
+    /// <summary>[bad-codes] Answer EHLO/HELO with codes outside RFC 5321, in turn: "999 weird", "abc not a code", "2500 five digits".</summary>
+    BadCodes,
+
+    /// <summary>[starttls-plaintext] Answer STARTTLS with 220 and never start TLS: every chunk the client sends next (its ClientHello) gets a plaintext "250 2.0.0 OK".</summary>
+    StartTlsPlaintext,
+
+    /// <summary>[tls-stall] Answer STARTTLS with 220, then read the ClientHello and send nothing, ever.</summary>
+    TlsStall,
+
+    /// <summary>
+    /// [downgrade] The first connection from a client address offers STARTTLS normally; every later one's EHLO omits
+    /// STARTTLS and offers "AUTH LOGIN PLAIN" in clear, and takes credentials in clear (an attacker stripping STARTTLS).
+    /// </summary>
+    Downgrade,
+
+    /// <summary>[auth-loop] After STARTTLS, AUTH and every client line after it get another "334 " prompt, forever.</summary>
+    AuthLoop,
+
+    /// <summary>[drip] Send every reply (the banner included) at 1 byte per second.</summary>
+    Drip,
+}
+
 /// <summary>Settings of an <see cref="ExoSmtpEmulator"/>. Only the scenario is required.</summary>
 public sealed record EmulatorOptions
 {
@@ -87,6 +132,9 @@ public sealed record EmulatorOptions
 
     /// <summary>Precedence of the AUTH LOGIN checks; null = <see cref="BasicAuthCheckOrders.ExchangeFirst"/>.</summary>
     public IReadOnlyList<BasicAuthCheck>? BasicAuthCheckOrder { get; init; }
+
+    /// <summary>Break the server on purpose (client robustness tests); <see cref="Misbehaviour.None"/> = normal.</summary>
+    public Misbehaviour Misbehaviour { get; init; }
 
     /// <summary>Also receives every protocol log entry as it happens (e.g. to print it). Called on session threads.</summary>
     public Action<ProtocolLogEntry>? ProtocolLogSink { get; init; }

@@ -21,6 +21,7 @@ public sealed class ExoSmtpEmulator : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentDictionary<long, SmtpSession> _sessions = new();
     private readonly Dictionary<string, int> _mailboxConnections = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _seenAddresses = new(StringComparer.Ordinal);
     private readonly BoundedLog<ProtocolLogEntry> _protocolLog;
     private readonly BoundedLog<AuthEvent> _authEvents;
     private readonly BoundedLog<ReceivedMessage> _messages;
@@ -196,6 +197,15 @@ public sealed class ExoSmtpEmulator : IAsyncDisposable
     {
         _messages.Add(message);
         Statistics.MessageAccepted();
+    }
+
+    /// <summary>True the first time a client address connects (<see cref="Misbehaviour.Downgrade"/>). Bounded: past 10,000 addresses every address counts as seen.</summary>
+    internal bool IsFirstConnectionFrom(string address)
+    {
+        lock (_seenAddresses)
+        {
+            return _seenAddresses.Count < 10_000 && _seenAddresses.Add(address);
+        }
     }
 
     internal bool TryAcquireMailbox(string key)

@@ -22,6 +22,8 @@ internal static class Program
               [--tls starttls|implicit|none] [--cert-out <file.pem|.cer|.pfx>] [--key <file>]
               [--reply-delay-ms N] [--max-concurrent N] [--read-timeout-s N] [--legacy-endpoint]
               [--basic-order exchange-first|credentials-first] [--log] [--ignore-stdin]
+              [--misbehave no-banner|close-mid-ehlo|endless-multiline|huge-reply|bad-codes|starttls-plaintext|
+                           tls-stall|downgrade|auth-loop|drip]
             Prints "LISTENING <address>:<port>" on stdout, then runs until stdin closes, Ctrl+C or SIGTERM.
           SmtpAuthTroubleshooter.ExoEmulator token --scenario <file> --app <appId> [--user <upn>]
               [--aud <audience>] [--roles r1,r2] [--scp "SMTP.Send ..."] [--tid <guid>] [--oid <guid>]
@@ -75,7 +77,7 @@ internal static class Program
 
     private static async Task<int> RunSmtpAsync(CommandLine cl)
     {
-        cl.AllowOnly("scenario", "port", "address", "tls", "cert-out", "key", "reply-delay-ms", "max-concurrent", "read-timeout-s", "legacy-endpoint", "basic-order", "log", "ignore-stdin", "simulate-tls");
+        cl.AllowOnly("scenario", "port", "address", "tls", "cert-out", "key", "reply-delay-ms", "max-concurrent", "read-timeout-s", "legacy-endpoint", "basic-order", "log", "ignore-stdin", "simulate-tls", "misbehave");
         string scenarioPath = cl.Required("scenario");
         var defaults = new EmulatorOptions();
         var options = new EmulatorOptions
@@ -111,6 +113,7 @@ internal static class Program
                 var other => throw new UsageException($"--basic-order must be exchange-first or credentials-first, not '{other}'."),
             },
             ProtocolLogSink = cl.Flag("log") ? entry => Console.Error.WriteLine(entry.ToString()) : null,
+            Misbehaviour = ParseMisbehaviour(cl.Get("misbehave")),
         };
         var scenario = TenantScenario.Load(scenarioPath);
         using var key = SigningKeys.LoadOrCreate(cl.Get("key") ?? SigningKeys.DefaultPath);
@@ -139,7 +142,7 @@ internal static class Program
             });
         }
 
-        await Console.Error.WriteLineAsync($"scenario {scenario.Tenant.Name} ({scenario.Accounts.Count} accounts), TLS {options.TlsMode}, certificate thumbprint {emulator.CertificateThumbprint}").ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"scenario {scenario.Tenant.Name} ({scenario.Accounts.Count} accounts), TLS {options.TlsMode}{(options.Misbehaviour == Misbehaviour.None ? string.Empty : ", misbehaving: " + SmtpSession.ModeName(options.Misbehaviour))}, certificate thumbprint {emulator.CertificateThumbprint}").ConfigureAwait(false);
         Console.Out.WriteLine($"LISTENING {emulator.Address}:{emulator.Port.ToString(CultureInfo.InvariantCulture)}");
         Console.Out.Flush();
         try
@@ -152,6 +155,24 @@ internal static class Program
 
         await Console.Error.WriteLineAsync($"stopping: {emulator.Statistics.ConnectionsAccepted} connection(s), {emulator.Statistics.Commands} command(s)").ConfigureAwait(false);
         return 0;
+    }
+
+    private static Misbehaviour ParseMisbehaviour(string? name)
+    {
+        if (name is null)
+        {
+            return Misbehaviour.None;
+        }
+
+        foreach (var mode in Enum.GetValues<Misbehaviour>())
+        {
+            if (mode != Misbehaviour.None && string.Equals(SmtpSession.ModeName(mode), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return mode;
+            }
+        }
+
+        throw new UsageException($"--misbehave must be one of {string.Join(", ", Enum.GetValues<Misbehaviour>().Where(m => m != Misbehaviour.None).Select(SmtpSession.ModeName))}, not '{name}'.");
     }
 
     private static async Task<int> RunGraphAsync(CommandLine cl)

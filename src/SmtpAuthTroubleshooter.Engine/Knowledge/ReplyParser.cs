@@ -124,7 +124,8 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         // Exchange's diagnostic tail (reference §1.1): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
         // and the "[Hostname=HOST]" form of some 4xx replies.
         private static readonly Regex s_tail = new Regex(
-            @"\[(?:Hostname=)?(?<host>[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,10})(?:[ ]+(?<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,16}Z)(?:[ ]+(?<id>[0-9A-Fa-f]{4,40}))?)?\]",
+            // Atomic groups: a host-like run with no closing bracket fails at once instead of backtracking (issue 6).
+            @"\[(?:Hostname=)?(?<host>(?>[A-Za-z0-9-]{1,63})(?>\.[A-Za-z0-9-]{1,63}){1,10})(?:[ ]+(?<ts>[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,16}Z)(?:[ ]+(?<id>[0-9A-Fa-f]{4,40}))?)?\]",
             Options, ErrorCatalog.MatchTimeout);
 
         private static readonly Regex s_embeddedMarker = new Regex(@"Error:\s*$", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);

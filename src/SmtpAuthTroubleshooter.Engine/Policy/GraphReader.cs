@@ -48,16 +48,25 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private readonly IDiagnosticSink _sink;
         private readonly int _maxRetries;
         private readonly TimeSpan _maxWait;
+        private readonly TimeSpan _requestTimeout;
         private long _requests;
+        private int _consecutiveNoResponse;
+        private string? _unreachable;
 
         /// <summary>Creates a reader.</summary>
-        public GraphReader(IGraphTransport transport, IDiagnosticSink sink, int maxRetries = 4, TimeSpan? maxWait = null)
+        public GraphReader(IGraphTransport transport, IDiagnosticSink sink, int maxRetries = 4, TimeSpan? maxWait = null, TimeSpan? requestTimeout = null)
         {
             _transport = transport;
             _sink = sink;
             _maxRetries = maxRetries;
             _maxWait = maxWait ?? TimeSpan.FromSeconds(60);
+            _requestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30);
         }
+
+        /// <summary>After this many requests in a row with no response at all, Graph is taken as unreachable for the rest
+        /// of the run (a circuit breaker): a bulk run then finishes quickly with the Entra fields unknown, instead of
+        /// retrying every request of every mailbox.</summary>
+        public const int UnreachableAfter = 3;
 
         /// <summary>HTTP requests sent (a $batch counts once).</summary>
         public long Requests => Interlocked.Read(ref _requests);
@@ -70,21 +79,39 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         {
             for (int attempt = 0; ; attempt++)
             {
+                if (_unreachable is not null)
+                {
+                    return new GraphResult(0, null, "Unreachable", _unreachable);
+                }
+
                 GraphHttpResponse response;
+                using var perRequest = CancellationTokenSource.CreateLinkedTokenSource(token);
+                perRequest.CancelAfter(_requestTimeout);
                 try
                 {
                     Interlocked.Increment(ref _requests);
-                    response = await _transport.SendAsync(method, url, body, null, token).ConfigureAwait(false);
+                    response = await _transport.SendAsync(method, url, body, null, perRequest.Token).ConfigureAwait(false);
+                    Interlocked.Exchange(ref _consecutiveNoResponse, 0);
                 }
-                catch (Exception ex) when (!token.IsCancellationRequested && (ex is HttpRequestException || ex is System.IO.IOException || ex is TaskCanceledException || ex is TimeoutException))
+                catch (Exception ex) when (!token.IsCancellationRequested && (ex is HttpRequestException || ex is System.IO.IOException || ex is OperationCanceledException || ex is TimeoutException))
                 {
-                    if (attempt >= _maxRetries)
+                    string why = perRequest.IsCancellationRequested ? string.Format(CultureInfo.InvariantCulture, "no response within {0:0} s", _requestTimeout.TotalSeconds) : ex.Message;
+                    // No response at all: one more try, not the full retry budget (a dead or hung endpoint will not
+                    // recover in seconds). Requests that end this way count towards the circuit breaker.
+                    if (attempt < Math.Min(1, _maxRetries))
                     {
-                        return new GraphResult(0, null, "NoResponse", ex.Message);
+                        await WaitAsync(null, attempt, url, "no response (" + why + ")", token).ConfigureAwait(false);
+                        continue;
                     }
 
-                    await WaitAsync(null, attempt, url, "no response (" + ex.GetType().Name + ")", token).ConfigureAwait(false);
-                    continue;
+                    if (Interlocked.Increment(ref _consecutiveNoResponse) >= UnreachableAfter)
+                    {
+                        _unreachable = string.Format(CultureInfo.InvariantCulture, "Microsoft Graph did not respond to {0} requests in a row (last: {1}); the remaining Graph reads of this run were skipped.", UnreachableAfter, why);
+                        _sink.Warning(_unreachable);
+                        return new GraphResult(0, null, "Unreachable", _unreachable);
+                    }
+
+                    return new GraphResult(0, null, "NoResponse", why);
                 }
 
                 GraphResult result = Parse(response.StatusCode, response.Body);
@@ -152,6 +179,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
                     var retry = new List<(string Key, string RelativeUrl)>();
                     TimeSpan? wait = null;
+                    int retryStatus = 429;
                     var byIndex = pending.Select((p, i) => (p, i)).ToDictionary(x => x.i.ToString(CultureInfo.InvariantCulture), x => x.p);
                     foreach (JsonElement inner in responses.EnumerateArray())
                     {
@@ -166,6 +194,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                         if (IsRetryable(status) && attempt < _maxRetries)
                         {
                             retry.Add(request);
+                            retryStatus = status;
                             TimeSpan? ra = RetryAfterFrom(inner);
                             wait = ra is null ? wait : wait is null || ra > wait ? ra : wait;
                             continue;
@@ -184,7 +213,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
                     if (retry.Count > 0)
                     {
-                        await WaitAsync(wait, attempt, version + "/$batch (" + retry.Count.ToString(CultureInfo.InvariantCulture) + " inner requests)", "429", token).ConfigureAwait(false);
+                        await WaitAsync(wait, attempt, version + "/$batch (" + retry.Count.ToString(CultureInfo.InvariantCulture) + " inner requests)", retryStatus.ToString(CultureInfo.InvariantCulture), token).ConfigureAwait(false);
                     }
 
                     pending = retry;

@@ -151,7 +151,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             {
                 throw;
             }
-            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested, request) is Failure f)
+            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested, tls.Seen, request) is Failure f)
             {
                 failure = f;
             }
@@ -475,12 +475,16 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             public SmtpPhase Phase { get; }
             public string Message { get; }
 
-            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, ProbeRequest request)
+            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, bool certificateSeen, ProbeRequest request)
             {
                 SmtpPhase phase = log.Phase;
-                if (timedOut && (ex is OperationCanceledException || ex is TimeoutException || ex is IOException || ex is SocketException || ex is ObjectDisposedException))
+                // A handshake the server never answers ends at the time limit as an SslHandshakeException (issue 6,
+                // tls-stall): that is a time-out, not the certificate problem MailKit's message guesses at.
+                if (timedOut && (ex is OperationCanceledException || ex is TimeoutException || ex is IOException || ex is SocketException || ex is ObjectDisposedException || ex is SslHandshakeException))
                 {
-                    return new Failure(phase, Format("The operation timed out after {0:0.#} s during {1}.", request.Timeout.TotalSeconds, phase));
+                    // Say what the server had sent of an unfinished reply (endless multi-line reply, 1 byte/s drip).
+                    SmtpPhase timedOutIn = ex is SslHandshakeException ? SmtpPhase.Tls : phase;
+                    return new Failure(timedOutIn, Append(Format("The operation timed out after {0:0.#} s during {1}.", request.Timeout.TotalSeconds, timedOutIn), log.DescribeIncompleteReply()));
                 }
 
                 switch (ex)
@@ -491,6 +495,15 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                         return new Failure(SmtpPhase.Token, "No credential was available to get the OAuth token: " + FirstLine(unavailable.Message));
                     case Azure.Identity.AuthenticationFailedException auth:
                         return new Failure(SmtpPhase.Token, "Getting the OAuth token failed: " + FirstLine(auth.Message));
+                    case SslHandshakeException ssl when !certificateSeen:
+                        // The handshake failed before any certificate arrived, so MailKit's text (about untrusted
+                        // certificates) is wrong; e.g. a server that says 220 to STARTTLS and goes on in plain text.
+                        return new Failure(SmtpPhase.Tls, Format(
+                            "The TLS handshake failed before the server presented a certificate: {0} {1} The credentials were not sent.",
+                            Clean((ssl.InnerException ?? ssl).Message),
+                            request.TlsMode == SmtpTlsMode.Implicit
+                                ? "The server did not answer with TLS on connect (the port may expect STARTTLS or plain text), or has no TLS version in common."
+                                : "The server accepted STARTTLS but did not answer with TLS, or has no TLS version in common."));
                     case SslHandshakeException ssl:
                         return new Failure(phase == SmtpPhase.StartTls ? SmtpPhase.Tls : phase is SmtpPhase.Banner or SmtpPhase.Connect ? SmtpPhase.Tls : phase == SmtpPhase.Ehlo ? SmtpPhase.Tls : phase, Clean(ssl.Message));
                     case ServiceNotAuthenticatedException notAuthed:
@@ -505,6 +518,13 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                             SmtpErrorCode.MessageNotAccepted => SmtpPhase.Data,
                             _ => phase,
                         }, Clean(command.Message));
+                    case SmtpProtocolException protocol when protocol.Message.StartsWith("The SMTP server has unexpectedly disconnected", StringComparison.Ordinal):
+                        // MailKit quotes an earlier reply here (the banner), which reads as if the server said it;
+                        // describe the cut-off reply instead (issue 6, close-mid-ehlo).
+                        return new Failure(phase, Append(Format("The SMTP server closed the connection during {0}.", phase), log.DescribeIncompleteReply()));
+                    case SmtpProtocolException protocol when protocol.Message.StartsWith("Unable to parse status code", StringComparison.Ordinal) && log.LastServerLine is not null:
+                        // Quote the line that is not an SMTP reply (issue 6, bad-codes).
+                        return new Failure(phase, Format("{0} The server's line: '{1}'.", Clean(protocol.Message), log.LastServerLine));
                     case SmtpProtocolException protocol:
                         return new Failure(phase, Clean(protocol.Message));
                     case NotSupportedException notSupported when notSupported.Message.IndexOf("STARTTLS", StringComparison.OrdinalIgnoreCase) >= 0:
@@ -525,6 +545,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                         return new Failure(phase, ex.GetType().Name + ": " + Clean(ex.Message));
                 }
             }
+
+            private static string Append(string message, string detail) => detail.Length == 0 ? message : message + " " + detail;
 
             private static string FirstLine(string text)
             {

@@ -32,6 +32,21 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     {
         internal const string Mask = "********";
         internal const int MaxTranscriptChars = 64 * 1024;
+
+        /// <summary>
+        /// Largest server reply the probe reads (all lines of one multi-line reply). MailKit buffers a whole reply in
+        /// memory before it returns it, so a server that never ends a reply, or sends 100 MB, would otherwise cost
+        /// that much memory (and CPU, past the time limit). A real EHLO reply is well under 1 KB. Issue 6.
+        /// </summary>
+        internal const int MaxReplyBytes = 1024 * 1024;
+
+        /// <summary>
+        /// Most "334" challenges in one AUTH exchange (LOGIN needs 2, PLAIN and XOAUTH2 at most 1 plus an error
+        /// challenge). A server that keeps challenging would otherwise keep the probe sending until its time limit. Issue 6.
+        /// </summary>
+        internal const int MaxAuthChallenges = 10;
+
+        private const string TruncatedMarker = "# transcript truncated\n";
         private const int MaxLineChars = 1024;
 
         private static readonly char[] s_space = { ' ' };
@@ -47,6 +62,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         private bool _inData;
         private bool _tlsUp;
         private bool _truncated;
+        private long _replyBytes;      // bytes of the server reply in progress (including bytes not kept in _serverBuffer)
+        private int _authChallenges;   // 334 replies since the last AUTH command
 
         public TranscriptLogger(Stopwatch clock)
         {
@@ -86,7 +103,16 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
         }
 
-        public void Finish() => _phaseEnd[Phase] = _clock.ElapsedMilliseconds;
+        public void Finish()
+        {
+            _phaseEnd[Phase] = _clock.ElapsedMilliseconds;
+
+            // A reply cut short (server closed, time limit) is otherwise invisible: only complete lines are logged.
+            if (_serverBuffer.Count > 0 || _replyLines.Count > 0)
+            {
+                Note(DescribeIncompleteReply());
+            }
+        }
 
         public long? Duration(SmtpPhase phase)
         {
@@ -128,7 +154,36 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
         }
 
-        public void LogServer(byte[] buffer, int offset, int count) => Drain(_serverBuffer, buffer, offset, count, ServerLine);
+        /// <summary>
+        /// Splits the server's bytes into lines. Throws <see cref="MailKit.Net.Smtp.SmtpProtocolException"/> (from inside
+        /// MailKit's read, which ends the command) when one reply exceeds <see cref="MaxReplyBytes"/> or an AUTH exchange
+        /// exceeds <see cref="MaxAuthChallenges"/>: the probe stops reading a misbehaving server instead of buffering it.
+        /// </summary>
+        public void LogServer(byte[] buffer, int offset, int count)
+        {
+            for (int i = offset; i < offset + count; i++)
+            {
+                byte b = buffer[i];
+                _replyBytes++;
+                if (b == (byte)'\n')
+                {
+                    string line = Encoding.UTF8.GetString(_serverBuffer.ToArray()).TrimEnd('\r');
+                    _serverBuffer.Clear();
+                    ServerLine(line);
+                }
+                else if (_serverBuffer.Count < 64 * 1024)
+                {
+                    _serverBuffer.Add(b);
+                }
+            }
+
+            if (_replyBytes > MaxReplyBytes)
+            {
+                throw new MailKit.Net.Smtp.SmtpProtocolException(string.Format(CultureInfo.InvariantCulture,
+                    "The server's reply during {0} exceeded {1} bytes ({2} lines and no final line), so the probe stopped reading it.",
+                    Phase, MaxReplyBytes, _replyLines.Count));
+            }
+        }
 
         public void Dispose()
         {
@@ -136,22 +191,26 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
         private long _dataBytes;
 
-        private static void Drain(List<byte> pending, byte[] buffer, int offset, int count, Action<string> onLine)
+        /// <summary>The last complete line the server sent (sanitized), or null.</summary>
+        public string? LastServerLine { get; private set; }
+
+        /// <summary>
+        /// What is known about a server reply that was still incomplete when the conversation stopped: the continuation
+        /// lines received and a partial line (no CRLF yet); empty when no reply was in progress.
+        /// </summary>
+        public string DescribeIncompleteReply()
         {
-            for (int i = offset; i < offset + count; i++)
+            if (_replyLines.Count == 0 && _serverBuffer.Count == 0)
             {
-                byte b = buffer[i];
-                if (b == (byte)'\n')
-                {
-                    string line = Encoding.UTF8.GetString(pending.ToArray()).TrimEnd('\r');
-                    pending.Clear();
-                    onLine(line);
-                }
-                else if (pending.Count < 64 * 1024)
-                {
-                    pending.Add(b);
-                }
+                return string.Empty;
             }
+
+            string partial = _serverBuffer.Count == 0 ? string.Empty : Sanitize(Encoding.UTF8.GetString(_serverBuffer.ToArray()));
+            string last = _replyLines.Count == 0 ? string.Empty : Sanitize(_replyLines[_replyLines.Count - 1]);
+            return _replyLines.Count == 0
+                ? string.Format(CultureInfo.InvariantCulture, "The server had sent part of a line and no line end: '{0}'.", partial)
+                : string.Format(CultureInfo.InvariantCulture, "The server's reply was incomplete: {0} continuation line(s) (the last '{1}') and no final line{2}.",
+                    _replyLines.Count, last, partial.Length == 0 ? string.Empty : ", then part of a line: '" + partial + "'");
         }
 
         private void ClientLine(string line)
@@ -195,6 +254,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             if (verb == "AUTH")
             {
                 _inAuth = true;
+                _authChallenges = 0;
                 string[] words = line.Split(s_space, 3, StringSplitOptions.RemoveEmptyEntries);
                 Append("C", words.Length >= 3 ? words[0] + " " + words[1] + " " + Mask : line);
                 return;
@@ -212,13 +272,18 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
 
             Append("S", line);
+            LastServerLine = Sanitize(line);
             _replyLines.Add(line);
             if (line.Length >= 4 && line[3] == '-')
             {
                 return;
             }
 
-            int code = line.Length >= 3 && int.TryParse(line.Substring(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out int c) ? c : 0;
+            _replyBytes = 0; // a final line ends the reply; the next reply is counted from here
+
+            // A reply code is exactly three digits, then a space, a hyphen or the line end: "2500 five digits" is not a 250 (issue 6).
+            bool threeDigits = line.Length == 3 || (line.Length > 3 && (line[3] == ' ' || line[3] == '-'));
+            int code = threeDigits && int.TryParse(line.Substring(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out int c) ? c : 0;
             (string verb, SmtpPhase phase) = code == 334 && _pending.Count > 0 ? _pending.Peek()
                 : _pending.Count > 0 ? _pending.Dequeue()
                 : (string.Empty, Replies.Count == 0 ? SmtpPhase.Banner : Phase);
@@ -245,6 +310,12 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             {
                 _inAuth = false;
             }
+            else if (_inAuth && ++_authChallenges > MaxAuthChallenges)
+            {
+                throw new MailKit.Net.Smtp.SmtpProtocolException(string.Format(CultureInfo.InvariantCulture,
+                    "The server kept answering AUTH with 334 challenges ({0} so far; LOGIN needs 2), so the probe stopped the exchange.",
+                    _authChallenges));
+            }
 
             if (verb == "DATA" && code == 354)
             {
@@ -264,9 +335,10 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
 
             string clean = Sanitize(line);
-            if (_transcript.Length + clean.Length + 4 > MaxTranscriptChars)
+            // Room is kept for the marker, so the transcript never exceeds MaxTranscriptChars.
+            if (_transcript.Length + clean.Length + 4 + TruncatedMarker.Length > MaxTranscriptChars)
             {
-                _transcript.Append("# transcript truncated\n");
+                _transcript.Append(TruncatedMarker);
                 _truncated = true;
                 return;
             }

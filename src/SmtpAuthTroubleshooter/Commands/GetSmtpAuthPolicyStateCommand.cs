@@ -121,6 +121,11 @@ namespace SmtpAuthTroubleshooter.Commands
         [Parameter]
         public SmtpCloudEnvironment Environment { get; set; }
 
+        /// <summary>How long one Graph request may take before it counts as no response (seconds, default 30).</summary>
+        [Parameter(DontShow = true)]
+        [ValidateRange(1, 600)]
+        public int GraphRequestTimeoutSec { get; set; } = 30;
+
         /// <summary>Graph endpoint override (tests, private clouds).</summary>
         [Parameter(DontShow = true)]
         public Uri? GraphBaseUri { get; set; }
@@ -354,9 +359,11 @@ namespace SmtpAuthTroubleshooter.Commands
                 TenantWideSignIns = All,
                 UseWhatIf = ConditionalAccessWhatIf,
             };
+            // The reader lives for the whole command, across many pumps: it reports through the long-lived Sink.
+            IDiagnosticSink longLived = Sink;
             RunOnPipelineThread(async (sink, token) =>
             {
-                var reader = new Engine.Policy.GraphPolicyReader(new Engine.Policy.GraphReader(transport, sink), options, sink);
+                var reader = new Engine.Policy.GraphPolicyReader(new Engine.Policy.GraphReader(transport, longLived, requestTimeout: TimeSpan.FromSeconds(GraphRequestTimeoutSec)), options, longLived);
                 await reader.ReadTenantAsync(tenant, token).ConfigureAwait(false);
                 _graphReader = reader;
                 return true;

@@ -164,6 +164,50 @@ namespace SmtpAuthTroubleshooter.Commands
             _ => ErrorCategory.NotSpecified,
         };
 
+        private PumpSink? _sink;
+
+        /// <summary>
+        /// A sink for engine objects that outlive one <see cref="RunOnPipelineThread{T}"/> call (a Graph reader used for
+        /// every batch): each message goes to the pump that is running when it is written, or straight to the stream
+        /// when written on the pipeline thread.
+        /// </summary>
+        protected IDiagnosticSink Sink => _sink ??= new PumpSink(this);
+
+        private void Post(Action action)
+        {
+            BlockingCollection<Action>? pump = _pump;
+            if (Environment.CurrentManagedThreadId == _pipelineThreadId)
+            {
+                action();
+                return;
+            }
+
+            try
+            {
+                pump?.Add(action);
+            }
+            catch (InvalidOperationException)
+            {
+                // That pump finished; a late message has nowhere to go.
+            }
+        }
+
+        private sealed class PumpSink : IDiagnosticSink
+        {
+            private readonly SmtpAuthCmdletBase _cmdlet;
+
+            public PumpSink(SmtpAuthCmdletBase cmdlet) => _cmdlet = cmdlet;
+
+            public void Verbose(string message) => _cmdlet.Post(() => _cmdlet.WriteVerbose(message));
+
+            public void Warning(string message) => _cmdlet.Post(() => _cmdlet.WriteWarning(message));
+
+            public void Debug(string message) => _cmdlet.Post(() => _cmdlet.WriteDebug(message));
+
+            public void Progress(string activity, string status, int percentComplete) => _cmdlet.Post(() =>
+                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, activity, status) { PercentComplete = Math.Max(0, Math.Min(100, percentComplete)) }));
+        }
+
         /// <summary>Queues engine messages for the pipeline thread.</summary>
         private sealed class QueueSink : IDiagnosticSink
         {

@@ -90,6 +90,19 @@ internal sealed partial class SmtpSession
         string end = "closed";
         try
         {
+            if (Mode != Misbehaviour.None)
+            {
+                // Downgrade: the first connection from an address is served normally, later ones lose STARTTLS.
+                _downgraded = Mode == Misbehaviour.Downgrade && !_server.IsFirstConnectionFrom(_remoteAddress);
+                _server.Log(_id, ProtocolDirection.Info, $"misbehaving: {ModeName(Mode)}{(_downgraded ? " (STARTTLS stripped on this connection)" : string.Empty)}");
+            }
+
+            if (Mode == Misbehaviour.NoBanner)
+            {
+                end = await DrainSilentlyAsync().ConfigureAwait(false);
+                return;
+            }
+
             if (_options.TlsMode == TlsMode.Implicit && !await StartTlsAsync().ConfigureAwait(false))
             {
                 return;
@@ -223,6 +236,11 @@ internal sealed partial class SmtpSession
         _hello = true;
         ResetTransaction();
         string greeting = $"{_server.ServerName} Hello [{_remoteAddress}]";
+        if (Mode != Misbehaviour.None && await MisbehaveAtHelloAsync(greeting).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (!extended)
         {
             await ReplyAsync(250, greeting).ConfigureAwait(false);
@@ -241,6 +259,11 @@ internal sealed partial class SmtpSession
         {
             lines.Add("AUTH LOGIN XOAUTH2");
         }
+        else if (_downgraded)
+        {
+            // What a STARTTLS-stripping attacker shows: no STARTTLS, plain-text AUTH offered instead.
+            lines.Add("AUTH LOGIN PLAIN");
+        }
         else if (_options.TlsMode == TlsMode.StartTls)
         {
             lines.Add("STARTTLS");
@@ -252,7 +275,7 @@ internal sealed partial class SmtpSession
 
     private async Task StartTlsCommandAsync()
     {
-        if (_tls || _options.TlsMode != TlsMode.StartTls)
+        if (_tls || _options.TlsMode != TlsMode.StartTls || _downgraded)
         {
             await ReplyAsync(500, ExoReplies.Unrecognized).ConfigureAwait(false);
             return;
@@ -269,6 +292,11 @@ internal sealed partial class SmtpSession
         {
             _server.Log(_id, ProtocolDirection.Info, $"discarded {_reader.BufferedCount} byte(s) pipelined after STARTTLS");
             _reader.DiscardBuffered();
+        }
+
+        if (Mode != Misbehaviour.None && await MisbehaveAfterStartTlsAsync().ConfigureAwait(false))
+        {
+            return;
         }
 
         if (!await StartTlsAsync().ConfigureAwait(false))
@@ -337,6 +365,18 @@ internal sealed partial class SmtpSession
 
         string mechanism = parts[0].ToUpperInvariant();
         string? initial = parts.Length > 1 ? parts[1] : null;
+        if (Mode == Misbehaviour.AuthLoop && _tls)
+        {
+            await AuthLoopAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (_downgraded && !_tls && mechanism is ("LOGIN" or "PLAIN"))
+        {
+            await HarvestClearAuthAsync(mechanism, initial).ConfigureAwait(false);
+            return;
+        }
+
         if (!_tls || mechanism is not ("LOGIN" or "XOAUTH2"))
         {
             await ReplyAsync(504, ExoReplies.UnrecognizedAuthType).ConfigureAwait(false);
@@ -805,6 +845,12 @@ internal sealed partial class SmtpSession
         foreach (string line in lines)
         {
             _server.Log(_id, ProtocolDirection.Server, line);
+        }
+
+        if (Mode == Misbehaviour.Drip)
+        {
+            await DripAsync(Encoding.UTF8.GetBytes(string.Join("\r\n", lines) + "\r\n")).ConfigureAwait(false);
+            return;
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_token);
