@@ -106,6 +106,21 @@ Describe 'Secrets never appear' -Tag Secrets {
         }
     }
 
+    It 'a certificate whose token request fails does not leak its private key' {
+        $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+        $request = [System.Security.Cryptography.X509Certificates.CertificateRequest]::new('CN=smtpauth-secrets-test', $rsa, 'SHA256', [System.Security.Cryptography.RSASignaturePadding]::Pkcs1)
+        $cert = $request.CreateSelfSigned([datetimeoffset]::UtcNow.AddMinutes(-5), [datetimeoffset]::UtcNow.AddHours(1))
+        $keyForms = @(
+            [Convert]::ToBase64String($rsa.ExportRSAPrivateKey()),
+            [Convert]::ToBase64String($rsa.ExportPkcs8PrivateKey()),
+            [Convert]::ToBase64String($cert.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pfx))
+        ) | ForEach-Object { $_.Substring(40, 40) }
+        $common = $script:Common
+        $captured = Invoke-Captured { Test-SmtpAuth notifications@contoso.com -TenantId '00000000-0000-0000-0000-000000000001' -ClientId 'b1000000-0000-4000-8000-000000000001' -Certificate $cert -AuthorityHost 'https://127.0.0.1:1/' @common }
+        $captured.Results[0].FailedPhase | Should -Be 'Token'
+        foreach ($form in $keyForms) { $captured.Text.Contains($form) | Should -BeFalse }
+    }
+
     It 'a client secret that fails to get a token does not leak' {
         $secretText = 'Cl1ent-Secret-Never-Shown-42'
         $secret = ConvertTo-SecureString $secretText -AsPlainText -Force
