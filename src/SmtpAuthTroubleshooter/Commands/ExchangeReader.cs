@@ -72,6 +72,17 @@ namespace SmtpAuthTroubleshooter.Commands
 
         public Collection<PSObject> Invoke(string command, IDictionary<string, object?> parameters)
         {
+            var all = new Collection<PSObject>();
+            InvokeStreaming(command, parameters, all.Add);
+            return all;
+        }
+
+        /// <summary>
+        /// Runs the command and hands each output object to <paramref name="onItem"/> as it arrives, keeping none:
+        /// a tenant-wide listing then costs what the caller keeps of it, not the full EXO objects (issue 4: memory flat).
+        /// </summary>
+        public void InvokeStreaming(string command, IDictionary<string, object?> parameters, Action<PSObject> onItem)
+        {
             for (int attempt = 0; ; attempt++)
             {
                 _token.ThrowIfCancellationRequested();
@@ -94,12 +105,27 @@ namespace SmtpAuthTroubleshooter.Commands
                 // EXO's own notices (ServiceId deprecation, micro delays) are not the admin's output here.
                 ps.AddParameter("WarningAction", ActionPreference.SilentlyContinue);
 
-                Collection<PSObject> output;
                 string? failure = null;
                 bool notFound = false;
+                var delivered = new List<PSObject>();
+                bool streamed = false;
+                using var output = new PSDataCollection<PSObject>();
+                // Objects arrive on this (the pipeline) thread while the command runs; take them out at once.
+                output.DataAdded += (sender, e) =>
+                {
+                    foreach (PSObject item in output.ReadAll())
+                    {
+                        delivered.Add(item);
+                        if (delivered.Count >= 256)
+                        {
+                            streamed = true;
+                            Flush(delivered, onItem);
+                        }
+                    }
+                };
                 try
                 {
-                    output = ps.Invoke();
+                    ps.Invoke<PSObject, PSObject>(null, output, null);
                     if (ps.HadErrors && ps.Streams.Error.Count > 0)
                     {
                         ErrorRecord first = ps.Streams.Error[0];
@@ -109,17 +135,21 @@ namespace SmtpAuthTroubleshooter.Commands
                 }
                 catch (RuntimeException ex)
                 {
-                    output = new Collection<PSObject>();
+                    delivered.Clear();
                     failure = ex.ErrorRecord?.ToString() ?? ex.Message;
                     notFound = ex.ErrorRecord is not null && IsNotFound(ex.ErrorRecord);
                 }
 
                 if (failure is null)
                 {
-                    return output;
+                    Flush(delivered, onItem);
+                    return;
                 }
 
-                if (IsThrottling(failure) && attempt < MaxRetries)
+                delivered.Clear();
+
+                // Once objects have been handed on, a retry would hand them on twice: report the failure instead.
+                if (IsThrottling(failure) && attempt < MaxRetries && !streamed)
                 {
                     TimeSpan wait = TimeSpan.FromSeconds(Math.Pow(2, attempt));
                     _verbose(string.Format(CultureInfo.InvariantCulture, "Exchange: {0} was throttled; retry {1} of {2} in {3:0} s.", command, attempt + 1, MaxRetries, wait.TotalSeconds));
@@ -133,6 +163,16 @@ namespace SmtpAuthTroubleshooter.Commands
 
                 throw new ExchangeCallException(command, failure, notFound);
             }
+        }
+
+        private static void Flush(List<PSObject> items, Action<PSObject> onItem)
+        {
+            foreach (PSObject item in items)
+            {
+                onItem(item);
+            }
+
+            items.Clear();
         }
 
         private static bool IsNotFound(ErrorRecord record) =>

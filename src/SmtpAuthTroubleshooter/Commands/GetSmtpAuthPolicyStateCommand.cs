@@ -625,17 +625,19 @@ namespace SmtpAuthTroubleshooter.Commands
         private void ScanAll()
         {
             WriteProgress(new ProgressRecord(ProgressId, "Get-SmtpAuthPolicyState", "Listing user mailboxes"));
-            Collection<PSObject> mailboxes;
+            // Each listing is streamed and kept only as the few strings the state needs (memory stays flat-ish: a
+            // few hundred bytes a mailbox, not the EXO objects).
+            var mailboxes = new List<PSObject>();
             var cas = new Dictionary<string, bool?>(StringComparer.OrdinalIgnoreCase);
             var policies = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
             try
             {
-                mailboxes = _exchange.Invoke("Get-EXOMailbox", new Dictionary<string, object?>
+                _exchange.InvokeStreaming("Get-EXOMailbox", new Dictionary<string, object?>
                 {
                     ["ResultSize"] = "Unlimited",
                     ["RecipientTypeDetails"] = s_userMailbox,
                     ["Properties"] = s_mailboxProperties,
-                });
+                }, m => mailboxes.Add(Compact(m)));
             }
             catch (ExchangeCallException ex)
             {
@@ -647,13 +649,13 @@ namespace SmtpAuthTroubleshooter.Commands
             bool usersOk = true;
             try
             {
-                foreach (PSObject c in _exchange.Invoke("Get-EXOCasMailbox", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Properties"] = s_smtpProperty }))
+                _exchange.InvokeStreaming("Get-EXOCasMailbox", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Properties"] = s_smtpProperty }, c =>
                 {
                     if (ExchangeReader.Text(c, "PrimarySmtpAddress") is string address)
                     {
                         cas[address] = ExchangeReader.Bool(c, "SmtpClientAuthenticationDisabled");
                     }
-                }
+                });
             }
             catch (ExchangeCallException)
             {
@@ -663,13 +665,13 @@ namespace SmtpAuthTroubleshooter.Commands
             try
             {
                 // Only users with a policy of their own; everyone else gets the organization default.
-                foreach (PSObject u in _exchange.Invoke("Get-User", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Filter"] = "AuthenticationPolicy -ne $null" }))
+                _exchange.InvokeStreaming("Get-User", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Filter"] = "AuthenticationPolicy -ne $null" }, u =>
                 {
                     if (ExchangeReader.Text(u, "UserPrincipalName") is string upn)
                     {
                         policies[upn] = ExchangeReader.Text(u, "AuthenticationPolicy");
                     }
-                }
+                });
             }
             catch (ExchangeCallException)
             {
@@ -679,10 +681,22 @@ namespace SmtpAuthTroubleshooter.Commands
             _total = mailboxes.Count;
             for (int i = 0; i < mailboxes.Count; i += BatchSize)
             {
-                List<PSObject> chunk = mailboxes.Skip(i).Take(BatchSize).ToList();
+                List<PSObject> chunk = mailboxes.GetRange(i, Math.Min(BatchSize, mailboxes.Count - i));
                 // A failed bulk read falls back to per-batch reads for that kind (null dictionaries).
                 Emit(ReadMailboxDetails(chunk, casOk ? cas : null, usersOk ? policies : null));
             }
+        }
+
+        // A small stand-alone copy of the four properties the state needs, so the EXO object can go.
+        private static PSObject Compact(PSObject mailbox)
+        {
+            var compact = new PSObject();
+            foreach (string name in s_mailboxProperties)
+            {
+                compact.Properties.Add(new PSNoteProperty(name, ExchangeReader.Text(mailbox, name)));
+            }
+
+            return compact;
         }
 
         private void Emit(List<object> batch)
