@@ -84,3 +84,17 @@ Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {
         $findings.CauseId | Should -Contain 'BasicAuthRetired'
     }
 }
+
+Describe 'A server that breaks the protocol' -Tag Diagnosis, Faults {
+    It 'is diagnosed as ServerProtocolViolation for <Mode>' -ForEach @(@{ Mode = 'close-mid-ehlo' }, @{ Mode = 'starttls-plaintext' }, @{ Mode = 'auth-loop' }) {
+        $emu = Start-ExoEmulator -ExtraArgs @('--misbehave', $Mode)
+        try {
+            $r = Test-SmtpAuth -Credential ([pscredential]::new('healthy.basic@contoso.com', (ConvertTo-SecureString 'Demo-Healthy-1!' -AsPlainText -Force))) -Server 127.0.0.1 -Port $emu.Port -SkipCertificateCheck -TimeoutSec 5 -WarningAction SilentlyContinue
+            $r.Succeeded | Should -BeFalse
+            $top = @($r | Resolve-SmtpAuthError)[0]
+            $top.CauseId | Should -BeExactly 'ServerProtocolViolation'
+            $top.RemediationCommand | Should -Match 'Test-SmtpAuth -SkipAuthentication'
+        }
+        finally { Stop-ExoEmulator $emu }
+    }
+}
