@@ -36,8 +36,19 @@ function Start-GraphEmulator {
         [string[]] $ExtraArgs = @()
     )
     $path = Resolve-ScenarioPath $Scenario
+    $started = Start-EmulatorProcess -Arguments (@('graph', '--scenario', $path, '--port', '0') + $ExtraArgs) -ReadyPattern '^LISTENING (?<uri>http://[\d.]+:(?<port>\d+)/)$' -Name 'The Graph emulator'
+    [pscustomobject]@{ Process = $started.Process; BaseUri = $started.Match.uri; Port = [int]$started.Match.port; Scenario = $path; StdErr = $started.StdErr }
+}
+
+function Start-EmulatorProcess {
+    <#
+    Starts `dotnet SmtpAuthTroubleshooter.ExoEmulator.dll <Arguments>` (the smtp and graph verbs), waits up to 30 s for
+    its first stdout line to match -ReadyPattern, and returns @{ Process; StdErr; Match }. Stderr is drained so the
+    emulator never blocks on a full pipe. Shared by Start-GraphEmulator and tests/Pester/emulator.ps1 Start-ExoEmulator.
+    #>
+    param([Parameter(Mandatory)][string[]] $Arguments, [Parameter(Mandatory)][string] $ReadyPattern, [string] $Name = 'The emulator')
     $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @((Get-EmulatorDll), 'graph', '--scenario', $path, '--port', '0') + $ExtraArgs) { $psi.ArgumentList.Add($a) }
+    foreach ($a in @(Get-EmulatorDll) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardInput = $true
     $psi.RedirectStandardError = $true
@@ -45,12 +56,12 @@ function Start-GraphEmulator {
     $process = [System.Diagnostics.Process]::Start($psi)
     $stderr = $process.StandardError.ReadToEndAsync()
     $line = $process.StandardOutput.ReadLineAsync()
-    if (-not $line.Wait(30000) -or $line.Result -notmatch '^LISTENING (?<uri>http://[\d.]+:(?<port>\d+)/)$') {
+    if (-not $line.Wait(30000) -or $line.Result -notmatch $ReadyPattern) {
         try { $process.Kill($true) } catch { }
         $err = if ($stderr.Wait(2000)) { $stderr.Result } else { '' }
-        throw "The Graph emulator did not start: $($line.Result) $err"
+        throw "$Name did not start: $($line.Result) $err"
     }
-    [pscustomobject]@{ Process = $process; BaseUri = $Matches.uri; Port = [int]$Matches.port; Scenario = $path; StdErr = $stderr }
+    [pscustomobject]@{ Process = $process; StdErr = $stderr; Match = $Matches }
 }
 
 function Stop-GraphEmulator {

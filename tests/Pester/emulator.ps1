@@ -1,7 +1,7 @@
 # Starts and stops the Exchange Online SMTP emulator (tests/SmtpAuthTroubleshooter.ExoEmulator) as a child process,
 # and mints test tokens with its signing key. Dot-source after common.ps1.
-$script:EmulatorDll = Get-ChildItem (Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.ExoEmulator/bin') -Recurse -Filter 'SmtpAuthTroubleshooter.ExoEmulator.dll' -ErrorAction SilentlyContinue |
-    Where-Object { $_.Directory.Name -like 'net*' } | Sort-Object LastWriteTime -Descending | Select-Object -First 1 -ExpandProperty FullName
+. "$PSScriptRoot/../EmulatedTenant/tenant.ps1"   # Get-EmulatorDll, Start-EmulatorProcess
+$script:EmulatorDll = try { Get-EmulatorDll } catch { $null }
 $script:ScenarioDir = Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.ExoEmulator/Scenarios'
 $script:EmulatorKey = Join-Path ([System.IO.Path]::GetTempPath()) "smtpauth-emulator-key-$PID.pem"
 
@@ -11,23 +11,10 @@ function Start-ExoEmulator {
         [ValidateSet('starttls', 'implicit', 'none')][string] $Tls = 'starttls',
         [string[]] $ExtraArgs = @()
     )
-    if (-not $script:EmulatorDll) { throw 'The emulator is not built (dotnet build the solution).' }
-    $argList = @($script:EmulatorDll, 'smtp', '--scenario', (Join-Path $script:ScenarioDir $Scenario), '--port', '0', '--tls', $Tls, '--key', $script:EmulatorKey) + $ExtraArgs
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in $argList) { $psi.ArgumentList.Add($a) }
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardError = $true
-    $psi.UseShellExecute = $false
-    $process = [System.Diagnostics.Process]::Start($psi)
-    # Drained so the emulator never blocks on a full pipe; StdErr.Result is its diagnostics (with --log the protocol log) once it has exited.
-    $stderr = $process.StandardError.ReadToEndAsync()
-    $line = $process.StandardOutput.ReadLineAsync()
-    if (-not $line.Wait(30000) -or $line.Result -notmatch '^LISTENING (?<ip>[\d.]+):(?<port>\d+)$') {
-        $process.Kill($true)
-        throw "The emulator did not start: $($line.Result)"
-    }
-    [pscustomobject]@{ Process = $process; Address = $Matches.ip; Port = [int]$Matches.port; StdErr = $stderr }
+    $argList = @('smtp', '--scenario', (Join-Path $script:ScenarioDir $Scenario), '--port', '0', '--tls', $Tls, '--key', $script:EmulatorKey) + $ExtraArgs
+    # StdErr.Result is the emulator's diagnostics (with --log the protocol log) once it has exited.
+    $started = Start-EmulatorProcess -Arguments $argList -ReadyPattern '^LISTENING (?<ip>[\d.]+):(?<port>\d+)$' -Name 'The SMTP emulator'
+    [pscustomobject]@{ Process = $started.Process; Address = $started.Match.ip; Port = [int]$started.Match.port; StdErr = $started.StdErr }
 }
 
 function Stop-ExoEmulator {
