@@ -56,5 +56,8 @@ namespace SmtpAuthTroubleshooter
 
         /// <summary>Progress of a long operation.</summary>
         void Progress(string activity, string status, int percentComplete);
+
+        /// <summary>Progress of a step that runs against a time limit: the seconds left before it gives up.</summary>
+        void Progress(string activity, string status, int percentComplete, int secondsRemaining);
     }
 }

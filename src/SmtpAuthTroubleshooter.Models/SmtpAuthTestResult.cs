@@ -51,8 +51,11 @@ namespace SmtpAuthTroubleshooter
         public bool? StartTlsOffered { get; set; }
         /// <summary>AUTH mechanisms advertised before TLS (Exchange Online: none).</summary>
         public string? AuthMechanismsBeforeTls { get; set; }
-        /// <summary>AUTH mechanisms advertised after TLS (Exchange Online: LOGIN XOAUTH2).</summary>
+        /// <summary>AUTH mechanisms advertised after TLS, in the server's order (Exchange Online: LOGIN XOAUTH2).</summary>
         public string? AuthMechanismsAfterTls { get; set; }
+        /// <summary>True when the server is Exchange Online's submission endpoint (by its host name or its greeting):
+        /// then only a UPN signs in.</summary>
+        public bool ExchangeOnline { get; set; }
         /// <summary>The OAuth token's audience (aud claim).</summary>
         public string? TokenAudience { get; set; }
         /// <summary>The token's delegated scopes (scp) and app roles (roles), space separated.</summary>

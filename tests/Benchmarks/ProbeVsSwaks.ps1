@@ -40,4 +40,5 @@ try {
 }
 finally {
     & "$PSScriptRoot/../Peers/postfix/Stop-PostfixPeer.ps1" -WorkDirectory $peerDir
+    Remove-Item -LiteralPath $peerDir -Recurse -Force -ErrorAction SilentlyContinue
 }

@@ -26,17 +26,23 @@ Describe 'Mixed pipelines of 10,000 items' -Tag Faults, Input {
         @($err | Where-Object { $_.FullyQualifiedErrorId -like 'InputObjectUnsupported*' -and $_.TargetObject -eq 42 }).Count | Should -Be 200
     }
 
-    It 'Test-SmtpAuth: 9,995 malformed addresses and 5 good mailboxes' {
+    It 'Test-SmtpAuth: 9,995 items without a mailbox and 5 good mailboxes' {
+        # Any user name the server accepts is probed (issue 9), so a bad item is one that names no mailbox at all:
+        # an empty or white-space string, or an object with no UserPrincipalName/PrimarySmtpAddress.
         $emu = Start-ExoEmulator
         try {
             $token = New-TestToken -App 'b1000000-0000-4000-8000-000000000001'
-            $items = foreach ($i in 1..10000) { if ($i % 2000 -eq 0) { 'notifications@contoso.com' } else { "not an address $i" } }
+            $items = foreach ($i in 1..10000) {
+                if ($i % 2000 -eq 0) { 'notifications@contoso.com' }
+                else { switch ($i % 3) { 0 { '' } 1 { '   ' } 2 { [pscustomobject]@{ Index = $i; UserPrincipalName = '' } } } }
+            }
             $results = @($items | Test-SmtpAuth -AccessToken $token -Server 127.0.0.1 -Port $emu.Port -SkipCertificateCheck -WarningAction SilentlyContinue -ErrorVariable err -ErrorAction SilentlyContinue)
             $results.Count | Should -Be 5
             @($results | Where-Object Succeeded).Count | Should -Be 5
             $err.Count | Should -Be 9995
-            @($err | Where-Object FullyQualifiedErrorId -ne 'UserPrincipalNameInvalid,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand').Count | Should -Be 0
-            $err[0].TargetObject | Should -BeExactly 'not an address 1'
+            @($err | Where-Object FullyQualifiedErrorId -ne 'UserPrincipalNameMissing,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand').Count | Should -Be 0
+            $err[0].TargetObject | Should -BeExactly '   '
+            @($err | Where-Object { $_.TargetObject.Index -eq 2 }).Count | Should -Be 1
         }
         finally { Stop-ExoEmulator $emu }
     }

@@ -17,6 +17,8 @@ BeforeAll {
 
 AfterAll {
     if ($script:Peer) { & "$PSScriptRoot/../Peers/postfix/Stop-PostfixPeer.ps1" -WorkDirectory $script:PeerDir }
+    # Its certificate key and peer.json (a password) go too: a test run leaves nothing behind (issue 9).
+    if ($env:POSTFIX_PEER_KEEP -ne '1') { Remove-Item -LiteralPath $script:PeerDir -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
 Describe 'Test-SmtpAuth against Postfix + Dovecot' -Tag Probe, Peer {

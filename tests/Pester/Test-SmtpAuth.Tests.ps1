@@ -161,7 +161,8 @@ Describe 'Test-SmtpAuth transport and TLS safety' -Tag Probe {
             $r = Test-SmtpAuth -Credential (New-TestCredential 'a@contoso.com' 'x') -Server 127.0.0.1 -Port $listener.LocalEndpoint.Port -TimeoutSec 2
             $r.Succeeded | Should -BeFalse
             $r.FailedPhase | Should -Be 'Banner'
-            $r.Message | Should -Match 'timed out'
+            # The port answered: not "timed out" (which reads as a blocked port) but a service that never greets (issue 9).
+            $r.Message | Should -Match 'the port answered.*no SMTP greeting in 2 s'
         }
         finally { $listener.Stop() }
     }
@@ -279,22 +280,26 @@ Describe 'Test-SmtpAuth test message' -Tag Probe {
 }
 
 Describe 'Test-SmtpAuth pipeline input' -Tag Probe {
-    It 'binds mailboxes by property name, probes them one after another, and reports a bad one as an error' {
+    It 'binds mailboxes by property name, probes them one after another, and reports an item without a mailbox as an error' {
         $token = New-TestToken -App $script:HealthyApp
         $inputs = @(
             [pscustomobject]@{ UserPrincipalName = 'notifications@contoso.com'; RecipientTypeDetails = 'UserMailbox' }
+            [pscustomobject]@{ Department = 'no mailbox property' }
             [pscustomobject]@{ PrimarySmtpAddress = 'not an address' }
             [pscustomobject]@{ PrimarySmtpAddress = 'no.smtp.app@contoso.com' }
         )
         $results = @($inputs | Test-SmtpAuth -AccessToken $token @script:Common -ErrorVariable err -ErrorAction SilentlyContinue)
-        $results.Count | Should -Be 2
+        $results.Count | Should -Be 3
         $results[0].UserName | Should -BeExactly 'notifications@contoso.com'
         $results[0].Succeeded | Should -BeTrue
-        $results[1].UserName | Should -BeExactly 'no.smtp.app@contoso.com'
+        # Any name is probed (issue 9): Exchange Online refuses it, and the diagnosis says why.
+        $results[1].UserName | Should -BeExactly 'not an address'
         $results[1].Succeeded | Should -BeFalse
+        $results[2].UserName | Should -BeExactly 'no.smtp.app@contoso.com'
+        $results[2].Succeeded | Should -BeFalse
         $err.Count | Should -Be 1
-        $err[0].FullyQualifiedErrorId | Should -BeExactly 'UserPrincipalNameInvalid,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand'
-        $err[0].TargetObject | Should -BeExactly 'not an address'
+        $err[0].FullyQualifiedErrorId | Should -BeExactly 'UserPrincipalNameMissing,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand'
+        $err[0].TargetObject.Department | Should -BeExactly 'no mailbox property'
     }
 
     It 'checks connectivity only with -SkipAuthentication' {

@@ -5,6 +5,16 @@ $script:EmulatorDll = try { Get-EmulatorDll } catch { $null }
 $script:ScenarioDir = Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.ExoEmulator/Scenarios'
 $script:EmulatorKey = Join-Path ([System.IO.Path]::GetTempPath()) "smtpauth-emulator-key-$PID.pem"
 
+# The signing key is made by the first emulator or token of this process and shared by every suite it runs, so no
+# suite owns it: the process does. It goes when this PowerShell exits (normally or by an error; issue 9: nothing is
+# left behind), registered once however often this file is dot-sourced.
+if (-not (Test-Path variable:global:SmtpAuthTestEmulatorKey) -or $global:SmtpAuthTestEmulatorKey -ne $script:EmulatorKey) {
+    $global:SmtpAuthTestEmulatorKey = $script:EmulatorKey
+    $null = Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action {
+        Remove-Item -LiteralPath $global:SmtpAuthTestEmulatorKey -Force -ErrorAction SilentlyContinue
+    } -SupportEvent
+}
+
 function Start-ExoEmulator {
     param(
         [string] $Scenario = 'demo-tenant.json',

@@ -16,7 +16,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             "MailboxFull", "ConcurrentConnectionLimit", "RecipientRateLimit", "ContinuousErrorThrottling",
             "TenantExternalRecipientLimit", "TenantBlocked", "Unrecognized",
             // Added by this project (CAUSE-IDS.md allows new causes; none is renamed or removed):
-            "SettingsConflict", "ServerProtocolViolation",
+            "SettingsConflict", "ServerProtocolViolation", "NoSmtpGreeting",
         };
     }
 }

@@ -29,6 +29,12 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>True when the evidence is a probe that succeeded.</summary>
         public bool ProbeSucceeded { get; set; }
 
+        /// <summary>The user name the client signed in with (a probe result's UserName), where known.</summary>
+        public string? SignInName { get; set; }
+
+        /// <summary>True when the server was Exchange Online's submission endpoint (a probe result knows).</summary>
+        public bool ExchangeOnlineEndpoint { get; set; }
+
         /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
         public DateTimeOffset? ObservedUtc { get; set; }
     }

@@ -121,6 +121,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 findings[i].Rank = i + 1;
             }
 
+            if (NotUpnAtExchangeOnline(evidence) is string name)
+            {
+                findings = EvidenceCorroborator.Rank(WithUserNameNotUpn(findings, name, evidence, when));
+            }
+
             if (evidence.PolicyState is SmtpAuthPolicyState state)
             {
                 findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc);
@@ -189,6 +194,42 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             conflict.Evidence = side + string.Format(CultureInfo.InvariantCulture, " Settings read at {0:u}: SMTP AUTH {1} (decided by {2}), authentication policy {3}, security defaults {4}. ",
                 state.ReadUtc, state.SmtpAuthEnabled?.ToString() ?? "unknown", state.SmtpAuthDecidedBy ?? "unknown", state.AuthenticationPolicy ?? "none", state.SecurityDefaultsEnabled?.ToString() ?? "unknown") + conflict.Evidence;
             findings.Add(conflict);
+        }
+
+        // Exchange Online signs SMTP AUTH in with the UPN only, and a UPN is always user@domain: a probe of Exchange
+        // Online with any other name cannot authenticate (issue 9: the probe runs; the diagnosis says so).
+        private static string? NotUpnAtExchangeOnline(ErrorEvidence evidence) =>
+            evidence.ExchangeOnlineEndpoint && evidence.AuthMethod != SmtpAuthMethod.Unknown &&
+            !string.IsNullOrWhiteSpace(evidence.SignInName) && !Probe.SmtpProbe.LooksLikeUpn(evidence.SignInName)
+                ? evidence.SignInName
+                : null;
+
+        private List<SmtpAuthFinding> WithUserNameNotUpn(List<SmtpAuthFinding> findings, string name, ErrorEvidence evidence, DateTimeOffset when)
+        {
+            string why = string.Format(CultureInfo.InvariantCulture,
+                "The probe signed in to Exchange Online as '{0}', which is not in UPN form (user@domain); Exchange Online accepts only the account's user principal name.", name);
+            bool atAuth = evidence.FailedPhase == SmtpPhase.Auth;
+            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == "UserNameNotUpn");
+            if (existing is null)
+            {
+                existing = FromCause("UserNameNotUpn", evidence, when);
+                existing.Evidence = why;
+                findings.Add(existing);
+            }
+            else
+            {
+                existing.Evidence = why + " " + existing.Evidence;
+            }
+
+            // Likely where AUTH was refused; where the probe stopped earlier the name has not been tried yet.
+            existing.Verdict = atAuth ? Verdict.Likely : Verdict.Possible;
+            if (atAuth)
+            {
+                findings.Remove(existing);
+                findings.Insert(0, existing);
+            }
+
+            return findings;
         }
 
         private SmtpAuthFinding FromCause(string causeId, ErrorEvidence evidence, DateTimeOffset when)

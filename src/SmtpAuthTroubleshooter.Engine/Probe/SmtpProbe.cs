@@ -30,11 +30,19 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     public sealed class SmtpProbe
     {
         private readonly Func<DateTimeOffset> _clock;
+        private readonly Func<TimeSpan, int> _mailKitTimeout;
 
         /// <summary>Creates a probe; the clock is for token-expiry checks.</summary>
         public SmtpProbe(Func<DateTimeOffset>? clock = null)
+            : this(clock, MailKitTimeout)
+        {
+        }
+
+        /// <summary>Tests: MailKit's own time limit from the probe's (to make MailKit's timer fire first).</summary>
+        internal SmtpProbe(Func<DateTimeOffset>? clock, Func<TimeSpan, int> mailKitTimeout)
         {
             _clock = clock ?? (() => DateTimeOffset.UtcNow);
+            _mailKitTimeout = mailKitTimeout;
         }
 
         /// <summary>Runs one probe.</summary>
@@ -63,9 +71,15 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             var log = new TranscriptLogger(stopwatch);
             var tls = new TlsObservation();
             Failure? failure = null;
+            // One time limit for the whole probe: this token. MailKit's own Timeout is set well past it, and the socket
+            // is closed when the token fires, so a stalled read or TLS handshake ends here (MailKit's netstandard2.0
+            // build cannot cancel a handshake) and every time-out gives the same phase and message (issue 9).
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var countdown = new ProbeProgress(sink, log, server, request.Port);
             SmtpClient? client = null;
             Socket? socket = null;
+            Socket? connected = null;
+            CancellationTokenRegistration abort = default;
             try
             {
                 string? token = null;
@@ -73,23 +87,27 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 {
                     log.Enter(SmtpPhase.Token);
                     sink.Verbose(Format("Getting an OAuth token: {0}.", source.Description));
-                    timeout.CancelAfter(source.TimeoutOverride ?? request.Timeout);
+                    TimeSpan tokenLimit = source.TimeoutOverride ?? request.Timeout;
+                    countdown.Start(tokenLimit);
+                    timeout.CancelAfter(tokenLimit);
                     token = await source.GetTokenAsync(sink, timeout.Token).ConfigureAwait(false);
                     InspectToken(token, request, cloud, result, sink);
                 }
 
+                countdown.Start(request.Timeout);
                 timeout.CancelAfter(request.Timeout);
                 log.Enter(SmtpPhase.Dns);
                 IPAddress address = await ResolveAsync(server, sink, timeout.Token).ConfigureAwait(false);
 
                 log.Enter(SmtpPhase.Connect);
-                sink.Progress("Test-SmtpAuth", Format("Connecting to {0}:{1}", server, request.Port), 10);
                 socket = await ConnectAsync(address, request.Port, timeout.Token).ConfigureAwait(false);
+                connected = socket;
+                abort = timeout.Token.Register(() => connected.Dispose());
 
                 log.Enter(SmtpPhase.Banner);
                 client = new SmtpClient(log)
                 {
-                    Timeout = (int)Math.Min(int.MaxValue, request.Timeout.TotalMilliseconds),
+                    Timeout = _mailKitTimeout(request.Timeout),
                     SslProtocols = TlsProtocols(),
                     CheckCertificateRevocation = false,
                     LocalDomain = request.LocalDomain ?? "smtpauthtroubleshooter.local",
@@ -107,12 +125,16 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     SmtpTlsMode.None => SecureSocketOptions.None,
                     _ => request.AllowUnencryptedAuthentication ? SecureSocketOptions.StartTlsWhenAvailable : SecureSocketOptions.StartTls,
                 };
-                sink.Progress("Test-SmtpAuth", "Greeting, EHLO and TLS", 30);
                 await client.ConnectAsync(socket, server, request.Port, options, timeout.Token).ConfigureAwait(false);
                 socket = null; // owned by the client now
                 ReadCapabilities(client, log, tls, result);
+                result.ExchangeOnline = IsExchangeOnline(server, log);
                 sink.Verbose(Format("Connected: STARTTLS offered {0}; TLS {1}; AUTH before TLS [{2}], after TLS [{3}].",
                     result.StartTlsOffered, result.TlsProtocol ?? "none", result.AuthMechanismsBeforeTls ?? string.Empty, result.AuthMechanismsAfterTls ?? string.Empty));
+                if (result.ExchangeOnline && request.Mechanism != SmtpAuthMechanism.None && !LooksLikeUpn(request.UserName))
+                {
+                    sink.Warning(Format("'{0}' is not in user principal name form (user@domain): Exchange Online signs SMTP AUTH in with the account's UPN, so it will refuse this name. The probe runs anyway.", request.UserName));
+                }
 
                 if (request.Mechanism != SmtpAuthMechanism.None)
                 {
@@ -131,45 +153,66 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     else
                     {
                         log.Enter(SmtpPhase.Auth);
-                        sink.Progress("Test-SmtpAuth", "AUTH", 60);
-                        SaslMechanism mechanism = CreateMechanism(request, token);
-                        result.Mechanism = mechanism.MechanismName;
-                        sink.Verbose(Format("Authenticating as {0} with AUTH {1}.", request.UserName, mechanism.MechanismName));
-                        await client.AuthenticateAsync(mechanism, timeout.Token).ConfigureAwait(false);
+                        IReadOnlyList<string> offered = AuthMechanisms(client.IsSecure ? log.EhloAfterTls : log.EhloBeforeTls);
+                        MechanismChoice choice = ChooseMechanism(request, token, offered);
+                        if (choice.Refusal is string refusal)
+                        {
+                            // The secret goes only to a server that asked for it in a form we send (issue 9).
+                            failure = new Failure(SmtpPhase.Auth, refusal);
+                        }
+                        else
+                        {
+                            SaslMechanism mechanism = choice.Mechanism!;
+                            result.Mechanism = mechanism.MechanismName;
+                            if (choice.Note is string note)
+                            {
+                                sink.Verbose(note);
+                            }
+
+                            sink.Verbose(Format("Authenticating as {0} with AUTH {1} (the server offers [{2}]).", request.UserName, mechanism.MechanismName, string.Join(" ", offered)));
+                            await client.AuthenticateAsync(mechanism, timeout.Token).ConfigureAwait(false);
+                        }
                     }
                 }
 
                 if (failure is null && request.SendTestMessage)
                 {
-                    sink.Progress("Test-SmtpAuth", "Sending the test message", 80);
                     using MimeMessage message = TestMessage(result.From ?? string.Empty, result.To ?? string.Empty, result.StartedUtc);
                     await client.SendAsync(message, timeout.Token).ConfigureAwait(false);
                     result.TestMessageSent = true;
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested)
             {
-                throw;
+                // The user's cancel (Ctrl+C), whatever it broke on the way (the socket is closed by it too).
+                throw ex as OperationCanceledException ?? new OperationCanceledException(cancellationToken);
             }
-            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested, tls.Seen, request) is Failure f)
+            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested, tls.Seen, request, server) is Failure f)
             {
                 failure = f;
             }
             finally
             {
+                countdown.Stop();
+                abort.Dispose();
                 log.Finish();
                 if (client is not null)
                 {
-                    await QuitAsync(client).ConfigureAwait(false);
+                    if (!timeout.IsCancellationRequested)
+                    {
+                        await QuitAsync(client).ConfigureAwait(false);
+                    }
+
                     client.Dispose();
                 }
 
                 socket?.Dispose();
+                connected?.Dispose();
             }
 
             Complete(result, log, tls, failure, stopwatch);
             sink.Debug("SMTP transcript (redacted):\n" + result.Transcript);
-            sink.Progress("Test-SmtpAuth", "Done", 100);
+            sink.Progress(ProbeProgress.Activity, "Done", 100);
             return result;
         }
 
@@ -249,21 +292,126 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 ? SslProtocols.Tls12
                 : SslProtocols.Tls12 | (SslProtocols)12288;
 
-        private static SaslMechanism CreateMechanism(ProbeRequest request, string? token)
+        // MailKit's own read/write time limit, set past the probe's so that it never fires first (the probe's token
+        // closes the socket at its limit); it stays only as a backstop.
+        internal static int MailKitTimeout(TimeSpan probeTimeout) =>
+            (int)Math.Min(int.MaxValue, probeTimeout.TotalMilliseconds + 30000);
+
+        /// <summary>
+        /// The SASL mechanism to use, chosen from what the server advertises (issue 9): XOAUTH2 for a token; for a
+        /// password LOGIN if offered, else PLAIN. A token is never sent to a server that does not advertise XOAUTH2, and
+        /// a password never without a password mechanism to carry it. A forced -Mechanism is honoured even when not
+        /// advertised, but then without an initial response: the server must answer 334 (ask) before anything secret
+        /// is sent, so a server that does not know it refuses the bare AUTH command and sees no credential.
+        /// </summary>
+        internal static MechanismChoice ChooseMechanism(ProbeRequest request, string? token, IReadOnlyList<string> offered)
         {
             string user = request.UserName ?? string.Empty;
+            bool Offers(string name) => offered.Contains(name, StringComparer.OrdinalIgnoreCase);
+            string list = offered.Count == 0 ? "none" : string.Join(" ", offered);
             if (token is not null)
             {
-                return new SaslMechanismOAuth2(user, token);
+                return Offers("XOAUTH2")
+                    ? new MechanismChoice(new SaslMechanismOAuth2(user, token))
+                    : MechanismChoice.Refuse(Format("No compatible authentication mechanism: the server does not advertise AUTH XOAUTH2 (it offers: {0}), so the OAuth token was not sent.", list));
             }
 
             var credential = new NetworkCredential(user, request.Password);
-            return request.Mechanism switch
+            switch (request.Mechanism)
             {
-                SmtpAuthMechanism.Plain => new SaslMechanismPlain(credential),
-                _ => new SaslMechanismLogin(credential),
-            };
+                case SmtpAuthMechanism.Login:
+                    return new MechanismChoice(new SaslMechanismLogin(credential),
+                        Offers("LOGIN") ? null : Format("-Mechanism Login: the server does not advertise AUTH LOGIN (it offers: {0}); trying it anyway, the credentials go only if the server asks for them.", list));
+                case SmtpAuthMechanism.Plain:
+                    return Offers("PLAIN")
+                        ? new MechanismChoice(new SaslMechanismPlain(credential))
+                        : new MechanismChoice(new PlainWithoutInitialResponse(credential),
+                            Format("-Mechanism Plain: the server does not advertise AUTH PLAIN (it offers: {0}); trying it anyway without an initial response, the credentials go only if the server asks for them.", list));
+                default:
+                    if (Offers("LOGIN"))
+                    {
+                        return new MechanismChoice(new SaslMechanismLogin(credential));
+                    }
+
+                    return Offers("PLAIN")
+                        ? new MechanismChoice(new SaslMechanismPlain(credential))
+                        : MechanismChoice.Refuse(Format("No compatible authentication mechanism: the server advertises no password mechanism the probe can use (LOGIN or PLAIN; it offers: {0}), so the password was not sent.", list));
+            }
         }
+
+        /// <summary>The mechanism to use, or why none is used; and a note for the verbose stream.</summary>
+        internal sealed class MechanismChoice
+        {
+            public MechanismChoice(SaslMechanism mechanism, string? note = null)
+            {
+                Mechanism = mechanism;
+                Note = note;
+            }
+
+            private MechanismChoice(string refusal) => Refusal = refusal;
+
+            public SaslMechanism? Mechanism { get; }
+            public string? Note { get; }
+            public string? Refusal { get; }
+
+            public static MechanismChoice Refuse(string refusal) => new MechanismChoice(refusal);
+        }
+
+        /// <summary>AUTH PLAIN that waits for the server's 334 before it sends the credentials.</summary>
+        private sealed class PlainWithoutInitialResponse : SaslMechanismPlain
+        {
+            public PlainWithoutInitialResponse(NetworkCredential credential)
+                : base(credential)
+            {
+            }
+
+            public override bool SupportsInitialResponse => false;
+        }
+
+        /// <summary>True for a name in user@domain form, the only form a UPN takes.</summary>
+        internal static bool LooksLikeUpn(string? name)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                return false;
+            }
+
+            int at = name!.IndexOf('@');
+            return at > 0 && at == name.LastIndexOf('@') && at < name.Length - 1 && name.IndexOf(' ') < 0;
+        }
+
+        private static readonly char[] s_bannerSeparators = { ' ', '-' };
+        private static readonly char[] s_whiteSpace = { ' ', '\t' };
+
+        private static readonly string[] s_exchangeOnlineSuffixes =
+        {
+            ".office365.com", ".outlook.com", ".office365.us", ".outlook.cn", ".partner.outlook.cn",
+        };
+
+        /// <summary>
+        /// Exchange Online's client submission endpoint, by the host name asked for, or by the greeting: Exchange Online
+        /// greets as "&lt;server&gt;.outlook.office365.com Microsoft ESMTP MAIL Service ready" (an on-premises Exchange server
+        /// says the same with its own name, and takes DOMAIN\user names, so the name must be Microsoft's).
+        /// </summary>
+        internal static bool IsExchangeOnline(string server, TranscriptLogger log)
+        {
+            if (EndsWithAny(server.TrimEnd('.')))
+            {
+                return true;
+            }
+
+            ServerReply? banner = log.Replies.FirstOrDefault(r => r.Phase == SmtpPhase.Banner && r.Code == 220);
+            if (banner is null || banner.Text.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0)
+            {
+                return false;
+            }
+
+            string[] words = banner.Text.Split(s_bannerSeparators, 3, StringSplitOptions.RemoveEmptyEntries);
+            return words.Length >= 2 && EndsWithAny(words[1]);
+        }
+
+        private static bool EndsWithAny(string host) =>
+            s_exchangeOnlineSuffixes.Any(suffix => host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
 
         private static MimeMessage TestMessage(string from, string to, DateTime startedUtc)
         {
@@ -301,7 +449,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             ReadEhloBeforeTls(log, result);
             if (client.IsSecure)
             {
-                result.AuthMechanismsAfterTls = string.Join(" ", client.AuthenticationMechanisms.OrderBy(m => m, StringComparer.Ordinal));
+                // In the server's order (a client takes the first it supports), from its own EHLO reply.
+                result.AuthMechanismsAfterTls = string.Join(" ", AuthMechanisms(log.EhloAfterTls));
                 tls.Read(client, result);
             }
         }
@@ -316,24 +465,39 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
         }
 
-        private static string AuthLine(List<string> ehlo)
+        private static string AuthLine(List<string> ehlo) => string.Join(" ", AuthMechanisms(ehlo));
+
+        /// <summary>
+        /// The SASL mechanisms of an EHLO reply in the server's order: every "AUTH a b" line and the old "AUTH=a b" form
+        /// (some servers send both), each name once.
+        /// </summary>
+        internal static IReadOnlyList<string> AuthMechanisms(IEnumerable<string> ehlo)
         {
+            var names = new List<string>();
             foreach (string line in ehlo)
             {
                 string cap = line.Length > 4 ? line.Substring(4).Trim() : string.Empty;
                 if (cap.StartsWith("AUTH ", StringComparison.OrdinalIgnoreCase) || cap.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
                 {
-                    return cap.Substring(5).Trim();
+                    foreach (string name in cap.Substring(5).Split(s_whiteSpace, StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        string upper = name.ToUpperInvariant();
+                        if (!names.Contains(upper))
+                        {
+                            names.Add(upper);
+                        }
+                    }
                 }
             }
 
-            return string.Empty;
+            return names;
         }
 
         private static void Complete(SmtpAuthTestResult result, TranscriptLogger log, TlsObservation tls, Failure? failure, Stopwatch stopwatch)
         {
             tls.Apply(result);
             ReadEhloBeforeTls(log, result);
+            result.ExchangeOnline = IsExchangeOnline(result.Server, log);
             ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400);
             // On success the decisive reply is the last one that answered a step (235, or the DATA reply), not QUIT's.
             ServerReply? decisive = failing ?? (failure is null ? log.Replies.FindLast(r => r.Phase != SmtpPhase.None) : null);
@@ -376,6 +540,98 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         }
 
         private static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
+
+        /// <summary>
+        /// Progress of a probe, once a second: the step it is in and the seconds left before its time limit (issue 9:
+        /// a 30-second wait for a silent server should not look like a hang).
+        /// </summary>
+        private sealed class ProbeProgress
+        {
+            internal const string Activity = "Test-SmtpAuth";
+            private readonly object _gate = new object();
+            private readonly IDiagnosticSink _sink;
+            private readonly TranscriptLogger _log;
+            private readonly string _server;
+            private readonly int _port;
+            private Timer? _timer;
+            private DateTime _deadlineUtc;
+            private bool _stopped;
+
+            public ProbeProgress(IDiagnosticSink sink, TranscriptLogger log, string server, int port)
+            {
+                _sink = sink;
+                _log = log;
+                _server = server;
+                _port = port;
+            }
+
+            /// <summary>Starts (or restarts) the countdown to a new time limit.</summary>
+            public void Start(TimeSpan limit)
+            {
+                lock (_gate)
+                {
+                    _deadlineUtc = DateTime.UtcNow + limit;
+                    if (_timer is null)
+                    {
+                        _timer = new Timer(_ => Tick(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+                    }
+                }
+            }
+
+            public void Stop()
+            {
+                lock (_gate)
+                {
+                    _stopped = true;
+                    _timer?.Dispose();
+                }
+            }
+
+            private void Tick()
+            {
+                lock (_gate)
+                {
+                    if (_stopped)
+                    {
+                        return;
+                    }
+
+                    int remaining = (int)Math.Ceiling(Math.Max(0, (_deadlineUtc - DateTime.UtcNow).TotalSeconds));
+                    SmtpPhase phase = _log.Phase;
+                    _sink.Progress(Activity, Status(phase), Percent(phase), remaining);
+                }
+            }
+
+            private string Status(SmtpPhase phase) => phase switch
+            {
+                SmtpPhase.Token => "Getting the OAuth token",
+                SmtpPhase.Dns => Format("Resolving {0}", _server),
+                SmtpPhase.Connect => Format("Connecting to {0}:{1}", _server, _port),
+                SmtpPhase.Banner => Format("Waiting for the greeting of {0}:{1}", _server, _port),
+                SmtpPhase.Ehlo => "EHLO",
+                SmtpPhase.StartTls => "STARTTLS",
+                SmtpPhase.Tls => "TLS handshake",
+                SmtpPhase.Auth => "AUTH",
+                SmtpPhase.MailFrom or SmtpPhase.RcptTo or SmtpPhase.Data => "Sending the test message",
+                _ => phase.ToString(),
+            };
+
+            private static int Percent(SmtpPhase phase) => phase switch
+            {
+                SmtpPhase.Token => 5,
+                SmtpPhase.Dns => 10,
+                SmtpPhase.Connect => 20,
+                SmtpPhase.Banner => 30,
+                SmtpPhase.Ehlo => 40,
+                SmtpPhase.StartTls => 50,
+                SmtpPhase.Tls => 55,
+                SmtpPhase.Auth => 70,
+                SmtpPhase.MailFrom => 80,
+                SmtpPhase.RcptTo => 85,
+                SmtpPhase.Data => 90,
+                _ => 95,
+            };
+        }
 
         /// <summary>What the TLS handshake showed.</summary>
         private sealed class TlsObservation
@@ -464,7 +720,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         }
 
         /// <summary>A probe that stopped, and where.</summary>
-        private sealed class Failure
+        internal sealed class Failure
         {
             public Failure(SmtpPhase phase, string message)
             {
@@ -475,16 +731,17 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             public SmtpPhase Phase { get; }
             public string Message { get; }
 
-            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, bool certificateSeen, ProbeRequest request)
+            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, bool certificateSeen, ProbeRequest request, string server)
             {
                 SmtpPhase phase = log.Phase;
-                // A handshake the server never answers ends at the time limit as an SslHandshakeException (issue 6,
-                // tls-stall): that is a time-out, not the certificate problem MailKit's message guesses at.
-                if (timedOut && (ex is OperationCanceledException || ex is TimeoutException || ex is IOException || ex is SocketException || ex is ObjectDisposedException || ex is SslHandshakeException))
+                // One time limit, one answer (issue 9): when the probe's limit has passed, whatever MailKit threw at that
+                // moment (a cancel, the closed socket's IOException, a handshake error; or its own TimeoutException as
+                // a backstop) is the time-out, unless the server had already answered with a refusal.
+                bool refused = ex is SmtpCommandException || ex is MailKit.Security.AuthenticationException;
+                if ((timedOut && !refused) || ex is TimeoutException)
                 {
-                    // Say what the server had sent of an unfinished reply (endless multi-line reply, 1 byte/s drip).
-                    SmtpPhase timedOutIn = ex is SslHandshakeException ? SmtpPhase.Tls : phase;
-                    return new Failure(timedOutIn, Append(Format("The operation timed out after {0:0.#} s during {1}.", request.Timeout.TotalSeconds, timedOutIn), log.DescribeIncompleteReply()));
+                    SmtpPhase timedOutIn = ex is SslHandshakeException && phase is SmtpPhase.Banner or SmtpPhase.Connect or SmtpPhase.StartTls ? SmtpPhase.Tls : phase;
+                    return TimedOut(timedOutIn, log, request, server);
                 }
 
                 switch (ex)
@@ -547,6 +804,24 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
 
             private static string Append(string message, string detail) => detail.Length == 0 ? message : message + " " + detail;
+
+            private static Failure TimedOut(SmtpPhase phase, TranscriptLogger log, ProbeRequest request, string server)
+            {
+                string incomplete = log.DescribeIncompleteReply();
+                if (phase == SmtpPhase.Banner && log.Replies.Count == 0 && incomplete.Length == 0)
+                {
+                    // TCP connected and not one byte came back: not a firewall (the port answered) but the wrong kind of
+                    // service on it. Deliberately not worded as a time-out, which reads as "blocked" (issue 9).
+                    return new Failure(SmtpPhase.Banner, Format(
+                        "Connected to {0}:{1} (the port answered), but the service there sent no SMTP greeting in {2:0.#} s: it is not an SMTP server waiting for a plain-text client.{3} Check the port and whether a proxy or another service listens on it.",
+                        server, request.Port, request.Timeout.TotalSeconds,
+                        request.Port == 465 && request.TlsMode != SmtpTlsMode.Implicit
+                            ? " Port 465 normally expects TLS from the first byte: try -TlsMode Implicit."
+                            : " A port that expects TLS from the first byte (465, say) waits like this for a client that starts in plain text (try -TlsMode Implicit)."));
+                }
+
+                return new Failure(phase, Append(Format("The operation timed out after {0:0.#} s during {1}.", request.Timeout.TotalSeconds, phase), incomplete));
+            }
 
             private static string FirstLine(string text)
             {

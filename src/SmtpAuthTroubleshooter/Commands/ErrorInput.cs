@@ -23,6 +23,12 @@ namespace SmtpAuthTroubleshooter.Commands
 
         public string? UserPrincipalName { get; set; }
 
+        /// <summary>The user name a probe signed in with.</summary>
+        public string? SignInName { get; set; }
+
+        /// <summary>True when a probe's server was Exchange Online.</summary>
+        public bool ExchangeOnline { get; set; }
+
         public DateTimeOffset? ObservedUtc { get; set; }
 
         /// <summary>True when the input is a probe result that succeeded: nothing to resolve.</summary>
@@ -101,6 +107,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 UserPrincipalName = (Property(properties, value, "UserPrincipalName") ?? Property(properties, value, "UserName"))?.ToString(),
             };
             result.Succeeded = Property(properties, value, "Succeeded") is object ok && (ok is PSObject okp ? okp.BaseObject : ok) is bool b && b;
+            result.SignInName = Property(properties, value, "UserName")?.ToString();
+            result.ExchangeOnline = Property(properties, value, "ExchangeOnline") is object exo && (exo is PSObject exop ? exop.BaseObject : exo) is bool e && e;
             result.TokenIssues = (Property(properties, value, "TokenIssues")?.ToString() ?? string.Empty)
                 .Split(s_issueSeparators, StringSplitOptions.RemoveEmptyEntries);
             object? started = Property(properties, value, "StartedUtc");

@@ -88,8 +88,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 _token.ThrowIfCancellationRequested();
                 Calls++;
                 _verbose(string.Format(CultureInfo.InvariantCulture, "Exchange: {0}{1}", command, Describe(parameters)));
-                using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-                ps.AddCommand(command);
+                using PowerShell ps = CallerRunspace.Command(command);
                 foreach (KeyValuePair<string, object?> p in parameters)
                 {
                     if (p.Value is bool b && b && p.Key.StartsWith("-", StringComparison.Ordinal))

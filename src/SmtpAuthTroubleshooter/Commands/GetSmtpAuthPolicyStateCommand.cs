@@ -135,8 +135,16 @@ namespace SmtpAuthTroubleshooter.Commands
         #region Overrides
 
         /// <inheritdoc />
-        protected override void BeginProcessing()
+        protected override void Begin()
         {
+            // A bare Get-SmtpAuthPolicyState would read the tenant and return nothing. Piped input that turns out empty
+            // (@() | Get-SmtpAuthPolicyState) is not this case: no input, no output, as for any cmdlet.
+            if (ParameterSetName == IdentitySet && !MyInvocation.ExpectingInput && Identity is null && UserPrincipalName is null)
+            {
+                ThrowTerminatingError(CreateErrorRecord("IdentityRequired", ErrorCategory.InvalidArgument,
+                    Strings.Get("IdentityRequired"), null, Strings.Get("IdentityRequiredAction")));
+            }
+
             if (GraphCertificate is not null && (TenantId is null || GraphClientId is null))
             {
                 ThrowTerminatingError(CreateErrorRecord("GraphCertificateIncomplete", ErrorCategory.InvalidArgument,

@@ -46,8 +46,7 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
                 return false;
             }
 
-            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
-            ps.AddCommand("Get-MgContext");
+            using PowerShell ps = CallerRunspace.Command("Get-MgContext");
             try
             {
                 Collection<PSObject> context = ps.Invoke();
@@ -67,7 +66,6 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
 
         private static GraphHttpResponse Send(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers)
         {
-            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
             Hashtable? headerTable = null;
             if (headers is not null)
             {
@@ -78,7 +76,8 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
                 }
             }
 
-            ps.AddScript(Script).AddArgument(method).AddArgument(url).AddArgument(jsonBody).AddArgument(headerTable);
+            using PowerShell ps = CallerRunspace.Script(Script);
+            ps.AddArgument(method).AddArgument(url).AddArgument(jsonBody).AddArgument(headerTable);
             Collection<PSObject> output;
             try
             {

@@ -29,9 +29,12 @@ namespace SmtpAuthTroubleshooter.Commands
         public SmtpAuthPolicyState? PolicyState { get; set; }
 
         /// <summary>The account, used to fill the fix commands.</summary>
+        /// <remarks>Bound by property name from a Test-SmtpAuth result, whose UserName is empty for -SkipAuthentication:
+        /// null or empty counts as not given.</remarks>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [Alias("UserName", "PrimarySmtpAddress")]
-        [ValidateNotNullOrEmpty]
+        [AllowNull]
+        [AllowEmptyString]
         public string? UserPrincipalName { get; set; }
 
         #endregion
@@ -82,9 +85,9 @@ namespace SmtpAuthTroubleshooter.Commands
                 input.AuthMethod = AuthMethod;
             }
 
-            if (!string.IsNullOrEmpty(UserPrincipalName))
+            if (!string.IsNullOrWhiteSpace(UserPrincipalName))
             {
-                input.UserPrincipalName = UserPrincipalName;
+                input.UserPrincipalName = UserPrincipalName!.Trim();
             }
 
             WriteVerbose(Strings.Format("VerboseResolving", input.Text.Length, input.AuthMethod));
@@ -108,6 +111,13 @@ namespace SmtpAuthTroubleshooter.Commands
             {
                 WriteObject(finding);
             }
+
+            if (findings.Count == 0 && input.Succeeded)
+            {
+                // Never end silently: say why there is nothing to show (shown on the host like Write-Host; stream 6).
+                string what = input.AuthMethod == SmtpAuthMethod.Unknown ? "connected, no AUTH was attempted" : "authenticated with " + input.AuthMethod;
+                WriteInformation(Strings.Format("ProbeSucceededNothingToResolve", input.UserPrincipalName ?? "The server", what), s_hostTags);
+            }
         }
 
         #endregion
@@ -117,6 +127,8 @@ namespace SmtpAuthTroubleshooter.Commands
         // Engine types appear only inside method bodies (STYLE rule 38): the cached resolver is held as object so
         // that no field's type names an engine type, which would pull the engine in before OnImport hooks it.
         private static object? s_resolver;
+
+        private static readonly string[] s_hostTags = { "PSHOST", "SmtpAuthTroubleshooter" };
 
         private static IReadOnlyList<SmtpAuthFinding> Resolve(ErrorInput input)
         {
@@ -129,6 +141,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 TokenIssues = input.TokenIssues,
                 PolicyState = input.PolicyState,
                 ProbeSucceeded = input.Succeeded,
+                SignInName = input.SignInName,
+                ExchangeOnlineEndpoint = input.ExchangeOnline,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)

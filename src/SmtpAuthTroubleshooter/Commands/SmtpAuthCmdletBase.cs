@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Security.Authentication;
 using System.Threading;
 using System.Threading.Tasks;
@@ -25,6 +26,66 @@ namespace SmtpAuthTroubleshooter.Commands
 
         /// <inheritdoc />
         protected override void StopProcessing() => _cancellation.Cancel();
+
+        /// <summary>
+        /// Sealed so that no cmdlet of the module can skip it: -Debug is kept from turning messages into prompts before
+        /// any cmdlet code runs. Cmdlets put their begin-block work in <see cref="Begin"/>.
+        /// </summary>
+        protected sealed override void BeginProcessing()
+        {
+            KeepDebugFromPrompting();
+            Begin();
+        }
+
+        /// <summary>The cmdlet's begin block (what BeginProcessing would hold).</summary>
+        protected virtual void Begin()
+        {
+        }
+
+        /// <summary>
+        /// -Debug on a compiled cmdlet makes PowerShell's command runtime treat every warning and verbose message as
+        /// Inquire ("Continue with this operation?"), which stops an admin at each message and throws "Read and Prompt
+        /// functionality is not available" in a runbook or any -NonInteractive session. Here -Debug means "show me
+        /// more", as it does for advanced functions in PowerShell 7: debug and verbose messages are shown, warnings
+        /// follow the caller's $WarningPreference (or -WarningAction), nothing prompts. An explicit -Verbose or
+        /// -WarningAction still wins. The runtime exposes these settings only internally, so they are set by reflection;
+        /// if a future PowerShell renamed them this does nothing (and the tests that run -Debug non-interactively fail).
+        /// </summary>
+        private void KeepDebugFromPrompting()
+        {
+            if (!(MyInvocation.BoundParameters.TryGetValue("Debug", out object? debugFlag) && debugFlag is SwitchParameter debug && debug.IsPresent))
+            {
+                return;
+            }
+
+            object runtime = CommandRuntime;
+            const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly;
+            Type type = runtime.GetType();
+            try
+            {
+                if (!MyInvocation.BoundParameters.ContainsKey("WarningAction"))
+                {
+                    ActionPreference callers = SessionState.PSVariable.GetValue("WarningPreference") is object v &&
+                        Enum.TryParse(v.ToString(), ignoreCase: true, out ActionPreference parsed) ? parsed : ActionPreference.Continue;
+                    type.GetProperty("WarningPreference", flags)?.SetValue(runtime, callers == ActionPreference.Inquire ? ActionPreference.Continue : callers);
+                }
+
+                if (!MyInvocation.BoundParameters.ContainsKey("Verbose"))
+                {
+                    type.GetProperty("Verbose", flags)?.SetValue(runtime, true);
+                }
+
+                PropertyInfo? debugPreference = type.GetProperty("DebugPreference", flags);
+                if (debugPreference?.GetValue(runtime) is ActionPreference.Inquire)
+                {
+                    debugPreference.SetValue(runtime, ActionPreference.Continue);
+                }
+            }
+            catch (Exception ex) when (ex is AmbiguousMatchException || ex is TargetInvocationException || ex is ArgumentException || ex is MethodAccessException)
+            {
+                // A runtime shaped differently: PowerShell's own behaviour applies.
+            }
+        }
 
         /// <summary>The fixed activity id of this module's progress records.</summary>
         protected const int ProgressActivityId = 0x5A7;
@@ -204,9 +265,19 @@ namespace SmtpAuthTroubleshooter.Commands
 
             public void Debug(string message) => _cmdlet.Post(() => _cmdlet.WriteDebug(message));
 
-            public void Progress(string activity, string status, int percentComplete) => _cmdlet.Post(() =>
-                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, activity, status) { PercentComplete = Math.Max(0, Math.Min(100, percentComplete)) }));
+            public void Progress(string activity, string status, int percentComplete) => Progress(activity, status, percentComplete, -1);
+
+            public void Progress(string activity, string status, int percentComplete, int secondsRemaining) => _cmdlet.Post(() =>
+                _cmdlet.WriteProgress(NewProgress(activity, status, percentComplete, secondsRemaining)));
         }
+
+        private static ProgressRecord NewProgress(string activity, string status, int percentComplete, int secondsRemaining) =>
+            new ProgressRecord(ProgressActivityId, activity, status)
+            {
+                PercentComplete = Math.Max(0, Math.Min(100, percentComplete)),
+                SecondsRemaining = secondsRemaining < 0 ? -1 : secondsRemaining,
+                RecordType = percentComplete >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
 
         /// <summary>Queues engine messages for the pipeline thread.</summary>
         private sealed class QueueSink : IDiagnosticSink
@@ -226,12 +297,10 @@ namespace SmtpAuthTroubleshooter.Commands
 
             public void Debug(string message) => Post(() => _cmdlet.WriteDebug(message));
 
-            public void Progress(string activity, string status, int percentComplete) => Post(() =>
-                _cmdlet.WriteProgress(new ProgressRecord(ProgressActivityId, activity, status)
-                {
-                    PercentComplete = Math.Max(0, Math.Min(100, percentComplete)),
-                    RecordType = percentComplete >= 100 ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                }));
+            public void Progress(string activity, string status, int percentComplete) => Progress(activity, status, percentComplete, -1);
+
+            public void Progress(string activity, string status, int percentComplete, int secondsRemaining) => Post(() =>
+                _cmdlet.WriteProgress(NewProgress(activity, status, percentComplete, secondsRemaining)));
 
             private void Post(Action action)
             {

@@ -23,8 +23,6 @@ namespace SmtpAuthTroubleshooter.Commands
         private const string ManagedIdentitySet = "ManagedIdentity";
         private const string NoAuthSet = "SkipAuthentication";
 
-        private static readonly Regex s_address = new Regex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
-
         // Held as object so that no field's type names an engine type (STYLE rule 38).
         private object? _tokenSource;
         private X509Certificate2? _certificate;
@@ -32,9 +30,12 @@ namespace SmtpAuthTroubleshooter.Commands
         #region Parameters
 
         /// <summary>The mailbox: the SASL user for OAuth, and the default sender and recipient of the test message.</summary>
+        /// <remarks>Any user name the server accepts: a UPN, a plain name (dave) or ACS SMTP's resource.appid.tenant form.
+        /// Null or empty from a piped object counts as not given.</remarks>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("PrimarySmtpAddress", "Mail", "Mailbox")]
-        [ValidateNotNullOrEmpty]
+        [AllowNull]
+        [AllowEmptyString]
         public string? UserPrincipalName { get; set; }
 
         /// <summary>From the pipeline: a mailbox address, or a Get-SmtpAuthPolicyState result, which then travels on with the
@@ -159,7 +160,7 @@ namespace SmtpAuthTroubleshooter.Commands
         #region Overrides
 
         /// <inheritdoc />
-        protected override void BeginProcessing()
+        protected override void Begin()
         {
             if (!SendTestMessage && (MyInvocation.BoundParameters.ContainsKey(nameof(From)) || MyInvocation.BoundParameters.ContainsKey(nameof(To))))
             {
@@ -203,20 +204,21 @@ namespace SmtpAuthTroubleshooter.Commands
             // The mailbox of this record: -UserPrincipalName (given or bound by property name), else a piped address or state.
             object? piped = InputObject is PSObject pso ? pso.BaseObject : InputObject;
             var state = piped as SmtpAuthPolicyState;
-            string? mailbox = UserPrincipalName
-                ?? (piped as string)
-                ?? state?.UserPrincipalName ?? state?.PrimarySmtpAddress;
-            if (ParameterSetName is not (CredentialSet or NoAuthSet) && string.IsNullOrEmpty(mailbox))
+            string? mailbox = NullIfBlank(UserPrincipalName)
+                ?? NullIfBlank(piped as string)
+                ?? NullIfBlank(state?.UserPrincipalName) ?? NullIfBlank(state?.PrimarySmtpAddress);
+            if (ParameterSetName is not (CredentialSet or NoAuthSet) && mailbox is null)
             {
                 WriteInputError("UserPrincipalNameMissing", ErrorCategory.InvalidArgument, Strings.Get("UserPrincipalNameMissing"), InputObject, Strings.Get("UserPrincipalNameInvalidAction"));
                 return;
             }
 
+            // Any user name the server accepts is probed (dave on Dovecot, resource.appid.tenant on ACS SMTP). Whether
+            // Exchange Online would take it is a finding about the result (UserNameNotUpn), not a parameter error.
             string? user = ParameterSetName == CredentialSet ? Credential.UserName : mailbox;
-            if (ParameterSetName != NoAuthSet && (user is null || !s_address.IsMatch(user)))
+            if (ParameterSetName == CredentialSet && string.IsNullOrEmpty(user))
             {
-                WriteInputError("UserPrincipalNameInvalid", ErrorCategory.InvalidArgument,
-                    Strings.Format("UserPrincipalNameInvalid", user), (object?)mailbox ?? user, Strings.Get("UserPrincipalNameInvalidAction"));
+                WriteInputError("UserNameEmpty", ErrorCategory.InvalidArgument, Strings.Get("UserNameEmpty"), InputObject, Strings.Get("UserNameEmptyAction"));
                 return;
             }
 
@@ -300,6 +302,8 @@ namespace SmtpAuthTroubleshooter.Commands
                     return null;
             }
         }
+
+        private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value!.Trim();
 
         // pwsh -NonInteractive (schedulers, Azure Automation) or a host without a console user.
         private bool IsNonInteractive() =>
