@@ -189,3 +189,84 @@ Describe 'Test-SmtpAuth with a user name that is not a UPN, against Exchange Onl
         $findings[0].Verdict | Should -Be 'Likely'
     }
 }
+
+Describe 'Test-SmtpAuth against smtp4dev' -Tag Probe, Peer {
+    # smtp4dev 3.15.0 (tests/Peers/smtp4dev): its own SMTP engine (Rnwood.SmtpServer), real credential checks for
+    # 'dave' and 'user@example.test', PLAIN and LOGIN after TLS only, advertised as both 'AUTH=PLAIN LOGIN' and
+    # 'AUTH PLAIN LOGIN'. Expectations come from its log (tests/Peers/smtp4dev/README.md lists the lines and replies).
+    BeforeAll {
+        $script:S4Dir = Join-Path ([System.IO.Path]::GetTempPath()) ('smtpauth-smtp4dev-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        $script:S4Unavailable = $null
+        try { $script:S4 = & "$PSScriptRoot/../Peers/smtp4dev/Start-Smtp4devPeer.ps1" -WorkDirectory $script:S4Dir -BasePort 25920 }
+        catch { if ("$($_.Exception.Message)" -like 'PEER-UNAVAILABLE:*') { $script:S4Unavailable = $_.Exception.Message } else { throw } }
+        function Skip-IfNoSmtp4dev { if ($script:S4Unavailable) { Set-ItResult -Skipped -Because $script:S4Unavailable; return $true }; $false }
+        function Get-S4Credential([string] $User, [string] $Password) {
+            [pscredential]::new($User, (ConvertTo-SecureString ($Password ? $Password : $script:S4.users[$User]) -AsPlainText -Force))
+        }
+        # smtp4dev's log lines since a mark (line counts per log file); it writes them asynchronously, so a line that is
+        # expected is waited for (at most 10 s) and one that must not appear is checked after the same wait.
+        function Get-S4Mark { $m = @{}; foreach ($f in Get-ChildItem -LiteralPath $script:S4.logPath -Filter 'smtp4dev-*.log') { $m[$f.Name] = @(Get-Content -LiteralPath $f.FullName).Count }; $m }
+        function Get-S4LogSince($Mark, [string] $Pattern, [switch] $Absent) {
+            $deadline = [DateTime]::UtcNow.AddSeconds($Absent ? 2 : 10)
+            do {
+                $lines = @(foreach ($f in Get-ChildItem -LiteralPath $script:S4.logPath -Filter 'smtp4dev-*.log') { Get-Content -LiteralPath $f.FullName | Select-Object -Skip ([int]$Mark[$f.Name]) })
+                $hits = @($lines -match $Pattern)
+                if ($hits.Count -and -not $Absent) { return $hits }
+                Start-Sleep -Milliseconds 200
+            } while ([DateTime]::UtcNow -lt $deadline)
+            $hits
+        }
+    }
+    AfterAll {
+        if ($script:S4) { & "$PSScriptRoot/../Peers/smtp4dev/Stop-Smtp4devPeer.ps1" -WorkDirectory $script:S4Dir }
+    }
+
+    It 'signs in <User> with AUTH LOGIN; the two AUTH lines give one list in the server''s order' -ForEach @(@{ User = 'dave' }, @{ User = 'user@example.test' }) {
+        if (Skip-IfNoSmtp4dev) { return }
+        $mark = Get-S4Mark
+        $r = Test-SmtpAuth -Credential (Get-S4Credential $User) -Port $script:S4.startTlsPort @script:Common
+        $r.Succeeded | Should -BeTrue -Because $r.Message
+        $r.Mechanism | Should -BeExactly 'LOGIN'
+        $r.AuthMechanismsAfterTls | Should -BeExactly 'PLAIN LOGIN'
+        $r.AuthMechanismsBeforeTls | Should -BeNullOrEmpty
+        $r.ReplyText | Should -BeExactly '235 Authenticated OK'
+        Get-S4LogSince $mark "SMTP authentication successful\. Username: $([regex]::Escape($User))," | Should -Not -BeNullOrEmpty
+    }
+
+    It 'uses PLAIN when forced, and reports a wrong password with smtp4dev''s own 535' {
+        if (Skip-IfNoSmtp4dev) { return }
+        $ok = Test-SmtpAuth -Credential (Get-S4Credential 'dave') -Port $script:S4.startTlsPort -Mechanism Plain @script:Common
+        $ok.Succeeded | Should -BeTrue -Because $ok.Message
+        $ok.Mechanism | Should -BeExactly 'PLAIN'
+        $mark = Get-S4Mark
+        $bad = Test-SmtpAuth -Credential (Get-S4Credential 'dave' 'not-the-password') -Port $script:S4.startTlsPort @script:Common
+        $bad.FailedPhase | Should -Be 'Auth'
+        $bad.ReplyText | Should -BeExactly '535 Authentication failure'
+        Get-S4LogSince $mark 'SMTP authentication failed - invalid credentials\. Username: dave,' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'keeps a token from a server that does not offer XOAUTH2 (smtp4dev would answer a bare 535, like a bad password)' {
+        if (Skip-IfNoSmtp4dev) { return }
+        $mark = Get-S4Mark
+        $token = ConvertTo-SecureString 'opaque-test-token-never-sent' -AsPlainText -Force
+        $r = Test-SmtpAuth 'user@example.test' -AccessToken $token -Port $script:S4.startTlsPort @script:Common
+        $r.Succeeded | Should -BeFalse
+        $r.FailedPhase | Should -Be 'Auth'
+        $r.ReplyCode | Should -BeNullOrEmpty -Because 'no AUTH command was sent, so the server never refused anything'
+        $r.Message | Should -Match 'does not advertise AUTH XOAUTH2 \(it offers: PLAIN LOGIN\), so the OAuth token was not sent'
+        $r.Transcript | Should -Not -Match 'C: AUTH'
+        Get-S4LogSince $mark 'authentication|OAuth' -Absent | Should -BeNullOrEmpty
+        @($r | Resolve-SmtpAuthError)[0].CauseId | Should -BeExactly 'AuthMechanismUnsupported'
+    }
+
+    It 'authenticates over implicit TLS and sends a test message that smtp4dev receives' {
+        if (Skip-IfNoSmtp4dev) { return }
+        if (-not $script:S4.implicitTlsPort) { Set-ItResult -Skipped -Because 'the peer was started without implicit TLS'; return }
+        $mark = Get-S4Mark
+        $r = Test-SmtpAuth -Credential (Get-S4Credential 'dave') -Port $script:S4.implicitTlsPort -TlsMode Implicit -SendTestMessage -From 'dave@example.test' -To 'someone@example.test' -Confirm:$false @script:Common
+        $r.Succeeded | Should -BeTrue -Because $r.Message
+        $r.TestMessageSent | Should -BeTrue
+        $r.StartTlsOffered | Should -BeNullOrEmpty
+        Get-S4LogSince $mark 'SMTP message received\. .*From: dave@example\.test, To: someone@example\.test, SecureConnection: true' | Should -Not -BeNullOrEmpty
+    }
+}

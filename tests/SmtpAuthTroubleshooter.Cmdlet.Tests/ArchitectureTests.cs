@@ -79,6 +79,38 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             }
         }
 
+        [Fact]
+        public void Only_CallerRunspace_runs_anything_in_the_callers_runspace()
+        {
+            // Issue 9: AddCommand/AddScript default to the caller's current scope (a script or function is dot-sourced
+            // there) and overwrote the admin's variables. CallerRunspace always adds a local scope; nothing else may
+            // create a PowerShell of the current runspace.
+            string root = AppContext.BaseDirectory;
+            while (!System.IO.File.Exists(System.IO.Path.Combine(root, "SmtpAuthTroubleshooter.sln")))
+            {
+                root = System.IO.Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+            }
+
+            string[] offenders = System.IO.Directory.GetFiles(System.IO.Path.Combine(root, "src"), "*.cs", System.IO.SearchOption.AllDirectories)
+                .Where(f => !f.Contains($"{System.IO.Path.DirectorySeparatorChar}obj{System.IO.Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+                .Where(f => System.IO.Path.GetFileName(f) != "CallerRunspace.cs")
+                .Where(f => System.Text.RegularExpressions.Regex.IsMatch(System.IO.File.ReadAllText(f), @"RunspaceMode\.CurrentRunspace|\.AddScript\(|\.AddCommand\(|InvokeCommand\.InvokeScript"))
+                .ToArray();
+            Assert.True(offenders.Length == 0, "runs code in the caller's runspace outside CallerRunspace: " + string.Join(", ", offenders));
+        }
+
+        [Fact]
+        public void Every_cmdlet_goes_through_the_base_begin_block()
+        {
+            // -Debug is kept from prompting in SmtpAuthCmdletBase.BeginProcessing, which is sealed: a cmdlet cannot skip it.
+            MethodInfo begin = typeof(Commands.SmtpAuthCmdletBase).GetMethod("BeginProcessing", BindingFlags.Instance | BindingFlags.NonPublic)!;
+            Assert.True(begin.IsFinal);
+            foreach (Type t in Cmdlets.GetTypes().Where(t => t.GetCustomAttribute<CmdletAttribute>() is not null))
+            {
+                Assert.True(typeof(Commands.SmtpAuthCmdletBase).IsAssignableFrom(t), t.Name);
+            }
+        }
+
         private static IEnumerable<Type> Flatten(Type t)
         {
             yield return t;
