@@ -6,6 +6,7 @@
 # NODEMAILER_PEER_KEEP=1 keeps the work directory (logs) after the run.
 
 BeforeAll {
+    . "$PSScriptRoot/../PeerTools.ps1"
     $script:PeerDir = Join-Path ([System.IO.Path]::GetTempPath()) ('nodemailer-peer-tests-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
     $script:BasePort = if ($env:NODEMAILER_PEER_BASEPORT) { [int]$env:NODEMAILER_PEER_BASEPORT } else { 25940 }
     $script:Unavailable = $null
@@ -17,27 +18,15 @@ BeforeAll {
 
     # --- tools: swaks (+ libnet-ssleay-perl for its TLS) and python3 ---------------------------
     $script:Missing = @{}
-    $needApt = @()
-    if (-not (Get-Command swaks -ErrorAction SilentlyContinue)) { $needApt += 'swaks', 'libnet-ssleay-perl' }
-    elseif ((Get-Command dpkg-query -ErrorAction SilentlyContinue) -and "$(& dpkg-query -W -f '${Status}' libnet-ssleay-perl 2>$null)" -notmatch 'install ok installed') { $needApt += 'libnet-ssleay-perl' }
-    if ($needApt -and (Get-Command apt-get -ErrorAction SilentlyContinue) -and "$(& id -u)".Trim() -eq '0') {
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        & apt-get update -qq 2>&1 | Out-Null
-        & apt-get install -y -qq --no-install-recommends @needApt 2>&1 | Out-Null
-    }
-    if (-not (Get-Command swaks -ErrorAction SilentlyContinue)) { $script:Missing['swaks'] = 'swaks is not installed and could not be installed with apt-get' }
+    if (-not (Install-Swaks)) { $script:Missing['swaks'] = 'swaks is not installed and could not be installed with apt-get' }
     # The distribution's python3 first: a version-manager shim (pyenv) on PATH costs ~0.3 s a run.
     $script:Python = if (Test-Path -LiteralPath '/usr/bin/python3') { '/usr/bin/python3' } else { (Get-Command python3 -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source }
     if (-not $script:Python) { $script:Missing['python3'] = 'python3 is not installed' }
 
     $startClock = [System.Diagnostics.Stopwatch]::StartNew()
-    try {
-        $script:Peer = & (Join-Path $PSScriptRoot 'Start-NodemailerPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
-    }
-    catch {
-        if ("$($_.Exception.Message)" -like 'PEER-UNAVAILABLE:*') { $script:Unavailable = $_.Exception.Message }
-        else { throw }
-    }
+    $start = Start-TestPeer -StartScript (Join-Path $PSScriptRoot 'Start-NodemailerPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
+    $script:Peer = $start.Peer
+    $script:Unavailable = $start.Unavailable
     $script:StartMs = $startClock.ElapsedMilliseconds
     if ($script:Peer) { Write-Host "nodemailer peer (smtp-server $($script:Peer.smtpServerVersion)) started in $($script:StartMs) ms, pid $($script:Peer.pid)" }
 
@@ -72,28 +61,12 @@ BeforeAll {
     function Get-XOAuth2Blob([string] $User, [string] $Token) { $script:Sent.Add($Token); ConvertTo-Base64 "user=$User`u{1}auth=Bearer $Token`u{1}`u{1}" }
 
     function Invoke-Swaks {
-        # Runs swaks against the peer. The password goes through SWAKS_OPT_auth_password (not argv)
-        # and --auth-hide-password keeps it out of the transcript.
+        # swaks against the peer (PeerTools.ps1: Invoke-SwaksProcess); the password counts as sent, every secret is masked in the output.
         param([int] $Port, [string[]] $Arguments, [string] $Password)
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('swaks')
-        foreach ($a in @('--config', '--server', $script:Peer.host, '--port', "$Port", '--timeout', '15')) { $psi.ArgumentList.Add($a) }
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        if ($PSBoundParameters.ContainsKey('Password')) {
-            $script:Sent.Add($Password)
-            $psi.Environment['SWAKS_OPT_auth_password'] = $Password
-            $psi.ArgumentList.Add('--auth-hide-password')
-        }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.RedirectStandardInput = $true
-        $psi.UseShellExecute = $false
-        $proc = [System.Diagnostics.Process]::Start($psi)
-        $proc.StandardInput.Close()
-        $stdout = $proc.StandardOutput.ReadToEndAsync()
-        $stderr = $proc.StandardError.ReadToEndAsync()
-        if (-not $proc.WaitForExit(60000)) { $proc.Kill($true); throw "swaks timed out: $($Arguments -join ' ')" }
-        $proc.WaitForExit()
-        [pscustomobject]@{ ExitCode = $proc.ExitCode; Output = (Hide-Secrets ($stdout.Result + $stderr.Result)) }
+        if ($PSBoundParameters.ContainsKey('Password')) { $script:Sent.Add($Password) }
+        $r = Invoke-SwaksProcess -Server $script:Peer.host @PSBoundParameters
+        $r.Output = Hide-Secrets $r.Output
+        $r
     }
 
     # python3 smtplib driver: reads {host, port, implicitTls, steps} as JSON on stdin (so no
@@ -135,22 +108,10 @@ print(json.dumps(out))
     function Invoke-Smtp {
         param([int] $Port, [object[]] $Steps, [switch] $ImplicitTls)
         $spec = [ordered]@{ host = $script:Peer.host; port = $Port; implicitTls = [bool]$ImplicitTls; steps = @($Steps) } | ConvertTo-Json -Depth 5 -Compress
-        $psi = [System.Diagnostics.ProcessStartInfo]::new($script:Python)
-        $psi.ArgumentList.Add('-c')
-        $psi.ArgumentList.Add($script:PySmtp)
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.RedirectStandardInput = $true
-        $psi.UseShellExecute = $false
-        $proc = [System.Diagnostics.Process]::Start($psi)
-        $proc.StandardInput.Write($spec)
-        $proc.StandardInput.Close()
-        $stdout = $proc.StandardOutput.ReadToEndAsync()
-        $stderr = $proc.StandardError.ReadToEndAsync()
-        if (-not $proc.WaitForExit(60000)) { $proc.Kill($true); throw "python3 smtplib timed out on port $Port" }
-        $proc.WaitForExit()
-        if ($proc.ExitCode -ne 0) { throw "python3 smtplib failed ($($proc.ExitCode)): $(Hide-Secrets $stderr.Result)" }
-        return @($stdout.Result | ConvertFrom-Json)
+        $r = Invoke-Bounded -FilePath $script:Python -Arguments @('-c', $script:PySmtp) -InputText $spec -TimeoutSeconds 60
+        if ($r.TimedOut) { throw "python3 smtplib timed out on port $Port" }
+        if ($r.ExitCode -ne 0) { throw "python3 smtplib failed ($($r.ExitCode)): $(Hide-Secrets $r.StdErr)" }
+        return @($r.StdOut | ConvertFrom-Json)
     }
 
     function Get-EhloKeywords($Reply) {
@@ -161,29 +122,6 @@ print(json.dumps(out))
     function S([string] $Op, [string] $Line) {
         # One smtplib step: S ehlo | S starttls | S send '<line>' | S quit
         if ($PSBoundParameters.ContainsKey('Line')) { @{ op = $Op; line = $Line } } else { @{ op = $Op } }
-    }
-
-    function Get-TlsInfo {
-        # Implicit-TLS handshake with .NET; returns the negotiated protocol, the server certificate
-        # and the policy errors seen for the given target host (accepting anything).
-        param([int] $Port, [string] $TargetHost = 'localhost')
-        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-        try {
-            $client.Connect([System.Net.IPAddress]::Loopback, $Port)
-            $client.ReceiveTimeout = 10000
-            $errors = [ref][System.Net.Security.SslPolicyErrors]::None
-            $ssl = [System.Net.Security.SslStream]::new($client.GetStream(), $false, {
-                    param($s, $c, $ch, $e) $errors.Value = $e; $true }.GetNewClosure())
-            $ssl.AuthenticateAsClient($TargetHost)
-            $reader = [System.IO.StreamReader]::new($ssl, [System.Text.Encoding]::ASCII)
-            [pscustomobject]@{
-                Protocol     = $ssl.SslProtocol
-                Certificate  = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($ssl.RemoteCertificate)
-                PolicyErrors = $errors.Value
-                Banner       = $reader.ReadLine()
-            }
-        }
-        finally { $client.Dispose() }
     }
 
     function Get-Events {
@@ -207,9 +145,7 @@ print(json.dumps(out))
 }
 
 AfterAll {
-    if ($script:PeerDir -and (Test-Path -LiteralPath $script:PeerDir)) {
-        & (Join-Path $PSScriptRoot 'Stop-NodemailerPeer.ps1') -WorkDirectory $script:PeerDir
-    }
+    Stop-TestPeer -StopScript (Join-Path $PSScriptRoot 'Stop-NodemailerPeer.ps1') -WorkDirectory $script:PeerDir
 }
 
 Describe 'nodemailer smtp-server peer' -Tag 'Peer' {
@@ -407,10 +343,7 @@ Describe 'nodemailer smtp-server peer' -Tag 'Peer' {
             $r = Invoke-Swaks -Port $script:Peer.implicitTlsPort -Password $script:Peer.users[$script:AcsUser] -Arguments @(
                 '--tlsc', '--auth', 'LOGIN', '--auth-user', $script:AcsUser, '--quit-after', 'AUTH')
             $r.ExitCode | Should -Be 0 -Because $r.Output
-            $tlsAt = $r.Output.IndexOf('TLS started')
-            $bannerAt = $r.Output.IndexOf('<~  220 ')
-            $tlsAt | Should -BeGreaterThan -1
-            $bannerAt | Should -BeGreaterThan $tlsAt -Because 'the 220 banner must arrive inside TLS'
+            Assert-SwaksBannerInsideTls $r.Output
             $r.Output | Should -Match '<~  235 Authentication successful'
         }
     }
@@ -479,13 +412,7 @@ Describe 'nodemailer smtp-server peer' -Tag 'Peer' {
     Context 'TLS' {
         It 'serves the certificate from peer.json over TLS 1.2+, valid for localhost and 127.0.0.1 except for trust' {
             if (Skip-IfUnavailable) { return }
-            foreach ($target in 'localhost', '127.0.0.1') {
-                $tls = Get-TlsInfo -Port $script:Peer.implicitTlsPort -TargetHost $target
-                $tls.Banner | Should -Match '^220 '
-                $tls.Protocol | Should -BeIn @([System.Security.Authentication.SslProtocols]::Tls12, [System.Security.Authentication.SslProtocols]::Tls13)
-                $tls.Certificate.Thumbprint | Should -Be $script:Peer.certificateThumbprint
-                $tls.PolicyErrors | Should -Be ([System.Net.Security.SslPolicyErrors]::RemoteCertificateChainErrors) -Because "only the self-signed chain should be wrong for '$target'"
-            }
+            Assert-PeerCertificate -Port $script:Peer.implicitTlsPort -Thumbprint $script:Peer.certificateThumbprint   # banner matches '^220 '
         }
     }
 

@@ -51,36 +51,7 @@ $PeerRoot = $PSScriptRoot
 $MarkerName = '.nodemailer-peer'
 $NetworkErrorPattern = 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|proxy'
 
-function Stop-Unavailable([string] $Why) {
-    throw "PEER-UNAVAILABLE: $Why"
-}
-
-function Invoke-Bounded {
-    # Runs a program with a time limit; returns exit code and combined output. Never inherits
-    # PowerShell's stdio (stdin closed, stdout/stderr read here).
-    param([string] $FilePath, [string[]] $Arguments, [string] $WorkingDirectory, [int] $TimeoutSeconds = 60)
-    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
-    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-    if ($WorkingDirectory) { $psi.WorkingDirectory = $WorkingDirectory }
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.RedirectStandardInput = $true
-    $psi.UseShellExecute = $false
-    $proc = [System.Diagnostics.Process]::Start($psi)
-    try {
-        $proc.StandardInput.Close()
-        $stdout = $proc.StandardOutput.ReadToEndAsync()
-        $stderr = $proc.StandardError.ReadToEndAsync()
-        if (-not $proc.WaitForExit($TimeoutSeconds * 1000)) {
-            try { $proc.Kill($true) } catch { }
-            [void]$proc.WaitForExit(5000)
-            return [pscustomobject]@{ ExitCode = -1; TimedOut = $true; Output = "timed out after $TimeoutSeconds s" }
-        }
-        $proc.WaitForExit()
-        return [pscustomobject]@{ ExitCode = $proc.ExitCode; TimedOut = $false; Output = ($stdout.Result + $stderr.Result).Trim() }
-    }
-    finally { $proc.Dispose() }
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 function Get-LockedVersion {
     $lock = Get-Content -LiteralPath (Join-Path $PeerRoot 'package-lock.json') -Raw | ConvertFrom-Json -AsHashtable
@@ -144,43 +115,9 @@ function Assert-Prerequisites {
     if ($major -lt 20) { Stop-Unavailable "node $($v.Output) is too old: smtp-server $(Get-LockedVersion) needs Node.js >= 20." }
 }
 
-function Test-PortFree([int] $Port) {
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
-    try { $listener.Start(); return $true } catch { return $false } finally { try { $listener.Stop() } catch { } }
-}
-
-function Test-TcpAccept([int] $Port) {
-    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-    try { return $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait(1000) }
-    catch { return $false }
-    finally { $client.Dispose() }
-}
-
-function New-RandomString([int] $Length = 24, [string] $Alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789') {
-    $chars = $Alphabet.ToCharArray()
-    -join (1..$Length | ForEach-Object { $chars[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($chars.Length)] })
-}
-
 function Set-Mode([string] $Mode, [string] $Path) {
     $r = Invoke-Bounded -FilePath 'chmod' -Arguments @($Mode, $Path) -TimeoutSeconds 10
     if ($r.ExitCode -ne 0) { throw "chmod $Mode $Path failed: $($r.Output)" }
-}
-
-function Get-NodeState([int] $ProcId, [string] $ConfigPath) {
-    # 'ours'    node running this directory's server.js with this work directory's config
-    # 'gone'    no such process, or a zombie (dead, not yet reaped by init)
-    # 'other'   a live process that is not (yet) that node, e.g. the forked sh before its exec
-    if ($ProcId -le 1) { return 'gone' }
-    try {
-        $stat = [System.IO.File]::ReadAllText("/proc/$ProcId/stat")
-        $cmd = [System.IO.File]::ReadAllText("/proc/$ProcId/cmdline")
-    }
-    catch { return 'gone' }
-    $state = $stat.Substring($stat.LastIndexOf(')') + 2, 1)
-    if ($state -eq 'Z' -or $state -eq 'X') { return 'gone' }
-    $argv = $cmd.TrimEnd([char]0).Split([char]0)
-    if ($argv.Count -ge 3 -and $argv[-2] -eq (Join-Path $PeerRoot 'server.js') -and $argv[-1] -eq $ConfigPath) { return 'ours' }
-    return 'other'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +134,7 @@ if (-not $WorkDirectory) {
 }
 $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
 $stopScript = Join-Path $PeerRoot 'Stop-NodemailerPeer.ps1'
+$serverJs = Join-Path $PeerRoot 'server.js'
 
 # A previous peer in this work directory is stopped first (which also removes the directory).
 # A directory that is neither empty nor ours is refused: the stop script deletes work directories.
@@ -218,13 +156,7 @@ $ports = [ordered]@{
     oauthOnlyPort   = $BasePort + 4
     silentPort      = $BasePort + 5
 }
-foreach ($p in $ports.GetEnumerator()) {
-    if (-not (Test-PortFree $p.Value)) {
-        $who = ''
-        if (Get-Command ss -ErrorAction SilentlyContinue) { $who = (Invoke-Bounded -FilePath 'ss' -Arguments @('-ltnp', "sport = :$($p.Value)") -TimeoutSeconds 10).Output }
-        throw "Port 127.0.0.1:$($p.Value) ($($p.Key)) is already in use; pick another -BasePort or stop its owner.`n$who"
-    }
-}
+foreach ($p in $ports.GetEnumerator()) { Assert-PortFree $p.Value $p.Key }
 
 # --- Layout -----------------------------------------------------------------------------------
 $logDir = Join-Path $WorkDirectory 'log'
@@ -244,18 +176,7 @@ Set-Mode '0700' $WorkDirectory
 $started = $false
 try {
     # --- Certificate (self-signed, CN=localhost, SAN DNS:localhost + IP:127.0.0.1) ------------
-    $r = Invoke-Bounded -FilePath 'openssl' -TimeoutSeconds 60 -Arguments @(
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
-        '-keyout', $keyPath, '-out', $certPath,
-        '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-addext', 'extendedKeyUsage=serverAuth',
-        '-addext', 'keyUsage=digitalSignature,keyEncipherment')
-    if ($r.ExitCode -ne 0) { throw "openssl req failed ($($r.ExitCode)):`n$($r.Output)" }
-    Set-Mode '0600' $keyPath
-    $cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPem([System.IO.File]::ReadAllText($certPath))
-    $thumbprint = $cert.Thumbprint.ToUpperInvariant()   # SHA-1 of the DER encoding
-    $cert.Dispose()
+    $thumbprint = New-PeerCertificate -CertPath $certPath -KeyPath $keyPath -TimeoutSeconds 60
     Write-Phase 'certificate generated'
 
     # --- Credentials and config ---------------------------------------------------------------
@@ -288,7 +209,7 @@ try {
     # /bin/sh starts node in the background with stdin from /dev/null and stdout/stderr appended
     # to the log, and prints its pid. node never holds one of PowerShell's pipes, so neither this
     # call nor the caller's pipeline waits for it.
-    $spawn = & /bin/sh -c 'cd "$1" || exit 1; log="$2"; shift 2; "$@" </dev/null >>"$log" 2>&1 & echo $!' sh $PeerRoot $serverLog (Get-Command node -CommandType Application | Select-Object -First 1).Source (Join-Path $PeerRoot 'server.js') $configPath
+    $spawn = & /bin/sh -c 'cd "$1" || exit 1; log="$2"; shift 2; "$@" </dev/null >>"$log" 2>&1 & echo $!' sh $PeerRoot $serverLog (Get-Command node -CommandType Application | Select-Object -First 1).Source $serverJs $configPath
     $nodePid = 0
     if ($LASTEXITCODE -ne 0 -or -not [int]::TryParse("$spawn".Trim(), [ref]$nodePid)) { throw "Could not start node: $spawn" }
     [System.IO.File]::WriteAllText($pidPath, "$nodePid`n")
@@ -297,7 +218,7 @@ try {
     $deadline = [DateTime]::UtcNow.AddSeconds($StartTimeoutSeconds)
     $pending = [System.Collections.Generic.List[int]]::new([int[]]@($ports.Values))
     while ($pending.Count -gt 0) {
-        $state = Get-NodeState $nodePid $configPath
+        $state = Get-ProcessState $nodePid @($serverJs, $configPath)   # 'other' until the forked sh has exec'ed node
         if ($state -eq 'gone') {
             Start-Sleep -Milliseconds 100   # let the log be flushed
             $tail = Get-Content -LiteralPath $serverLog -Tail 20 -ErrorAction SilentlyContinue

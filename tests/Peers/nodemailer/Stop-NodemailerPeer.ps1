@@ -27,31 +27,7 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Continue'
 
-$ServerJs = Join-Path $PSScriptRoot 'server.js'
-
-function Get-NodeState([int] $ProcId, [string] $ConfigPath) {
-    # 'ours' = live process running '<node> <ServerJs> <ConfigPath>'; 'gone' = absent or zombie.
-    if ($ProcId -le 1) { return 'gone' }
-    try {
-        $stat = [System.IO.File]::ReadAllText("/proc/$ProcId/stat")
-        $cmd = [System.IO.File]::ReadAllText("/proc/$ProcId/cmdline")
-    }
-    catch { return 'gone' }
-    $state = $stat.Substring($stat.LastIndexOf(')') + 2, 1)
-    if ($state -eq 'Z' -or $state -eq 'X') { return 'gone' }
-    $argv = $cmd.TrimEnd([char]0).Split([char]0)
-    if ($argv.Count -ge 3 -and $argv[-2] -eq $ServerJs -and $argv[-1] -eq $ConfigPath) { return 'ours' }
-    return 'other'
-}
-
-function Wait-Gone([int[]] $Pids, [string] $ConfigPath, [int] $Seconds) {
-    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-    while (@($Pids | Where-Object { (Get-NodeState $_ $ConfigPath) -eq 'ours' }).Count -gt 0) {
-        if ([DateTime]::UtcNow -gt $deadline) { return $false }
-        Start-Sleep -Milliseconds 100
-    }
-    return $true
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 try {
     $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
@@ -60,35 +36,31 @@ catch {
     Write-Warning "Stop-NodemailerPeer: bad WorkDirectory '$WorkDirectory': $_"
     return
 }
-$configPath = Join-Path $WorkDirectory 'config.json'
+# Ours = '<node> <this directory>/server.js <WorkDirectory>/config.json' (Get-ProcessState).
+$argvTail = @((Join-Path $PSScriptRoot 'server.js'), (Join-Path $WorkDirectory 'config.json'))
 
 # --- Find and stop the node process -------------------------------------------------------------
 try {
     $pids = [System.Collections.Generic.List[int]]::new()
-    $pidFile = Join-Path $WorkDirectory 'server.pid'
-    if (Test-Path -LiteralPath $pidFile) {
-        $n = 0
-        if ([int]::TryParse((Get-Content -LiteralPath $pidFile -Raw -ErrorAction SilentlyContinue).Trim(), [ref]$n) -and (Get-NodeState $n $configPath) -eq 'ours') { $pids.Add($n) }
-    }
+    $n = Read-PidFile (Join-Path $WorkDirectory 'server.pid')
+    if ((Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
     if ($IsLinux) {
-        foreach ($dir in [System.IO.Directory]::EnumerateDirectories('/proc')) {
-            $name = [System.IO.Path]::GetFileName($dir)
-            $n = 0
-            if (-not [int]::TryParse($name, [ref]$n) -or $pids.Contains($n)) { continue }
-            if ((Get-NodeState $n $configPath) -eq 'ours') { $pids.Add($n) }
+        foreach ($n in Get-ProcIds) {
+            if (-not $pids.Contains($n) -and (Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
         }
     }
     if ($pids.Count -gt 0) {
+        $isOurs = { param($p) (Get-ProcessState $p $argvTail) -eq 'ours' }
         Write-Verbose "Stop-NodemailerPeer: SIGTERM to $($pids -join ', ')"
         foreach ($p in $pids) { & kill -TERM $p 2>&1 | Out-Null }
-        if (-not (Wait-Gone $pids $configPath $TimeoutSeconds)) {
+        if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds $TimeoutSeconds).Count -gt 0) {
             foreach ($p in $pids) {
-                if ((Get-NodeState $p $configPath) -eq 'ours') {
+                if (& $isOurs $p) {
                     Write-Warning "Stop-NodemailerPeer: node $p ignored SIGTERM for $TimeoutSeconds s; killing it."
                     & kill -KILL $p 2>&1 | Out-Null
                 }
             }
-            if (-not (Wait-Gone $pids $configPath 3)) { Write-Warning "Stop-NodemailerPeer: node $($pids -join ', ') still running after SIGKILL." }
+            if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds 3).Count -gt 0) { Write-Warning "Stop-NodemailerPeer: node $($pids -join ', ') still running after SIGKILL." }
         }
     }
 }

@@ -5,17 +5,14 @@
 # Environment: POSTFIX_PEER_BASEPORT (default 25870), POSTFIX_PEER_KEEP=1 keeps the work dir.
 
 BeforeAll {
+    . "$PSScriptRoot/../PeerTools.ps1"
     $script:PeerDir = Join-Path ([System.IO.Path]::GetTempPath()) ('postfix-peer-tests-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
     $script:BasePort = if ($env:POSTFIX_PEER_BASEPORT) { [int]$env:POSTFIX_PEER_BASEPORT } else { 25870 }
     $script:Unavailable = $null
     $script:Peer = $null
-    try {
-        $script:Peer = & (Join-Path $PSScriptRoot 'Start-PostfixPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
-    }
-    catch {
-        if ("$($_.Exception.Message)" -like 'PEER-UNAVAILABLE:*') { $script:Unavailable = $_.Exception.Message }
-        else { throw }
-    }
+    $start = Start-TestPeer -StartScript (Join-Path $PSScriptRoot 'Start-PostfixPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
+    $script:Peer = $start.Peer
+    $script:Unavailable = $start.Unavailable
 
     function Skip-IfUnavailable {
         if ($script:Unavailable) { Set-ItResult -Skipped -Because $script:Unavailable; return $true }
@@ -23,62 +20,20 @@ BeforeAll {
     }
 
     function Invoke-Swaks {
-        # Runs swaks against the peer. The password goes through SWAKS_OPT_auth_password (not argv)
-        # and --auth-hide-password keeps it out of the transcript.
+        # swaks against the peer (PeerTools.ps1: Invoke-SwaksProcess), the password masked in its output.
         param([int] $Port, [string[]] $Arguments, [string] $Password)
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('swaks')
-        foreach ($a in @('--config', '--server', $script:Peer.host, '--port', "$Port", '--timeout', '15')) { $psi.ArgumentList.Add($a) }
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        if ($PSBoundParameters.ContainsKey('Password')) {
-            $psi.Environment['SWAKS_OPT_auth_password'] = $Password
-            $psi.ArgumentList.Add('--auth-hide-password')
-        }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.RedirectStandardInput = $true
-        $psi.UseShellExecute = $false
-        $proc = [System.Diagnostics.Process]::Start($psi)
-        $proc.StandardInput.Close()
-        $stdout = $proc.StandardOutput.ReadToEndAsync()
-        $stderr = $proc.StandardError.ReadToEndAsync()
-        if (-not $proc.WaitForExit(60000)) { $proc.Kill($true); throw "swaks timed out: $($Arguments -join ' ')" }
-        $proc.WaitForExit()
-        $text = $stdout.Result + $stderr.Result
-        if ($script:Peer -and $script:Peer.password) { $text = $text.Replace($script:Peer.password, '***') }
-        [pscustomobject]@{ ExitCode = $proc.ExitCode; Output = $text }
-    }
-
-    function Get-TlsInfo {
-        # Implicit-TLS handshake with .NET; returns the negotiated protocol, the server certificate
-        # and the policy errors seen for the given target host (accepting anything).
-        param([int] $Port, [string] $TargetHost = 'localhost')
-        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-        try {
-            $client.Connect([System.Net.IPAddress]::Loopback, $Port)
-            $client.ReceiveTimeout = 10000
-            $errors = [ref][System.Net.Security.SslPolicyErrors]::None
-            $ssl = [System.Net.Security.SslStream]::new($client.GetStream(), $false, {
-                    param($s, $c, $ch, $e) $errors.Value = $e; $true }.GetNewClosure())
-            $ssl.AuthenticateAsClient($TargetHost)
-            $reader = [System.IO.StreamReader]::new($ssl, [System.Text.Encoding]::ASCII)
-            [pscustomobject]@{
-                Protocol     = $ssl.SslProtocol
-                Certificate  = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($ssl.RemoteCertificate)
-                PolicyErrors = $errors.Value
-                Banner       = $reader.ReadLine()
-            }
-        }
-        finally { $client.Dispose() }
+        $r = Invoke-SwaksProcess -Server $script:Peer.host @PSBoundParameters
+        if ($script:Peer -and $script:Peer.password) { $r.Output = $r.Output.Replace($script:Peer.password, '***') }
+        $r
     }
 
     $script:Unauthenticated = @('--from', 'probe@example.test', '--to', 'someone@elsewhere.example')
 }
 
 AfterAll {
-    if (Test-Path -LiteralPath $script:PeerDir) {
-        & (Join-Path $PSScriptRoot 'Stop-PostfixPeer.ps1') -WorkDirectory $script:PeerDir
-        if ($env:POSTFIX_PEER_KEEP -ne '1') { Remove-Item -LiteralPath $script:PeerDir -Recurse -Force -ErrorAction SilentlyContinue }
-    }
+    Stop-TestPeer -StopScript (Join-Path $PSScriptRoot 'Stop-PostfixPeer.ps1') -WorkDirectory $script:PeerDir
+    # Stop-PostfixPeer.ps1 leaves the work directory for post-mortems.
+    if ($env:POSTFIX_PEER_KEEP -ne '1') { Remove-Item -LiteralPath $script:PeerDir -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
 Describe 'Postfix + Dovecot SASL peer' -Tag 'Peer' {
@@ -198,10 +153,7 @@ Describe 'Postfix + Dovecot SASL peer' -Tag 'Peer' {
             if (Skip-IfUnavailable) { return }
             $r = Invoke-Swaks -Port $script:Peer.implicitTlsPort -Arguments @('--tlsc', '--quit-after', 'EHLO')
             $r.ExitCode | Should -Be 0 -Because $r.Output
-            $tlsAt = $r.Output.IndexOf('TLS started')
-            $bannerAt = $r.Output.IndexOf('<~  220 ')
-            $tlsAt | Should -BeGreaterThan -1
-            $bannerAt | Should -BeGreaterThan $tlsAt -Because 'the 220 banner must arrive inside TLS'
+            Assert-SwaksBannerInsideTls $r.Output
         }
 
         It 'AUTH PLAIN succeeds over implicit TLS' {
@@ -214,13 +166,7 @@ Describe 'Postfix + Dovecot SASL peer' -Tag 'Peer' {
 
         It 'serves the certificate from peer.json over TLS 1.2+, valid for localhost and 127.0.0.1 except for trust' {
             if (Skip-IfUnavailable) { return }
-            foreach ($target in 'localhost', '127.0.0.1') {
-                $tls = Get-TlsInfo -Port $script:Peer.implicitTlsPort -TargetHost $target
-                $tls.Banner | Should -Match '^220 '
-                $tls.Protocol | Should -BeIn @([System.Security.Authentication.SslProtocols]::Tls12, [System.Security.Authentication.SslProtocols]::Tls13)
-                $tls.Certificate.Thumbprint | Should -Be $script:Peer.certificateThumbprint
-                $tls.PolicyErrors | Should -Be ([System.Net.Security.SslPolicyErrors]::RemoteCertificateChainErrors) -Because "only the self-signed chain should be wrong for '$target'"
-            }
+            Assert-PeerCertificate -Port $script:Peer.implicitTlsPort -Thumbprint $script:Peer.certificateThumbprint   # banner matches '^220 '
         }
     }
 }

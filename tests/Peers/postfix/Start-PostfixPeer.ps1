@@ -46,20 +46,7 @@ $ErrorActionPreference = 'Stop'
 $RequiredPackages = @('postfix', 'dovecot-core', 'swaks', 'libnet-ssleay-perl', 'openssl')
 $UserName = 'probe@example.test'
 
-function Stop-Unavailable([string] $Why) {
-    throw "PEER-UNAVAILABLE: $Why"
-}
-
-function Invoke-Tool {
-    # Runs a native command, returns its combined output; throws with the output on non-zero exit.
-    param([string] $FilePath, [string[]] $Arguments, [switch] $AllowFailure)
-    $out = & $FilePath @Arguments 2>&1 | ForEach-Object { "$_" }
-    $code = $LASTEXITCODE
-    if ($code -ne 0 -and -not $AllowFailure) {
-        throw "'$FilePath $($Arguments -join ' ')' exited with $code`n$($out -join "`n")"
-    }
-    return ($out -join "`n")
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 function Invoke-Daemon {
     # Starts a self-daemonizing program with stdio detached to a log file: a daemon that keeps
@@ -72,11 +59,6 @@ function Invoke-Daemon {
         }
         throw "'$FilePath $($Arguments -join ' ')' exited with $LASTEXITCODE`n$($tail -join "`n")"
     }
-}
-
-function Test-PackageInstalled([string] $Name) {
-    $status = & dpkg-query -W -f '${Status}' $Name 2>$null
-    return ($LASTEXITCODE -eq 0 -and "$status" -match 'install ok installed')
 }
 
 function Assert-Prerequisites {
@@ -111,16 +93,6 @@ function Assert-Prerequisites {
     if ($still.Count -gt 0) { Stop-Unavailable "packages still missing after apt-get install: $($still -join ', ')" }
 }
 
-function Test-PortFree([int] $Port) {
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
-    try { $listener.Start(); return $true } catch { return $false } finally { try { $listener.Stop() } catch { } }
-}
-
-function New-RandomPassword([int] $Length = 24) {
-    $alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'.ToCharArray()
-    -join (1..$Length | ForEach-Object { $alphabet[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($alphabet.Length)] })
-}
-
 function Get-Ssha512([string] $Password) {
     # Dovecot {SSHA512}: base64( SHA512(password || salt) || salt )
     $salt = [byte[]]::new(16)
@@ -128,41 +100,6 @@ function Get-Ssha512([string] $Password) {
     $pw = [System.Text.Encoding]::UTF8.GetBytes($Password)
     $hash = [System.Security.Cryptography.SHA512]::HashData([byte[]]($pw + $salt))
     return '{SSHA512}' + [Convert]::ToBase64String([byte[]]($hash + $salt))
-}
-
-function Read-SmtpLine([System.IO.Stream] $Stream) {
-    $sb = [System.Text.StringBuilder]::new()
-    $buf = [byte[]]::new(1)
-    while ($true) {
-        $n = $Stream.Read($buf, 0, 1)
-        if ($n -le 0) { break }
-        if ($buf[0] -eq 10) { break }
-        if ($buf[0] -ne 13) { [void]$sb.Append([char]$buf[0]) }
-    }
-    return $sb.ToString()
-}
-
-function Test-SmtpGreeting([int] $Port, [switch] $ImplicitTls) {
-    # True when 127.0.0.1:$Port accepts a connection (plus a TLS handshake when -ImplicitTls) and greets with 220.
-    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-    try {
-        if (-not $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait(1000)) { return $false }
-        $client.ReceiveTimeout = 3000
-        $client.SendTimeout = 3000
-        [System.IO.Stream] $stream = $client.GetStream()
-        if ($ImplicitTls) {
-            $ssl = [System.Net.Security.SslStream]::new($stream, $false, { $true })
-            $ssl.AuthenticateAsClient('localhost')
-            $stream = $ssl
-        }
-        $line = Read-SmtpLine $stream
-        if ($line -notmatch '^220[ -]') { return $false }
-        $bytes = [System.Text.Encoding]::ASCII.GetBytes("QUIT`r`n")
-        $stream.Write($bytes, 0, $bytes.Length)
-        return $true
-    }
-    catch { return $false }
-    finally { $client.Dispose() }
 }
 
 function Set-Mode([string] $Mode, [string] $Path) { Invoke-Tool chmod @($Mode, $Path) | Out-Null }
@@ -202,12 +139,7 @@ if (Test-Path -LiteralPath $WorkDirectory) {
 
 Write-Phase 'previous instance (if any) stopped'
 $ports = [ordered]@{ StartTls = $BasePort; Plain = $BasePort + 1; ImplicitTls = $BasePort + 2 }
-foreach ($p in $ports.GetEnumerator()) {
-    if (-not (Test-PortFree $p.Value)) {
-        $who = try { Invoke-Tool ss @('-ltnp', "sport = :$($p.Value)") -AllowFailure } catch { '' }
-        throw "Port 127.0.0.1:$($p.Value) ($($p.Key)) is already in use; pick another -BasePort or stop its owner.`n$who"
-    }
-}
+foreach ($p in $ports.GetEnumerator()) { Assert-PortFree $p.Value $p.Key }
 
 # --- Layout -----------------------------------------------------------------------------------
 $pfEtc = Join-Path $WorkDirectory 'postfix/etc'
@@ -234,23 +166,12 @@ Set-Mode '0700' $pfData
 Remove-Item -LiteralPath $peerJson -Force -ErrorAction SilentlyContinue
 
 # --- Certificate (self-signed, CN=localhost, SAN DNS:localhost + IP:127.0.0.1) ----------------
-Invoke-Tool openssl @(
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
-    '-keyout', $keyPath, '-out', $certPath,
-    '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-addext', 'extendedKeyUsage=serverAuth',
-    '-addext', 'keyUsage=digitalSignature,keyEncipherment'
-) | Out-Null
-Set-Mode '0600' $keyPath
+$thumbprint = New-PeerCertificate -CertPath $certPath -KeyPath $keyPath   # key mode 0600
 Set-Mode '0644' $certPath
-$cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPem([System.IO.File]::ReadAllText($certPath))
-$thumbprint = $cert.Thumbprint.ToUpperInvariant()   # SHA-1 of the DER encoding
-$cert.Dispose()
 
 Write-Phase 'certificate generated'
 # --- Credentials ---------------------------------------------------------------------------
-$password = New-RandomPassword
+$password = New-RandomString
 [System.IO.File]::WriteAllText($usersPath, "${UserName}:$(Get-Ssha512 $password)::::::`n")
 Set-Owner 'root:dovecot' $usersPath
 Set-Mode '0640' $usersPath

@@ -33,26 +33,16 @@ $ErrorActionPreference = 'Continue'
 $PostfixExe = @('/usr/lib/postfix/sbin/', '/usr/libexec/postfix/')
 $DovecotExe = @('/usr/sbin/dovecot', '/usr/lib/dovecot/', '/usr/libexec/dovecot/')
 
-function Read-PidFile([string] $PidFile) {
-    # 'cat', not Get-Content: Postfix holds an exclusive lock on master.pid and .NET's FileStream
-    # takes a shared flock() on open, which fails with "being used by another process".
-    if (-not (Test-Path -LiteralPath $PidFile)) { return 0 }
-    $text = & cat $PidFile 2>$null
-    $procId = 0
-    if (-not [int]::TryParse("$text".Trim(), [ref]$procId) -or $procId -le 1) { return 0 }
-    return $procId
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 function Get-ProcInfo([int] $ProcId) {
-    # State, process group and executable of a live process, or $null (gone or zombie).
-    $stat = [string](Get-Content -LiteralPath "/proc/$ProcId/stat" -Raw -ErrorAction SilentlyContinue)
+    # State, process group, executable and working directory of a live process, or $null (gone or zombie).
+    $stat = Get-ProcStat $ProcId
     if (-not $stat) { return $null }
-    $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')   # state ppid pgrp ...
-    if ($fields[0] -eq 'Z' -or $fields[0] -eq 'X') { return $null }
     $exe = ''; $cwd = ''
     try { $exe = [string](Get-Item -LiteralPath "/proc/$ProcId/exe" -Force -ErrorAction Stop).LinkTarget } catch { }
     try { $cwd = [string](Get-Item -LiteralPath "/proc/$ProcId/cwd" -Force -ErrorAction Stop).LinkTarget } catch { }
-    return [pscustomobject]@{ Pid = $ProcId; State = $fields[0]; PGrp = [int]$fields[2]; Exe = $exe; Cwd = $cwd }
+    return [pscustomobject]@{ Pid = $ProcId; State = $stat.State; PGrp = $stat.PGrp; Exe = $exe; Cwd = $cwd }
 }
 
 function Test-Ours($Info, [string[]] $ExePrefixes) {
@@ -70,25 +60,16 @@ function Test-Alive([int] $ProcId, [string[]] $ExePrefixes) {
 }
 
 function Wait-Dead([int] $ProcId, [string[]] $ExePrefixes, [int] $Seconds) {
-    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-    while (Test-Alive $ProcId $ExePrefixes) {
-        if ([DateTime]::UtcNow -gt $deadline) { return $false }
-        Start-Sleep -Milliseconds 100
-    }
-    return $true
+    return (@(Wait-ProcessesGone -Pids $ProcId -IsAlive { param($p) Test-Alive $p $ExePrefixes } -Seconds $Seconds).Count -eq 0)
 }
 
 function Get-GroupMembers([int] $PGrp, [string[]] $ExePrefixes) {
     if ($PGrp -le 1) { return }
     $found = [System.Collections.Generic.List[object]]::new()
-    foreach ($dir in [System.IO.Directory]::EnumerateDirectories('/proc')) {
-        $name = [System.IO.Path]::GetFileName($dir)
-        if ($name -notmatch '^\d+$') { continue }
-        $stat = ''
-        try { $stat = [System.IO.File]::ReadAllText("$dir/stat") } catch { continue }
-        $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')
-        if ([int]$fields[2] -ne $PGrp) { continue }
-        $info = Get-ProcInfo ([int]$name)
+    foreach ($procId in Get-ProcIds) {
+        $stat = Get-ProcStat $procId
+        if (-not $stat -or $stat.PGrp -ne $PGrp) { continue }
+        $info = Get-ProcInfo $procId
         if (Test-Ours $info $ExePrefixes) { $found.Add($info) }
     }
     return $found.ToArray()

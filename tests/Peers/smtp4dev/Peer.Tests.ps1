@@ -7,31 +7,19 @@
 # SMTP4DEV_PEER_KEEP=1 keeps the tests' work directory (logs) after the run.
 
 BeforeAll {
+    . "$PSScriptRoot/../PeerTools.ps1"
     $script:PeerDir = Join-Path ([System.IO.Path]::GetTempPath()) ('smtp4dev-peer-tests-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
     $script:BasePort = if ($env:SMTP4DEV_PEER_BASEPORT) { [int]$env:SMTP4DEV_PEER_BASEPORT } else { 25960 }
     $script:Unavailable = $null
     $script:Peer = $null
 
-    if (-not (Get-Command swaks -ErrorAction SilentlyContinue) -or
-        -not ("$(& dpkg-query -W -f '${Status}' libnet-ssleay-perl 2>$null)" -match 'install ok installed')) {
-        # swaks and its STARTTLS/TLS support (libnet-ssleay-perl is only a Recommends of swaks).
-        if ("$(& id -u 2>$null)".Trim() -eq '0' -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
-            $env:DEBIAN_FRONTEND = 'noninteractive'
-            & apt-get update -qq 2>&1 | Out-Null
-            & apt-get install -y -qq --no-install-recommends swaks libnet-ssleay-perl 2>&1 | Out-Null
-        }
-        if (-not (Get-Command swaks -ErrorAction SilentlyContinue)) { throw 'swaks is not installed and could not be installed (apt-get install swaks libnet-ssleay-perl).' }
-    }
+    if (-not (Install-Swaks)) { throw 'swaks is not installed and could not be installed (apt-get install swaks libnet-ssleay-perl).' }
 
     $sw = [System.Diagnostics.Stopwatch]::StartNew()
-    try {
-        $script:Peer = & (Join-Path $PSScriptRoot 'Start-Smtp4devPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
-        Write-Host ("smtp4dev peer started in {0:N1} s" -f $sw.Elapsed.TotalSeconds)
-    }
-    catch {
-        if ("$($_.Exception.Message)" -like 'PEER-UNAVAILABLE:*') { $script:Unavailable = $_.Exception.Message }
-        else { throw }
-    }
+    $start = Start-TestPeer -StartScript (Join-Path $PSScriptRoot 'Start-Smtp4devPeer.ps1') -WorkDirectory $script:PeerDir -BasePort $script:BasePort
+    $script:Peer = $start.Peer
+    $script:Unavailable = $start.Unavailable
+    if ($script:Peer) { Write-Host ("smtp4dev peer started in {0:N1} s" -f $sw.Elapsed.TotalSeconds) }
 
     function Skip-IfUnavailable {
         if ($script:Unavailable) { Set-ItResult -Skipped -Because $script:Unavailable; return $true }
@@ -56,27 +44,11 @@ BeforeAll {
     }
 
     function Invoke-Swaks {
-        # Runs swaks against the peer. The password goes through SWAKS_OPT_auth_password (not argv)
-        # and --auth-hide-password keeps it out of the transcript.
+        # swaks against the peer (PeerTools.ps1: Invoke-SwaksProcess), every secret masked in its output.
         param([int] $Port, [string[]] $Arguments, [string] $Password)
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('swaks')
-        foreach ($a in @('--config', '--server', $script:Peer.host, '--port', "$Port", '--timeout', '15', '--ehlo', 'probe.example.test')) { $psi.ArgumentList.Add($a) }
-        foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
-        if ($PSBoundParameters.ContainsKey('Password')) {
-            $psi.Environment['SWAKS_OPT_auth_password'] = $Password
-            $psi.ArgumentList.Add('--auth-hide-password')
-        }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $psi.RedirectStandardInput = $true
-        $psi.UseShellExecute = $false
-        $proc = [System.Diagnostics.Process]::Start($psi)
-        $proc.StandardInput.Close()
-        $stdout = $proc.StandardOutput.ReadToEndAsync()
-        $stderr = $proc.StandardError.ReadToEndAsync()
-        if (-not $proc.WaitForExit(60000)) { $proc.Kill($true); throw "swaks timed out: $($Arguments -join ' ')" }
-        $proc.WaitForExit()
-        [pscustomobject]@{ ExitCode = $proc.ExitCode; Output = (Hide-Secrets ($stdout.Result + $stderr.Result)) }
+        $r = Invoke-SwaksProcess -Server $script:Peer.host -Ehlo 'probe.example.test' @PSBoundParameters
+        $r.Output = Hide-Secrets $r.Output
+        $r
     }
 
     function Read-Reply([System.IO.StreamReader] $Reader) {
@@ -130,28 +102,6 @@ BeforeAll {
         [Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes("`0$User`0$Password"))
     }
 
-    function Get-TlsInfo {
-        # Implicit-TLS handshake with .NET; returns protocol, server certificate, policy errors, banner.
-        param([int] $Port, [string] $TargetHost = 'localhost')
-        $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-        try {
-            $client.Connect([System.Net.IPAddress]::Loopback, $Port)
-            $client.ReceiveTimeout = 10000
-            $errors = [ref][System.Net.Security.SslPolicyErrors]::None
-            $ssl = [System.Net.Security.SslStream]::new($client.GetStream(), $false, {
-                    param($s, $c, $ch, $e) $errors.Value = $e; $true }.GetNewClosure())
-            $ssl.AuthenticateAsClient($TargetHost)
-            $reader = [System.IO.StreamReader]::new($ssl, [System.Text.Encoding]::ASCII)
-            [pscustomobject]@{
-                Protocol     = $ssl.SslProtocol
-                Certificate  = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($ssl.RemoteCertificate)
-                PolicyErrors = $errors.Value
-                Banner       = $reader.ReadLine()
-            }
-        }
-        finally { $client.Dispose() }
-    }
-
     $script:Banner = '220 localhost smtp4dev ready'
     $script:EhloBeforeTls = @('250-Nice to meet you.', '250-8BITMIME', '250-SIZE', '250-SMTPUTF8', '250 STARTTLS')
     $script:EhloAfterTls = @('250-Nice to meet you.', '250-8BITMIME', '250-SIZE', '250-SMTPUTF8', '250-AUTH=PLAIN LOGIN', '250 AUTH PLAIN LOGIN')
@@ -160,9 +110,7 @@ BeforeAll {
 }
 
 AfterAll {
-    if ($script:PeerDir -and (Test-Path -LiteralPath $script:PeerDir)) {
-        & (Join-Path $PSScriptRoot 'Stop-Smtp4devPeer.ps1') -WorkDirectory $script:PeerDir
-    }
+    Stop-TestPeer -StopScript (Join-Path $PSScriptRoot 'Stop-Smtp4devPeer.ps1') -WorkDirectory $script:PeerDir
 }
 
 Describe 'smtp4dev peer' -Tag 'Peer' {
@@ -342,10 +290,7 @@ Describe 'smtp4dev peer' -Tag 'Peer' {
 
             $r = Invoke-Swaks -Port $script:Peer.implicitTlsPort -Arguments @('--tlsc', '--quit-after', 'EHLO')
             $r.ExitCode | Should -Be 0 -Because $r.Output
-            $tlsAt = $r.Output.IndexOf('TLS started')
-            $bannerAt = $r.Output.IndexOf('<~  220 ')
-            $tlsAt | Should -BeGreaterThan -1
-            $bannerAt | Should -BeGreaterThan $tlsAt -Because 'the 220 banner must arrive inside TLS'
+            Assert-SwaksBannerInsideTls $r.Output
         }
 
         It 'AUTH <_> succeeds for both users and a wrong password gets 535' -ForEach @('PLAIN', 'LOGIN') {
@@ -364,13 +309,7 @@ Describe 'smtp4dev peer' -Tag 'Peer' {
 
         It 'serves the certificate from peer.json over TLS 1.2+, valid for localhost and 127.0.0.1 except for trust' {
             if (Skip-IfUnavailable) { return }
-            foreach ($target in 'localhost', '127.0.0.1') {
-                $tls = Get-TlsInfo -Port $script:Peer.implicitTlsPort -TargetHost $target
-                $tls.Banner | Should -Be $script:Banner
-                $tls.Protocol | Should -BeIn @([System.Security.Authentication.SslProtocols]::Tls12, [System.Security.Authentication.SslProtocols]::Tls13)
-                $tls.Certificate.Thumbprint | Should -Be $script:Peer.certificateThumbprint
-                $tls.PolicyErrors | Should -Be ([System.Net.Security.SslPolicyErrors]::RemoteCertificateChainErrors) -Because "only the self-signed chain should be wrong for '$target'"
-            }
+            Assert-PeerCertificate -Port $script:Peer.implicitTlsPort -Thumbprint $script:Peer.certificateThumbprint -Banner $script:Banner
         }
     }
 

@@ -51,75 +51,12 @@ $ToolVersion = '3.15.0'
 $UserNames = @('dave', 'user@example.test')
 $MarkerName = '.smtp4dev-peer'
 
-function Stop-Unavailable([string] $Why) { throw "PEER-UNAVAILABLE: $Why" }
-
-function Invoke-Tool {
-    # Runs a native command, returns its combined output; throws with the output on non-zero exit.
-    param([string] $FilePath, [string[]] $Arguments, [switch] $AllowFailure)
-    $out = & $FilePath @Arguments 2>&1 | ForEach-Object { "$_" }
-    $code = $LASTEXITCODE
-    if ($code -ne 0 -and -not $AllowFailure) {
-        throw "'$FilePath $($Arguments -join ' ')' exited with $code`n$($out -join "`n")"
-    }
-    return ($out -join "`n")
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 function Get-RealPath([string] $Path) {
     $target = [System.IO.File]::ResolveLinkTarget($Path, $true)
     if ($target) { return $target.FullName }
     return [System.IO.Path]::GetFullPath($Path)
-}
-
-function Test-PortFree([int] $Port) {
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
-    try { $listener.Start(); return $true } catch { return $false } finally { try { $listener.Stop() } catch { } }
-}
-
-function New-RandomPassword([int] $Length = 24) {
-    $alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789'.ToCharArray()
-    -join (1..$Length | ForEach-Object { $alphabet[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($alphabet.Length)] })
-}
-
-function Read-SmtpLine([System.IO.Stream] $Stream) {
-    $sb = [System.Text.StringBuilder]::new()
-    $buf = [byte[]]::new(1)
-    while ($true) {
-        $n = $Stream.Read($buf, 0, 1)
-        if ($n -le 0) { break }
-        if ($buf[0] -eq 10) { break }
-        if ($buf[0] -ne 13) { [void]$sb.Append([char]$buf[0]) }
-    }
-    return $sb.ToString()
-}
-
-function Test-SmtpGreeting([int] $Port, [switch] $ImplicitTls) {
-    # True when 127.0.0.1:$Port accepts a connection (plus a TLS handshake when -ImplicitTls) and greets with 220.
-    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
-    try {
-        if (-not $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait(1000)) { return $false }
-        $client.ReceiveTimeout = 5000
-        $client.SendTimeout = 5000
-        [System.IO.Stream] $stream = $client.GetStream()
-        if ($ImplicitTls) {
-            $ssl = [System.Net.Security.SslStream]::new($stream, $false, { $true })
-            $ssl.AuthenticateAsClient('localhost')
-            $stream = $ssl
-        }
-        $line = Read-SmtpLine $stream
-        if ($line -notmatch '^220[ -]') { return $false }
-        $bytes = [System.Text.Encoding]::ASCII.GetBytes("QUIT`r`n")
-        $stream.Write($bytes, 0, $bytes.Length)
-        return $true
-    }
-    catch { return $false }
-    finally { $client.Dispose() }
-}
-
-function Test-ProcessAlive([int] $ProcId) {
-    $stat = [string](Get-Content -LiteralPath "/proc/$ProcId/stat" -Raw -ErrorAction SilentlyContinue)
-    if (-not $stat) { return $false }
-    $state = $stat.Substring($stat.LastIndexOf(')') + 2, 1)
-    return ($state -ne 'Z' -and $state -ne 'X')
 }
 
 function Get-LogTail([string] $Path, [int] $Lines = 30) {
@@ -262,12 +199,7 @@ $instances.Add([pscustomobject]@{ Name = 'starttls'; Port = $BasePort; TlsMode =
 if (-not $NoImplicitTls) {
     $instances.Add([pscustomobject]@{ Name = 'implicit'; Port = $BasePort + 1; TlsMode = 'ImplicitTls'; ProcId = 0; WebUrl = $null })
 }
-foreach ($i in $instances) {
-    if (-not (Test-PortFree $i.Port)) {
-        $who = try { Invoke-Tool ss @('-ltnp', "sport = :$($i.Port)") -AllowFailure } catch { '' }
-        throw "Port 127.0.0.1:$($i.Port) ($($i.Name)) is already in use; pick another -BasePort or stop its owner.`n$who"
-    }
-}
+foreach ($i in $instances) { Assert-PortFree $i.Port $i.Name }
 
 # --- Layout -----------------------------------------------------------------------------------
 $logDir = Join-Path $WorkDirectory 'log'
@@ -284,23 +216,12 @@ try {
     foreach ($d in @($logDir, $runDir)) { [void][System.IO.Directory]::CreateDirectory($d) }
 
     # --- Certificate (self-signed, CN=localhost, SAN DNS:localhost + IP:127.0.0.1) --------------
-    Invoke-Tool openssl @(
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
-        '-keyout', $keyPath, '-out', $certPath,
-        '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-addext', 'extendedKeyUsage=serverAuth',
-        '-addext', 'keyUsage=digitalSignature,keyEncipherment'
-    ) | Out-Null
-    [System.IO.File]::SetUnixFileMode($keyPath, [System.IO.UnixFileMode]'UserRead, UserWrite')
-    $cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPem([System.IO.File]::ReadAllText($certPath))
-    $thumbprint = $cert.Thumbprint.ToUpperInvariant()
-    $cert.Dispose()
+    $thumbprint = New-PeerCertificate -CertPath $certPath -KeyPath $keyPath
     Write-Phase 'certificate generated'
 
     # --- Users (random password per start) -------------------------------------------------------
     $users = [ordered]@{}
-    foreach ($u in $UserNames) { $users[$u] = New-RandomPassword }
+    foreach ($u in $UserNames) { $users[$u] = New-RandomString }
 
     # --- One smtp4dev per listener ---------------------------------------------------------------
     foreach ($i in $instances) {
@@ -367,7 +288,7 @@ try {
     while ($pending.Count -gt 0) {
         foreach ($i in @($pending)) {
             $log = Join-Path $logDir "smtp4dev-$($i.Name).log"
-            if (-not (Test-ProcessAlive $i.ProcId)) {
+            if (-not (Get-ProcStat $i.ProcId)) {
                 throw "smtp4dev '$($i.Name)' (pid $($i.ProcId)) exited during start-up. Last lines of ${log}:`n$(Get-LogTail $log)"
             }
             # smtp4dev does not exit when its SMTP listener cannot start (e.g. port taken between our
@@ -379,7 +300,7 @@ try {
                 $m = Select-String -LiteralPath $log -Pattern 'Now listening on: (http://\S+)' -ErrorAction SilentlyContinue | Select-Object -First 1
                 if ($m) { $i.WebUrl = $m.Matches[0].Groups[1].Value }
             }
-            if ($i.WebUrl -and (Test-SmtpGreeting -Port $i.Port -ImplicitTls:($i.TlsMode -eq 'ImplicitTls'))) {
+            if ($i.WebUrl -and (Test-SmtpGreeting -Port $i.Port -ImplicitTls:($i.TlsMode -eq 'ImplicitTls') -TimeoutMilliseconds 5000)) {
                 Write-Phase "smtp4dev '$($i.Name)' answers 220 on $($i.Port); web UI $($i.WebUrl)"
                 [void]$pending.Remove($i)
             }

@@ -29,14 +29,7 @@ param(
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Continue'
 
-function Get-ProcStat([int] $ProcId) {
-    # State and parent pid of a live process, or $null (gone or zombie).
-    $stat = ''
-    try { $stat = [System.IO.File]::ReadAllText("/proc/$ProcId/stat") } catch { return $null }
-    $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')   # state ppid pgrp ...
-    if ($fields[0] -eq 'Z' -or $fields[0] -eq 'X') { return $null }
-    return [pscustomobject]@{ Pid = $ProcId; State = $fields[0]; PPid = [int]$fields[1] }
-}
+. "$PSScriptRoot/../PeerTools.ps1"
 
 function Get-CmdLine([int] $ProcId) {
     try { return @([System.IO.File]::ReadAllText("/proc/$ProcId/cmdline").Split([char]0)) } catch { return @() }
@@ -50,21 +43,13 @@ function Test-Ours([int] $ProcId) {
     return $false
 }
 
-function Get-AllPids {
-    foreach ($dir in [System.IO.Directory]::EnumerateDirectories('/proc')) {
-        $name = [System.IO.Path]::GetFileName($dir)
-        $procId = 0
-        if ([int]::TryParse($name, [ref]$procId)) { $procId }
-    }
-}
-
 function Get-Targets {
     # Our smtp4dev processes plus their descendants.
-    $all = @(Get-AllPids)
+    $all = @(Get-ProcIds)
     $roots = [System.Collections.Generic.HashSet[int]]::new()
     foreach ($f in @(Get-ChildItem -LiteralPath (Join-Path $WorkDirectory 'run') -Filter '*.pid' -ErrorAction SilentlyContinue)) {
-        $procId = 0
-        if ([int]::TryParse(([System.IO.File]::ReadAllText($f.FullName)).Trim(), [ref]$procId) -and (Test-Ours $procId)) { [void]$roots.Add($procId) }
+        $procId = Read-PidFile $f.FullName
+        if (Test-Ours $procId) { [void]$roots.Add($procId) }
     }
     foreach ($procId in $all) { if (Test-Ours $procId) { [void]$roots.Add($procId) } }
 
@@ -81,16 +66,6 @@ function Get-Targets {
     return @($result)
 }
 
-function Wait-AllDead([int[]] $Pids, [int] $Seconds) {
-    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
-    while ($true) {
-        $alive = @($Pids | Where-Object { Get-ProcStat $_ })
-        if ($alive.Count -eq 0) { return @() }
-        if ([DateTime]::UtcNow -gt $deadline) { return $alive }
-        Start-Sleep -Milliseconds 100
-    }
-}
-
 try {
     $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
     $script:ArgPrefix = "--baseappdatapath=$WorkDirectory/"
@@ -105,11 +80,11 @@ try {
     if ($targets.Count -gt 0) {
         Write-Verbose "Stop-Smtp4devPeer: SIGTERM to $($targets -join ', ')"
         foreach ($p in $targets) { & kill -TERM $p 2>&1 | Out-Null }
-        $left = @(Wait-AllDead $targets $TimeoutSeconds)
+        $left = @(Wait-ProcessesGone -Pids $targets -Seconds $TimeoutSeconds)
         if ($left.Count -gt 0) {
             Write-Warning "Stop-Smtp4devPeer: $($left -join ', ') still running $TimeoutSeconds s after SIGTERM; sending SIGKILL."
             foreach ($p in $left) { & kill -KILL $p 2>&1 | Out-Null }
-            $left = @(Wait-AllDead $left 3)
+            $left = @(Wait-ProcessesGone -Pids $left -Seconds 3)
             if ($left.Count -gt 0) { Write-Warning "Stop-Smtp4devPeer: $($left -join ', ') survived SIGKILL." }
         }
     }

@@ -1,0 +1,376 @@
+#Requires -Version 7.0
+<#
+.SYNOPSIS
+    Helpers shared by the test peers under tests/Peers (postfix, nodemailer, smtp4dev).
+
+.DESCRIPTION
+    Dot-source it; it only defines functions (no variables, no StrictMode or preference changes,
+    nothing runs):
+
+      Start-*Peer.ps1 / Stop-*Peer.ps1   . "$PSScriptRoot/../PeerTools.ps1"
+      Peer.Tests.ps1                     BeforeAll { . "$PSScriptRoot/../PeerTools.ps1"; ... }
+
+    Nothing here uses $PSScriptRoot or $script: variables: a peer's own paths, names and state
+    are always passed in as parameters. What differs between the peers (what makes a process
+    "ours", the order and warnings of a stop, the checks a peer needs) stays in the peer's
+    scripts; where the peers only differ in a number (a timeout) it is a parameter.
+
+    Start scripts:     Stop-Unavailable, Invoke-Tool, Invoke-Bounded, Test-PortFree,
+                       Assert-PortFree, Test-TcpAccept, Read-SmtpLine, Test-SmtpGreeting,
+                       New-RandomString, New-PeerCertificate, Test-PackageInstalled
+    Stop scripts:      Read-PidFile, Get-ProcIds, Get-ProcStat, Get-ProcessState,
+                       Wait-ProcessesGone
+    Peer.Tests.ps1:    Start-TestPeer, Stop-TestPeer, Install-Swaks, Invoke-SwaksProcess, Get-TlsInfo,
+                       Assert-PeerCertificate, Assert-SwaksBannerInsideTls (Pester assertions)
+#>
+
+# --- Running programs ------------------------------------------------------------------------
+
+function Stop-Unavailable([string] $Why) {
+    # The one way a start script says "this peer cannot be provided on this machine": the tests
+    # skip (not fail) on an error whose message starts with 'PEER-UNAVAILABLE:'.
+    throw "PEER-UNAVAILABLE: $Why"
+}
+
+function Invoke-Tool {
+    # Runs a native command, returns its combined output; throws with the output on non-zero exit.
+    # No time limit; $LASTEXITCODE is the command's exit code afterwards (also with -AllowFailure).
+    param([string] $FilePath, [string[]] $Arguments, [switch] $AllowFailure)
+    $out = & $FilePath @Arguments 2>&1 | ForEach-Object { "$_" }
+    $code = $LASTEXITCODE
+    if ($code -ne 0 -and -not $AllowFailure) {
+        throw "'$FilePath $($Arguments -join ' ')' exited with $code`n$($out -join "`n")"
+    }
+    return ($out -join "`n")
+}
+
+function Invoke-Bounded {
+    <#
+    Runs a program with a time limit and returns
+      [pscustomobject]@{ ExitCode; TimedOut; Output; StdOut; StdErr }
+    Output is stdout + stderr, trimmed ("timed out after N s" on a timeout, with ExitCode -1);
+    StdOut and StdErr are the untouched streams ('' on a timeout). Never inherits PowerShell's
+    stdio: stdin is a pipe that gets -InputText (if any) and is then closed, stdout/stderr are
+    read here. -Environment adds or overrides variables in the child's environment only. On a
+    timeout the process and its descendants are killed. Never throws for a non-zero exit.
+    #>
+    param(
+        [string] $FilePath,
+        [string[]] $Arguments,
+        [string] $WorkingDirectory,
+        [int] $TimeoutSeconds = 60,
+        [hashtable] $Environment,
+        [string] $InputText
+    )
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
+    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    if ($WorkingDirectory) { $psi.WorkingDirectory = $WorkingDirectory }
+    if ($Environment) { foreach ($e in $Environment.GetEnumerator()) { $psi.Environment[$e.Key] = [string]$e.Value } }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.RedirectStandardInput = $true
+    $psi.UseShellExecute = $false
+    $proc = [System.Diagnostics.Process]::Start($psi)
+    try {
+        if ($InputText) { $proc.StandardInput.Write($InputText) }
+        $proc.StandardInput.Close()
+        $stdout = $proc.StandardOutput.ReadToEndAsync()
+        $stderr = $proc.StandardError.ReadToEndAsync()
+        if (-not $proc.WaitForExit($TimeoutSeconds * 1000)) {
+            try { $proc.Kill($true) } catch { }
+            [void]$proc.WaitForExit(5000)
+            return [pscustomobject]@{ ExitCode = -1; TimedOut = $true; Output = "timed out after $TimeoutSeconds s"; StdOut = ''; StdErr = '' }
+        }
+        $proc.WaitForExit()   # lets the asynchronous readers finish
+        return [pscustomobject]@{
+            ExitCode = $proc.ExitCode
+            TimedOut = $false
+            Output   = ($stdout.Result + $stderr.Result).Trim()
+            StdOut   = $stdout.Result
+            StdErr   = $stderr.Result
+        }
+    }
+    finally { $proc.Dispose() }
+}
+
+function Test-PackageInstalled([string] $Name) {
+    # True when dpkg says the Debian package $Name is installed; false without dpkg-query.
+    if (-not (Get-Command dpkg-query -ErrorAction SilentlyContinue)) { return $false }
+    $status = & dpkg-query -W -f '${Status}' $Name 2>$null
+    return ($LASTEXITCODE -eq 0 -and "$status" -match 'install ok installed')
+}
+
+# --- Ports and SMTP greetings ----------------------------------------------------------------
+
+function Test-PortFree([int] $Port) {
+    # True when a listener can be bound on 127.0.0.1:$Port right now.
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, $Port)
+    try { $listener.Start(); return $true } catch { return $false } finally { try { $listener.Stop() } catch { } }
+}
+
+function Assert-PortFree([int] $Port, [string] $Name) {
+    # Throws "Port 127.0.0.1:<Port> (<Name>) is already in use; ..." followed by what
+    # 'ss -ltnp' says about its owner (when ss is there), unless the port is free.
+    if (Test-PortFree $Port) { return }
+    $who = ''
+    if (Get-Command ss -ErrorAction SilentlyContinue) {
+        $who = (Invoke-Bounded -FilePath 'ss' -Arguments @('-ltnp', "sport = :$Port") -TimeoutSeconds 10).Output
+    }
+    throw "Port 127.0.0.1:$Port ($Name) is already in use; pick another -BasePort or stop its owner.`n$who"
+}
+
+function Test-TcpAccept([int] $Port) {
+    # True when 127.0.0.1:$Port accepts a TCP connection within 1 s (nothing is sent or read).
+    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    try { return $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait(1000) }
+    catch { return $false }
+    finally { $client.Dispose() }
+}
+
+function Read-SmtpLine([System.IO.Stream] $Stream) {
+    # One line from $Stream, byte by byte (nothing is read past the LF), without CR/LF.
+    $sb = [System.Text.StringBuilder]::new()
+    $buf = [byte[]]::new(1)
+    while ($true) {
+        $n = $Stream.Read($buf, 0, 1)
+        if ($n -le 0) { break }
+        if ($buf[0] -eq 10) { break }
+        if ($buf[0] -ne 13) { [void]$sb.Append([char]$buf[0]) }
+    }
+    return $sb.ToString()
+}
+
+function Test-SmtpGreeting {
+    # True when 127.0.0.1:$Port accepts a connection within 1 s (plus a TLS handshake, any
+    # certificate, when -ImplicitTls) and greets with 220; then sends QUIT. -TimeoutMilliseconds
+    # bounds each read and write after the connect.
+    param([int] $Port, [switch] $ImplicitTls, [int] $TimeoutMilliseconds = 3000)
+    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    try {
+        if (-not $client.ConnectAsync([System.Net.IPAddress]::Loopback, $Port).Wait(1000)) { return $false }
+        $client.ReceiveTimeout = $TimeoutMilliseconds
+        $client.SendTimeout = $TimeoutMilliseconds
+        [System.IO.Stream] $stream = $client.GetStream()
+        if ($ImplicitTls) {
+            $ssl = [System.Net.Security.SslStream]::new($stream, $false, { $true })
+            $ssl.AuthenticateAsClient('localhost')
+            $stream = $ssl
+        }
+        $line = Read-SmtpLine $stream
+        if ($line -notmatch '^220[ -]') { return $false }
+        $bytes = [System.Text.Encoding]::ASCII.GetBytes("QUIT`r`n")
+        $stream.Write($bytes, 0, $bytes.Length)
+        return $true
+    }
+    catch { return $false }
+    finally { $client.Dispose() }
+}
+
+# --- Secrets and certificates ----------------------------------------------------------------
+
+function New-RandomString([int] $Length = 24, [string] $Alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789') {
+    # Cryptographically random string; the default alphabet (no 0/O, 1/l/I) makes the peers' passwords.
+    $chars = $Alphabet.ToCharArray()
+    -join (1..$Length | ForEach-Object { $chars[[System.Security.Cryptography.RandomNumberGenerator]::GetInt32($chars.Length)] })
+}
+
+function New-PeerCertificate {
+    <#
+    Generates a self-signed TLS server certificate with openssl: RSA 2048, SHA-256, 30 days,
+    CN=localhost, SAN DNS:localhost + IP:127.0.0.1, EKU serverAuth. Writes the PEM certificate to
+    -CertPath and the unencrypted PEM key to -KeyPath (mode 0600) and returns the certificate's
+    thumbprint (SHA-1 of the DER encoding, upper-case hex).
+    -TimeoutSeconds 0 (default) runs openssl through Invoke-Tool: no time limit, a failure throws
+    "'openssl req ...' exited with <code>". A positive value runs it through Invoke-Bounded with
+    that limit, a failure throws "openssl req failed (<code>):".
+    #>
+    param([string] $CertPath, [string] $KeyPath, [int] $TimeoutSeconds = 0)
+    $arguments = @(
+        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
+        '-keyout', $KeyPath, '-out', $CertPath,
+        '-subj', '/CN=localhost',
+        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-addext', 'extendedKeyUsage=serverAuth',
+        '-addext', 'keyUsage=digitalSignature,keyEncipherment'
+    )
+    if ($TimeoutSeconds -gt 0) {
+        $r = Invoke-Bounded -FilePath 'openssl' -Arguments $arguments -TimeoutSeconds $TimeoutSeconds
+        if ($r.ExitCode -ne 0) { throw "openssl req failed ($($r.ExitCode)):`n$($r.Output)" }
+    }
+    else {
+        Invoke-Tool openssl $arguments | Out-Null
+    }
+    [System.IO.File]::SetUnixFileMode($KeyPath, [System.IO.UnixFileMode]'UserRead, UserWrite')
+    $cert = [System.Security.Cryptography.X509Certificates.X509Certificate2]::CreateFromPem([System.IO.File]::ReadAllText($CertPath))
+    try { return $cert.Thumbprint.ToUpperInvariant() }
+    finally { $cert.Dispose() }
+}
+
+# --- Processes (Linux /proc) -----------------------------------------------------------------
+
+function Read-PidFile([string] $PidFile) {
+    # The pid in $PidFile, or 0 (no file, not a number, or <= 1).
+    # 'cat', not Get-Content: Postfix holds an exclusive lock on master.pid and .NET's FileStream
+    # takes a shared flock() on open, which fails with "being used by another process".
+    if (-not (Test-Path -LiteralPath $PidFile)) { return 0 }
+    $text = & cat $PidFile 2>$null
+    $procId = 0
+    if (-not [int]::TryParse("$text".Trim(), [ref]$procId) -or $procId -le 1) { return 0 }
+    return $procId
+}
+
+function Get-ProcIds {
+    # The pids of all processes in /proc.
+    foreach ($dir in [System.IO.Directory]::EnumerateDirectories('/proc')) {
+        $procId = 0
+        if ([int]::TryParse([System.IO.Path]::GetFileName($dir), [ref]$procId)) { $procId }
+    }
+}
+
+function Get-ProcStat([int] $ProcId) {
+    # [pscustomobject]@{ Pid; State; PPid; PGrp } of a live process from /proc/<pid>/stat, or
+    # $null when it is gone or a zombie (state Z or X: dead, not yet reaped).
+    $stat = ''
+    try { $stat = [System.IO.File]::ReadAllText("/proc/$ProcId/stat") } catch { return $null }
+    $fields = $stat.Substring($stat.LastIndexOf(')') + 2).Split(' ')   # state ppid pgrp ...
+    if ($fields[0] -eq 'Z' -or $fields[0] -eq 'X') { return $null }
+    return [pscustomobject]@{ Pid = $ProcId; State = $fields[0]; PPid = [int]$fields[1]; PGrp = [int]$fields[2] }
+}
+
+function Get-ProcessState([int] $ProcId, [string[]] $ArgvTail) {
+    # 'ours'  a live process whose command line ends with $ArgvTail, after at least the program
+    # 'gone'  pid <= 1, no such process, or a zombie (dead, not yet reaped by init)
+    # 'other' any other live process (pid reuse, or e.g. a forked sh before its exec)
+    if ($ProcId -le 1 -or -not (Get-ProcStat $ProcId)) { return 'gone' }
+    try { $cmd = [System.IO.File]::ReadAllText("/proc/$ProcId/cmdline") } catch { return 'gone' }
+    $argv = $cmd.TrimEnd([char]0).Split([char]0)
+    if ($argv.Count -le $ArgvTail.Count) { return 'other' }
+    for ($i = 1; $i -le $ArgvTail.Count; $i++) {
+        if ($argv[-$i] -ne $ArgvTail[-$i]) { return 'other' }
+    }
+    return 'ours'
+}
+
+function Wait-ProcessesGone {
+    # Polls every 100 ms until none of $Pids is alive or $Seconds have passed; returns the pids
+    # still alive (nothing when all are gone). Alive = -IsAlive, a script block called with one
+    # pid, is true; by default Get-ProcStat (the process exists and is not a zombie). The script
+    # block sees the caller's variables, except ones named like this function's ($Pids, $IsAlive,
+    # $Seconds, $deadline, $alive), which it would see instead.
+    param([int[]] $Pids, [scriptblock] $IsAlive = { param($p) Get-ProcStat $p }, [int] $Seconds)
+    $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+    while ($true) {
+        $alive = @($Pids | Where-Object { & $IsAlive $_ })
+        if ($alive.Count -eq 0) { return }
+        if ([DateTime]::UtcNow -gt $deadline) { return $alive }
+        Start-Sleep -Milliseconds 100
+    }
+}
+
+# --- Test helpers (Peer.Tests.ps1) -----------------------------------------------------------
+
+function Start-TestPeer {
+    # Runs a peer's Start-*Peer.ps1 and returns [pscustomobject]@{ Peer; Unavailable }: the peer
+    # object and $null, or $null and the 'PEER-UNAVAILABLE: ...' message when the peer cannot be
+    # provided on this machine (the tests then skip). Any other error is rethrown.
+    param([string] $StartScript, [string] $WorkDirectory, [int] $BasePort)
+    try { $peer = & $StartScript -WorkDirectory $WorkDirectory -BasePort $BasePort }
+    catch {
+        if ("$($_.Exception.Message)" -like 'PEER-UNAVAILABLE:*') { return [pscustomobject]@{ Peer = $null; Unavailable = $_.Exception.Message } }
+        throw
+    }
+    return [pscustomobject]@{ Peer = $peer; Unavailable = $null }
+}
+
+function Stop-TestPeer([string] $StopScript, [string] $WorkDirectory) {
+    # For Peer.Tests.ps1 AfterAll: runs a peer's Stop-*Peer.ps1 when the work directory exists.
+    if ($WorkDirectory -and (Test-Path -LiteralPath $WorkDirectory)) { & $StopScript -WorkDirectory $WorkDirectory }
+}
+
+function Install-Swaks {
+    # Makes sure swaks and its STARTTLS/TLS support (libnet-ssleay-perl, only a Recommends of
+    # swaks) are installed: apt-get installs what is missing when running as root. Returns
+    # whether swaks is on PATH afterwards.
+    $need = @()
+    if (-not (Get-Command swaks -ErrorAction SilentlyContinue)) { $need += 'swaks', 'libnet-ssleay-perl' }
+    elseif ((Get-Command dpkg-query -ErrorAction SilentlyContinue) -and -not (Test-PackageInstalled 'libnet-ssleay-perl')) { $need += 'libnet-ssleay-perl' }
+    if ($need -and (Get-Command apt-get -ErrorAction SilentlyContinue) -and "$(& id -u 2>$null)".Trim() -eq '0') {
+        $env:DEBIAN_FRONTEND = 'noninteractive'
+        & apt-get update -qq 2>&1 | Out-Null
+        & apt-get install -y -qq --no-install-recommends @need 2>&1 | Out-Null
+    }
+    return [bool](Get-Command swaks -ErrorAction SilentlyContinue)
+}
+
+function Invoke-SwaksProcess {
+    <#
+    Runs swaks once against -Server:-Port and returns [pscustomobject]@{ ExitCode; Output }, Output
+    being stdout + stderr as they are: NOT redacted, the caller masks its own secrets.
+    swaks gets --config (no ~/.swaksrc), --timeout 15, '--ehlo <Ehlo>' when -Ehlo is given, then
+    -Arguments. With -Password the password goes to swaks through SWAKS_OPT_auth_password in its
+    environment (never argv) and --auth-hide-password keeps it out of the transcript.
+    Throws "swaks timed out: <Arguments>" when swaks has not finished after -TimeoutSeconds.
+    #>
+    param([string] $Server, [int] $Port, [string[]] $Arguments, [string] $Password, [string] $Ehlo, [int] $TimeoutSeconds = 60)
+    $argv = [System.Collections.Generic.List[string]]::new()
+    foreach ($a in @('--config', '--server', $Server, '--port', "$Port", '--timeout', '15')) { $argv.Add($a) }
+    if ($Ehlo) { $argv.Add('--ehlo'); $argv.Add($Ehlo) }
+    foreach ($a in $Arguments) { $argv.Add($a) }
+    $environment = @{}
+    if ($PSBoundParameters.ContainsKey('Password')) {
+        $environment['SWAKS_OPT_auth_password'] = $Password
+        $argv.Add('--auth-hide-password')
+    }
+    $r = Invoke-Bounded -FilePath 'swaks' -Arguments $argv -Environment $environment -TimeoutSeconds $TimeoutSeconds
+    if ($r.TimedOut) { throw "swaks timed out: $($Arguments -join ' ')" }
+    [pscustomobject]@{ ExitCode = $r.ExitCode; Output = $r.StdOut + $r.StdErr }
+}
+
+function Get-TlsInfo {
+    # Implicit-TLS handshake with .NET; returns the negotiated protocol, the server certificate,
+    # the policy errors seen for the given target host (accepting anything) and the first line
+    # the server sends (its banner).
+    param([int] $Port, [string] $TargetHost = 'localhost')
+    $client = [System.Net.Sockets.TcpClient]::new([System.Net.Sockets.AddressFamily]::InterNetwork)
+    try {
+        $client.Connect([System.Net.IPAddress]::Loopback, $Port)
+        $client.ReceiveTimeout = 10000
+        $errors = [ref][System.Net.Security.SslPolicyErrors]::None
+        $ssl = [System.Net.Security.SslStream]::new($client.GetStream(), $false, {
+                param($s, $c, $ch, $e) $errors.Value = $e; $true }.GetNewClosure())
+        $ssl.AuthenticateAsClient($TargetHost)
+        $reader = [System.IO.StreamReader]::new($ssl, [System.Text.Encoding]::ASCII)
+        [pscustomobject]@{
+            Protocol     = $ssl.SslProtocol
+            Certificate  = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($ssl.RemoteCertificate)
+            PolicyErrors = $errors.Value
+            Banner       = $reader.ReadLine()
+        }
+    }
+    finally { $client.Dispose() }
+}
+
+function Assert-PeerCertificate {
+    # Pester assertions for a peer's implicit-TLS port, for the target hosts 'localhost' and
+    # '127.0.0.1': the first line inside TLS is -Banner (Should -Be) or, without -Banner, matches
+    # -BannerPattern; TLS 1.2 or 1.3; the certificate is the one with -Thumbprint; the only policy
+    # error is the untrusted (self-signed) chain.
+    param([int] $Port, [string] $Thumbprint, [string] $Banner, [string] $BannerPattern = '^220 ')
+    foreach ($target in 'localhost', '127.0.0.1') {
+        $tls = Get-TlsInfo -Port $Port -TargetHost $target
+        if ($PSBoundParameters.ContainsKey('Banner')) { $tls.Banner | Should -Be $Banner }
+        else { $tls.Banner | Should -Match $BannerPattern }
+        $tls.Protocol | Should -BeIn @([System.Security.Authentication.SslProtocols]::Tls12, [System.Security.Authentication.SslProtocols]::Tls13)
+        $tls.Certificate.Thumbprint | Should -Be $Thumbprint
+        $tls.PolicyErrors | Should -Be ([System.Net.Security.SslPolicyErrors]::RemoteCertificateChainErrors) -Because "only the self-signed chain should be wrong for '$target'"
+    }
+}
+
+function Assert-SwaksBannerInsideTls([string] $Output) {
+    # Pester assertions on the transcript of a swaks --tlsc session: TLS started, and the server's
+    # 220 banner came after that, i.e. inside TLS.
+    $tlsAt = $Output.IndexOf('TLS started')
+    $bannerAt = $Output.IndexOf('<~  220 ')
+    $tlsAt | Should -BeGreaterThan -1
+    $bannerAt | Should -BeGreaterThan $tlsAt -Because 'the 220 banner must arrive inside TLS'
+}
