@@ -19,7 +19,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         private static readonly Dictionary<int, string> s_signInCodes = new Dictionary<int, string>
         {
             [50126] = "InvalidCredentials",
-            [50034] = "InvalidCredentials",
+            [50034] = "UserNameNotUpn",
             [50053] = "AccountLocked",
             [50055] = "PasswordExpired",
             [50057] = "AccountDisabled",
@@ -47,11 +47,18 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 if (verdict is Verdict v)
                 {
                     f.Verdict = v;
-                    f.Evidence = Join(f.Evidence, why);
                 }
+
+                // A fact that decides nothing (per-user MFA "enabled") is still shown, not hidden.
+                f.Evidence = Join(f.Evidence, why);
             }
 
-            if (state.LastSmtpSignInUtc is DateTime last && probeStartedUtc is DateTimeOffset started && last < started.UtcDateTime && findings.Count > 0)
+            if (method == SmtpAuthMethod.OAuth)
+            {
+                // Authenticated SMTP sign-ins are basic-auth sign-ins; an app's XOAUTH2 token is not one, so their
+                // absence or lag says nothing here.
+            }
+            else if (state.LastSmtpSignInUtc is DateTime last && probeStartedUtc is DateTimeOffset started && last < started.UtcDateTime && findings.Count > 0)
             {
                 findings[0].Evidence = Join(findings[0].Evidence, string.Format(CultureInfo.InvariantCulture,
                     "The probe's own sign-in is not yet in the sign-in log (the latest Authenticated SMTP sign-in is from {0:u}); sign-in logs lag by minutes.", last));
@@ -143,9 +150,16 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
                     break;
                 case "MfaRequired":
-                    if (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) || s.PerUserMfaState is "enabled" or "enforced")
+                    if (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) || string.Equals(s.PerUserMfaState, "enforced", StringComparison.OrdinalIgnoreCase))
                     {
-                        return (Verdict.Confirmed, "Settings: " + (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) ? "Conditional Access requires MFA: " + s.MfaConditionalAccessPolicies + "." : "per-user MFA is " + s.PerUserMfaState + "; basic SMTP then needs an app password, if app passwords are allowed."));
+                        return (Verdict.Confirmed, "Settings: " + (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) ? "Conditional Access requires MFA: " + s.MfaConditionalAccessPolicies + "." : "per-user MFA is enforced; basic SMTP then needs an app password, if app passwords are allowed."));
+                    }
+
+                    if (string.Equals(s.PerUserMfaState, "enabled", StringComparison.OrdinalIgnoreCase))
+                    {
+                        // Not decisive either way: "enabled" users can still use their password for legacy
+                        // authentication, and become "enforced" as soon as they register MFA methods.
+                        return (null, "Settings: per-user MFA is enabled but not enforced, which does not block a password for legacy authentication; it becomes enforced (and blocks it) once the user registers MFA methods, so check the state again after a failure.");
                     }
 
                     if (s.ConditionalAccessEvaluatedBy is not null && s.PerUserMfaState == "disabled")

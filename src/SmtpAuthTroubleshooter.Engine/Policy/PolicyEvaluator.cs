@@ -236,10 +236,14 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 basicUnknown = true;
             }
 
-            if (mailbox.PerUserMfaState is "enabled" or "enforced" && !basicBlocks.Contains("MfaRequired"))
+            if (string.Equals(mailbox.PerUserMfaState, "enforced", StringComparison.OrdinalIgnoreCase) && !basicBlocks.Contains("MfaRequired"))
             {
-                // Per-user MFA: basic SMTP needs an app password, which only works if the admin allows them and no
-                // CA legacy block or security defaults apply (reference §2.3).
+                // Per-user MFA "enforced": a password alone no longer signs in to legacy protocols; basic SMTP needs an
+                // app password, which works only if app passwords are allowed and no CA legacy block or security
+                // defaults apply. "enabled" is not a block: Microsoft: "The user is enrolled in per-user Microsoft Entra
+                // multifactor authentication, but can still use their password for legacy authentication"
+                // (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates). The user moves to
+                // "enforced" on registering MFA methods, so the state is read fresh each time (issue 10).
                 basicBlocks.Add("MfaRequired");
             }
 

@@ -158,7 +158,9 @@ public static class BasicAuthEvaluator
             return new AuthDecision(AuthOutcome.MfaRequired, account, $"Conditional access policy '{mfa.DisplayName ?? mfa.Id}' requires MFA, which basic auth cannot satisfy (Entra 50076).");
         }
 
-        if (account.PerUserMfaState != PerUserMfaState.Disabled && !usedAppPassword)
+        // Only "enforced" stops a password: "enabled" users "can still use their password for legacy authentication"
+        // until they register MFA methods (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates).
+        if (account.PerUserMfaState == PerUserMfaState.Enforced && !usedAppPassword)
         {
             return new AuthDecision(AuthOutcome.MfaRequired, account, $"Per-user MFA is {account.PerUserMfaState.ToString().ToLowerInvariant()} and no app password was used (Entra 50076).");
         }
