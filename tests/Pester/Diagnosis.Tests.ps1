@@ -29,7 +29,7 @@ Describe 'The diagnosis pipeline, per demo scenario' -Tag Diagnosis {
         $top.CauseId | Should -BeExactly $ExpectCause
         "$($top.Verdict)" | Should -BeExactly $ExpectVerdict
         $top.UserPrincipalName | Should -BeExactly $_.Upn
-        if ($_.ExpectCommand) { $top.RemediationCommand | Should -BeExactly ($_.ExpectCommand -replace '<appId>', $_.App -replace '<objectId>', 'c1000000-0000-4000-8000-000000000002') }
+        if ($_.ExpectCommand) { $top.RemediationCommand | Should -BeExactly ($_.ExpectCommand -replace '<appId>', "'$($_.App)'" -replace '<objectId>', "'c1000000-0000-4000-8000-000000000002'") }
         else { ($top.RemediationCommand + $top.Remediation) | Should -Not -BeNullOrEmpty }
         if ($top.Verdict -eq 'Confirmed') { $top.Evidence | Should -Match '(Settings|Sign-in log|token)' }
     }
@@ -61,7 +61,7 @@ Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {
         "$($findings[0].Verdict)" | Should -BeExactly 'Likely'
         $findings[0].Evidence | Should -Match 'Pre-flight'
         $findings[0].Evidence | Should -Match 'OAuth too'
-        $findings[0].RemediationCommand | Should -BeExactly 'Set-CASMailbox -Identity tenant.inherit@contoso.com -SmtpClientAuthenticationDisabled $false'
+        $findings[0].RemediationCommand | Should -BeExactly "Set-CASMailbox -Identity 'tenant.inherit@contoso.com' -SmtpClientAuthenticationDisabled `$false"
     }
 
     It 'rules causes out with -PolicyState and confirms the one the settings show' {

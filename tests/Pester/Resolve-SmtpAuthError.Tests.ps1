@@ -60,7 +60,7 @@ Describe 'Resolve-SmtpAuthError' -Tag Resolve {
 
     It 'fills the fix command with the account named by -UserPrincipalName' {
         $f = @(Resolve-SmtpAuthError $script:Tenant -UserPrincipalName 'scanner@contoso.com')[0]
-        $f.RemediationCommand | Should -BeExactly 'Set-CASMailbox -Identity scanner@contoso.com -SmtpClientAuthenticationDisabled $false'
+        $f.RemediationCommand | Should -BeExactly "Set-CASMailbox -Identity 'scanner@contoso.com' -SmtpClientAuthenticationDisabled `$false"
     }
 
     It 'gives one Unrecognized finding for unknown text, with the parsed codes' {

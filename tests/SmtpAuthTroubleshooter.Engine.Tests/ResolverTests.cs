@@ -118,7 +118,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void User_fills_the_fix_command()
         {
             SmtpAuthFinding f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.") { UserPrincipalName = "scanner@contoso.com" })[0];
-            Assert.Equal("Set-CASMailbox -Identity scanner@contoso.com -SmtpClientAuthenticationDisabled $false", f.RemediationCommand);
+            Assert.Equal("Set-CASMailbox -Identity 'scanner@contoso.com' -SmtpClientAuthenticationDisabled $false", f.RemediationCommand);
             Assert.Equal("scanner@contoso.com", f.UserPrincipalName);
         }
 

@@ -236,6 +236,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             CauseDefinition cause = _catalog.Causes[causeId];
             CauseVariant? variant = cause.VariantAt(when);
+            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled);
             return new SmtpAuthFinding
             {
                 UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
@@ -245,8 +246,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Category = cause.Category,
                 Evidence = variant?.Evidence ?? string.Empty,
                 Checks = cause.Checks,
-                Remediation = variant?.Remediation ?? cause.Remediation,
-                RemediationCommand = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState),
+                Remediation = WithPlaceholderNote(variant?.Remediation ?? cause.Remediation, unfilled),
+                RemediationCommand = command,
                 DocumentationUrl = cause.DocumentationUrl,
                 Transient = cause.Transient,
                 CatalogVersion = _catalog.Version,
@@ -307,6 +308,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         private SmtpAuthFinding ToFinding(Candidate c, ParsedError parsed, SmtpAuthMethod method, DateTimeOffset when, ErrorEvidence evidence)
         {
             CauseVariant? variant = c.Cause.VariantAt(when);
+            string? command = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled);
             var ev = new StringBuilder(c.Reference.Evidence);
             if (c.ExtraEvidence is not null)
             {
@@ -345,8 +347,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
                 Checks = c.Cause.Checks,
-                Remediation = variant?.Remediation ?? c.Cause.Remediation,
-                RemediationCommand = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState),
+                Remediation = WithPlaceholderNote(variant?.Remediation ?? c.Cause.Remediation, unfilled),
+                RemediationCommand = command,
                 DocumentationUrl = c.Cause.DocumentationUrl,
                 Transient = c.Cause.Transient,
                 ReplyText = reply?.ToString(),
@@ -362,6 +364,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         private SmtpAuthFinding Unrecognized(ParsedError parsed, ParsedReply? reply, ErrorEvidence evidence)
         {
             CauseDefinition cause = _catalog.Causes["Unrecognized"];
+            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName, null, null, out IReadOnlyList<string> unfilled);
             var ev = new StringBuilder("No catalog entry matches this text.");
             if (reply is not null)
             {
@@ -387,8 +390,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
                 Checks = cause.Checks,
-                Remediation = cause.Remediation,
-                RemediationCommand = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName),
+                Remediation = WithPlaceholderNote(cause.Remediation, unfilled),
+                RemediationCommand = command,
                 DocumentationUrl = cause.DocumentationUrl,
                 Transient = reply?.ReplyCode is >= 400 and < 500,
                 ReplyText = reply?.ToString(),
@@ -425,44 +428,39 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return string.Format(CultureInfo.InvariantCulture, "{0} is {1} about {2} (RFC 3463).", enhanced, cls, subject);
         }
 
-        private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state = null)
+        // The values a fix command can be filled with: the mailbox, the SendAs address, the app and its enterprise-app
+        // object id, the authentication policy; from the state, else from the reply text (a 5.2.252 names both sides).
+        private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state, string? text, out IReadOnlyList<string> unfilled)
         {
-            if (command is null)
+            string? from = state?.From;
+            if (text is not null && ReplyParser.SafeMatch(s_sendAsPattern, text) is System.Text.RegularExpressions.Match m)
             {
-                return null;
+                user ??= m.Groups["user"].Value;
+                from ??= m.Groups["from"].Value;
             }
 
-            string filled = command;
-            if (!string.IsNullOrEmpty(user))
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal)
             {
-                filled = filled.Replace("<user>", user).Replace("<mailbox>", user);
-            }
-
-            if (state is not null)
-            {
-                if (!string.IsNullOrEmpty(state.From))
-                {
-                    filled = filled.Replace("<from>", state.From);
-                }
-
-                if (!string.IsNullOrEmpty(state.ClientId))
-                {
-                    filled = filled.Replace("<appId>", state.ClientId);
-                }
-
-                if (!string.IsNullOrEmpty(state.EnterpriseAppObjectId))
-                {
-                    filled = filled.Replace("<objectId>", state.EnterpriseAppObjectId);
-                }
-
-                if (!string.IsNullOrEmpty(state.AuthenticationPolicy))
-                {
-                    filled = filled.Replace("<policy>", state.AuthenticationPolicy);
-                }
-            }
-
-            return filled;
+                ["user"] = user,
+                ["mailbox"] = user,
+                ["from"] = from,
+                ["appId"] = state?.ClientId,
+                ["objectId"] = state?.EnterpriseAppObjectId,
+                ["policy"] = state?.AuthenticationPolicy,
+            };
+            return FixCommand.Fill(command, values, out unfilled);
         }
+
+        // "5.2.252 SendAsDenied; app@contoso.com not allowed to send as sales@contoso.com".
+        private static readonly System.Text.RegularExpressions.Regex s_sendAsPattern = new System.Text.RegularExpressions.Regex(
+            @"(?<user>[^\s;<>]+@[^\s;<>]+?)\s+not allowed to send as\s+(?<from>[^\s;<>]+@[^\s;<>]+?)[\s;.,]*(?:$|\s|\[)",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(50));
+
+        // Says which placeholders of the fix command are still to be filled in, if any.
+        private static string WithPlaceholderNote(string remediation, IReadOnlyList<string> unfilled) =>
+            unfilled.Count == 0 ? remediation : remediation + string.Format(CultureInfo.InvariantCulture,
+                " In the command, replace {0} with the real value{1}: it was not known from the error or the settings.",
+                string.Join(" and ", unfilled), unfilled.Count == 1 ? string.Empty : "s");
 
         private static void Append(StringBuilder sb, string sentence)
         {

@@ -204,6 +204,20 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             }
         }
 
+        /// <summary>The first match, or null when there is none or the pattern timed out.</summary>
+        internal static Match? SafeMatch(Regex regex, string text)
+        {
+            try
+            {
+                Match m = regex.Match(text);
+                return m.Success ? m : null;
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return null;
+            }
+        }
+
         internal static bool SafeIsMatch(Regex regex, string text)
         {
             try
