@@ -8,7 +8,7 @@ using System.Management.Automation.Language;
 namespace SmtpAuthTroubleshooter
 {
     /// <summary>
-    /// Tab completion for -Server: the Microsoft 365 submission hosts (reference §2.8, SHAPES §D), so an admin does not
+    /// Tab completion for -Server: the Microsoft 365 submission hosts (https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365, https://learn.microsoft.com/graph/deployments), so an admin does not
     /// have to remember the sovereign or legacy-TLS host names (STYLE rule 13: IArgumentCompleter, not psm1 script blocks).
     /// </summary>
     public sealed class SmtpServerCompleter : IArgumentCompleter

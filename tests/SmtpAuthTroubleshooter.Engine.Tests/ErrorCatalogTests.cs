@@ -60,6 +60,32 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void Nothing_an_admin_reads_cites_internal_notes()
+        {
+            // Issue 10: cite Microsoft's pages, never "reference §3", "Q4" or "not documented in the sources" (a notes
+            // file outside this repository that neither admins nor maintainers can follow).
+            var internalNote = new System.Text.RegularExpressions.Regex(@"§|\breference\s+§|\bQ\d{1,2}\b|not documented in the sources|SHAPES");
+            var texts = new List<(string Where, string Text)>();
+            foreach (CauseDefinition c in Catalog.Causes.Values)
+            {
+                texts.Add((c.Id + ".title", c.Title));
+                texts.Add((c.Id + ".checks", c.Checks ?? string.Empty));
+                texts.Add((c.Id + ".remediation", c.Remediation));
+                texts.AddRange(c.Variants.SelectMany(v => new[] { (c.Id + ".variant", v.Title ?? string.Empty), (c.Id + ".variant", v.Evidence ?? string.Empty), (c.Id + ".variant", v.Remediation ?? string.Empty) }));
+                Assert.Matches("^(https://|this project's issue)", c.Reference ?? "https://");
+            }
+
+            foreach (CatalogEntry e in Catalog.Entries)
+            {
+                texts.AddRange(e.Causes.Select(r => (e.Id + "." + r.CauseId, r.Evidence)));
+                Assert.Matches("^(https://|this project's issue)", e.Reference ?? "https://");
+            }
+
+            string[] offenders = texts.Where(t => internalNote.IsMatch(t.Text)).Select(t => t.Where + ": " + t.Text).ToArray();
+            Assert.True(offenders.Length == 0, string.Join("\n", offenders));
+        }
+
+        [Fact]
         public void Tenant_switch_fix_prefers_the_mailbox_override()
         {
             Assert.Equal("Set-CASMailbox -Identity <user> -SmtpClientAuthenticationDisabled $false", Catalog.Causes["TenantSmtpAuthDisabled"].RemediationCommand);

@@ -8,14 +8,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 {
     /// <summary>
     /// Turns candidate causes into Confirmed or RuledOut with the tenant's settings (a policy state) and the Entra
-    /// sign-in log (reference §1.7, §2, §6). Pure. The rule of evidence: the server's reply plus an independent fact
+    /// sign-in log (https://learn.microsoft.com/entra/identity-platform/reference-error-codes https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/authenticated-client-smtp-submission). Pure. The rule of evidence: the server's reply plus an independent fact
     /// that explains it is Confirmed; a fact that excludes it is RuledOut; anything else keeps the catalog's verdict.
     /// </summary>
     internal static class EvidenceCorroborator
     {
         private static readonly string[] s_separator = { "; " };
 
-        // Entra sign-in error codes and the causes they prove (reference §1.7).
+        // Entra sign-in error codes and the causes they prove (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
         private static readonly Dictionary<int, string> s_signInCodes = new Dictionary<int, string>
         {
             [50126] = "InvalidCredentials",

@@ -8,7 +8,7 @@ using SmtpAuthTroubleshooter.Engine.Knowledge;
 namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 {
     /// <summary>
-    /// Turns error evidence into ranked findings: parse the text (reference §6 step 2), match the catalog
+    /// Turns error evidence into ranked findings: parse the text, match the catalog
     /// on the most specific reply first, and order causes by verdict. Text alone never yields Confirmed:
     /// that needs a second, independent source (a setting, a sign-in record, a token claim).
     /// </summary>
@@ -50,7 +50,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             bool inferredBasic = false;
             if (method == SmtpAuthMethod.Unknown && string.Equals(parsed.Source, "System.Net.Mail", StringComparison.Ordinal))
             {
-                // System.Net.Mail and Send-MailMessage have no XOAUTH2 (reference §4 #14, DE0005): they only do basic auth.
+                // System.Net.Mail and Send-MailMessage have no XOAUTH2 (https://learn.microsoft.com/exchange/mail-flow-best-practices/fix-issues-with-printers-scanners-and-lob-applications-that-send-email-using-off https://github.com/dotnet/platform-compat/blob/master/docs/DE0005.md, DE0005): they only do basic auth.
                 method = SmtpAuthMethod.Basic;
                 inferredBasic = true;
             }
@@ -136,7 +136,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return findings;
         }
 
-        // A probe that worked: no failure to explain, but two things an admin needs to know (reference §3, issue 5):
+        // A probe that worked: no failure to explain, but two things an admin needs to know (https://techcommunity.microsoft.com/blog/exchange/updated-exchange-online-smtp-auth-basic-authentication-deprecation-timeline/4489835, issue 5):
         // basic auth still working is on borrowed time, and settings that say "blocked" contradict the live result.
         private List<SmtpAuthFinding> Succeeded(ErrorEvidence evidence)
         {
@@ -144,7 +144,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             DateTimeOffset when = evidence.ObservedUtc ?? _clock();
             if (evidence.AuthMethod == SmtpAuthMethod.Basic)
             {
-                // Reference §3: basic SMTP AUTH disabled by default for existing tenants from the end of December 2026
+                // https://techcommunity.microsoft.com/blog/exchange/updated-exchange-online-smtp-auth-basic-authentication-deprecation-timeline/4489835: basic SMTP AUTH disabled by default for existing tenants from the end of December 2026
                 // (admins can still re-enable it); Microsoft announces the final removal date in the second half of 2027.
                 SmtpAuthFinding retired = FromCause("BasicAuthRetired", evidence, when);
                 retired.Verdict = Verdict.Likely;
@@ -255,7 +255,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         }
 
         // A 535 5.7.3 after XOAUTH2 plus a token claim that explains it are two independent sources: Confirmed
-        // (reference §2.7). A claim problem the reply does not point at stays as the catalog put it.
+        // (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth). A claim problem the reply does not point at stays as the catalog put it.
         private static void ConfirmFromTokenClaims(List<Candidate> candidates, ErrorEvidence evidence, SmtpAuthMethod method)
         {
             if (method != SmtpAuthMethod.OAuth || evidence.TokenIssues.Count == 0)

@@ -254,7 +254,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public string? DocumentationUrl { get; }
         /// <summary>Whether waiting can help.</summary>
         public bool Transient { get; }
-        /// <summary>Where in the domain reference the facts come from.</summary>
+        /// <summary>The public pages (Microsoft documentation, library sources, issue threads) the facts come from.</summary>
         public string? Reference { get; }
         /// <summary>Date-bound variants (meaning that changed over time).</summary>
         public IReadOnlyList<CauseVariant> Variants { get; }
@@ -315,7 +315,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         /// <summary>Entry id, e.g. TENANT_OFF.</summary>
         public string Id { get; }
-        /// <summary>Where in the domain reference it comes from.</summary>
+        /// <summary>The public pages the entry comes from.</summary>
         public string? Reference { get; }
         /// <summary>What the pattern is applied to.</summary>
         public EntryScope Scope { get; }

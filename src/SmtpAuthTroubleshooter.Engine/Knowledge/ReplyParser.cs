@@ -26,7 +26,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>The reply text after the codes, without Exchange's diagnostic tail.</summary>
         public string Text { get; internal set; }
 
-        /// <summary>The text after "Authentication unsuccessful,", which names the cause of a 5.7.139 (reference §1.1).</summary>
+        /// <summary>The text after "Authentication unsuccessful,", which names the cause of a 5.7.139 (https://github.com/jstedfast/MailKit).</summary>
         public string? Reason { get; internal set; }
 
         /// <summary>Front-end host of the diagnostic tail.</summary>
@@ -38,7 +38,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>Id of the diagnostic tail.</summary>
         public string? DiagnosticId { get; internal set; }
 
-        /// <summary>The reply embedded after "Error:" (System.Net.Mail's 5.7.57, reference §1.1), if any.</summary>
+        /// <summary>The reply embedded after "Error:" (System.Net.Mail's 5.7.57, https://github.com/jstedfast/MailKit), if any.</summary>
         public ParsedReply? Embedded { get; internal set; }
 
         /// <summary>True when this reply was found embedded in another.</summary>
@@ -121,7 +121,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             @"(?:^|(?<=[\s:(\[]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
             Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
 
-        // Exchange's diagnostic tail (reference §1.1): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
+        // Exchange's diagnostic tail (https://github.com/jstedfast/MailKit): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
         // and the "[Hostname=HOST]" form of some 4xx replies.
         private static readonly Regex s_tail = new Regex(
             // Atomic groups: a host-like run with no closing bracket fails at once instead of backtracking (issue 6).

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace SmtpAuthTroubleshooter.Engine.Policy
 {
-    /// <summary>The parts of a Conditional Access policy that decide SMTP AUTH (SHAPES §B.2; reference §2.4).</summary>
+    /// <summary>The parts of a Conditional Access policy that decide SMTP AUTH (https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy; https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication).</summary>
     public sealed class ConditionalAccessPolicy
     {
         /// <summary>Policy id.</summary>
@@ -100,7 +100,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     }
 
     /// <summary>
-    /// Evaluates Conditional Access policies for SMTP basic auth (reference §2.4): client app type "other", the
+    /// Evaluates Conditional Access policies for SMTP basic auth (https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication): client app type "other", the
     /// Exchange Online app, the user's inclusion and exclusion (users, groups, roles), and the grant.
     /// </summary>
     public static class ConditionalAccessEvaluator

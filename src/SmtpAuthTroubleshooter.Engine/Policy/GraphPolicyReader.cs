@@ -20,7 +20,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// <summary>Read every SMTP sign-in of the window once (tenant scans) instead of per batch of users.</summary>
         public bool TenantWideSignIns { get; set; }
         /// <summary>Ask Graph's Conditional Access What If API (POST identity/conditionalAccess/evaluate) for each user,
-        /// and prefer its answer to the local evaluation (reference §2.4; needs Entra ID P1 and Policy.Read.ConditionalAccess).</summary>
+        /// and prefer its answer to the local evaluation (https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication; needs Entra ID P1 and Policy.Read.ConditionalAccess).</summary>
         public bool UseWhatIf { get; set; }
 
         /// <summary>The clock.</summary>
@@ -28,7 +28,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     }
 
     /// <summary>
-    /// Reads the Entra side of SMTP AUTH (reference §2.2-2.5, §2.9): security defaults and CA policies once per run;
+    /// Reads the Entra side of SMTP AUTH (https://learn.microsoft.com/entra/fundamentals/security-defaults https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication https://learn.microsoft.com/graph/api/signin-list https://learn.microsoft.com/graph/permissions-reference): security defaults and CA policies once per run;
     /// per batch of users their account state, group and role membership (only when a CA policy needs it), per-user
     /// MFA and their "Authenticated SMTP" sign-ins; for app-only OAuth the app's service principal and SMTP.SendAsApp.
     /// A read that fails leaves its fields unknown with a reason naming the permission to grant; nothing throws.
@@ -172,7 +172,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 }
             }
 
-            // Per-user MFA (beta, reference §2.3).
+            // Per-user MFA (beta, https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates).
             var mfaRequests = withKey.Select((m, i) => ("m" + i.ToString(CultureInfo.InvariantCulture), "/users/" + Key(m) + "/authentication/requirements")).ToList();
             Dictionary<string, GraphResult> mfa = await _graph.BatchGetAsync("beta", mfaRequests, token).ConfigureAwait(false);
             for (int i = 0; i < withKey.Count; i++)
@@ -379,7 +379,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 ? Values(exoBody).SelectMany(v => v.TryGetProperty("appRoles", out JsonElement roles) && roles.ValueKind == JsonValueKind.Array ? roles.EnumerateArray() : Enumerable.Empty<JsonElement>())
                     .Where(r => Str(r, "value") == SendAsAppRoleValue).Select(r => Str(r, "id")).FirstOrDefault()
                 : null;
-            roleId ??= "7146a1f0-8703-45b3-9eae-527a64c00995"; // community-sourced id (SHAPES §E.13), when the EXO SP cannot be read
+            roleId ??= "7146a1f0-8703-45b3-9eae-527a64c00995"; // community-sourced id (reported by admins, not in one Microsoft page), when the EXO SP cannot be read
 
             (List<JsonElement> assignments, GraphResult? failure) = await _graph.GetAllAsync("v1.0/servicePrincipals/" + spId + "/appRoleAssignments", token).ConfigureAwait(false);
             if (failure is not null)

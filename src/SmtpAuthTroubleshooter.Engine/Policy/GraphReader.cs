@@ -39,7 +39,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// <summary>
     /// Reads Microsoft Graph over an <see cref="IGraphTransport"/>: follows @odata.nextLink verbatim, batches up to 20
     /// requests in one $batch, and retries 429/503/504 (outer or inner) a bounded number of times, honouring
-    /// Retry-After (SHAPES §B.10, §B.11). Every retry is narrated on the verbose stream.
+    /// Retry-After (https://learn.microsoft.com/graph/throttling). Every retry is narrated on the verbose stream.
     /// </summary>
     public sealed class GraphReader
     {
@@ -259,7 +259,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
         private async Task WaitAsync(TimeSpan? retryAfter, int attempt, string url, string why, CancellationToken token)
         {
-            // Retry-After when given; otherwise exponential back-off (the identity/CA limits send none, SHAPES §B.11).
+            // Retry-After when given; otherwise exponential back-off (the identity/CA limits send none, https://learn.microsoft.com/graph/throttling).
             TimeSpan wait = retryAfter ?? TimeSpan.FromMilliseconds(500 * Math.Pow(2, attempt));
             if (wait > _maxWait)
             {

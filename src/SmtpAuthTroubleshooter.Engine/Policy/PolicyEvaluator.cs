@@ -99,7 +99,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     }
 
     /// <summary>
-    /// Turns the settings into a state with verdicts (reference §6 steps 3-4). Pure: no I/O. Precedence: the mailbox
+    /// Turns the settings into a state with verdicts. Pure: no I/O. Precedence: the mailbox
     /// switch over the organization's (both ways); the user's authentication policy over the organization default;
     /// only enabled CA policies act (report-only is shown, not enforced); an excluded user is not blocked.
     /// </summary>
@@ -138,7 +138,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 ReadUtc = readUtc,
             };
 
-            // 1. Effective SMTP AUTH: the mailbox value if set, else the organization's (reference §2.1).
+            // 1. Effective SMTP AUTH: the mailbox value if set, else the organization's (https://learn.microsoft.com/powershell/module/exchangepowershell/set-casmailbox https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/disable-basic-authentication-in-exchange-online).
             bool smtpKnown;
             if (mailbox.CasRead && mailbox.MailboxSmtpAuthDisabled.HasValue)
             {
@@ -157,7 +157,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 smtpKnown = false;
             }
 
-            // 2. Authentication policy: the user's assignment, else the organization default (reference §2.1).
+            // 2. Authentication policy: the user's assignment, else the organization default (https://learn.microsoft.com/powershell/module/exchangepowershell/set-casmailbox https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/disable-basic-authentication-in-exchange-online).
             bool policyKnown = ResolveAuthenticationPolicy(tenant, mailbox, state);
 
             // 3. Entra: domain, Conditional Access.
@@ -196,7 +196,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 unknown.Add("Conditional Access: the mailbox has no Entra object id to evaluate the policies for.");
             }
 
-            // Basic auth, in the order of reference §6.3.
+            // Basic auth: the blocks in the order an admin checks them.
             var basicBlocks = new List<string>();
             bool basicUnknown = false;
             if (smtpKnown && state.SmtpAuthEnabled == false)
@@ -267,7 +267,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             state.BasicAuthVerdict = basicBlocks.Count > 0 ? PolicyVerdict.Blocked : basicUnknown ? PolicyVerdict.Unknown : PolicyVerdict.Allowed;
             state.BasicAuthBlockedBy = Join(basicBlocks);
 
-            // OAuth (reference §6.4): the SMTP AUTH switch applies; security defaults, CA legacy blocks and auth
+            // OAuth: the SMTP AUTH switch applies; security defaults, CA legacy blocks and auth
             // policies do not; app-only adds the service principal, its mailbox permission and SMTP.SendAsApp.
             var oauthBlocks = new List<string>();
             bool oauthUnknown = !smtpKnown;

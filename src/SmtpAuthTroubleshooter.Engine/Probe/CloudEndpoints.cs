@@ -4,8 +4,8 @@ using System.Collections.Generic;
 namespace SmtpAuthTroubleshooter.Engine.Probe
 {
     /// <summary>
-    /// Per-cloud SMTP host, token scopes, accepted audiences and Entra authority (SHAPES §D; reference §2.6, §2.7).
-    /// The sovereign rows are community-sourced (SHAPES §E item 16): they are data here, easy to correct.
+    /// Per-cloud SMTP host, token scopes, accepted audiences and Entra authority (https://learn.microsoft.com/graph/deployments; https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
+    /// The sovereign rows are community-sourced (reported by admins, not in one Microsoft page): they are data here, easy to correct.
     /// </summary>
     public sealed class CloudEndpoints
     {

@@ -286,7 +286,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
         }
 
-        // TLS 1.2 and 1.3 (Exchange Online requires 1.2+, reference §1.2); .NET Framework has no TLS 1.3 name.
+        // TLS 1.2 and 1.3 (Exchange Online requires 1.2+, https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365 https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth); .NET Framework has no TLS 1.3 name.
         private static SslProtocols TlsProtocols() =>
             RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)
                 ? SslProtocols.Tls12

@@ -7,7 +7,7 @@ using System.Text.Json;
 
 namespace SmtpAuthTroubleshooter.Engine.Probe
 {
-    /// <summary>The claims of an access token that matter for SMTP (reference §2.7). Never holds the token.</summary>
+    /// <summary>The claims of an access token that matter for SMTP (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth). Never holds the token.</summary>
     public sealed class TokenFacts
     {
         /// <summary>aud.</summary>

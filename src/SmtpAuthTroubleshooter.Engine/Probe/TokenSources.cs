@@ -25,7 +25,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         TimeSpan? TimeoutOverride { get; }
     }
 
-    /// <summary>Token sources: a token the caller already has, or one acquired with Azure.Identity (reference §2.6).</summary>
+    /// <summary>Token sources: a token the caller already has, or one acquired with Azure.Identity (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).</summary>
     public static class TokenSources
     {
         /// <summary>A token given as a SecureString (-AccessToken).</summary>

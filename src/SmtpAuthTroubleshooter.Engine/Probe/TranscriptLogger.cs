@@ -26,7 +26,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     /// MailKit protocol logger that turns the conversation into phases with timings, server replies and a redacted,
     /// bounded transcript. Redaction does not rely on MailKit's detector alone: every client line after the AUTH verb
     /// and before the server's final AUTH reply is masked, the AUTH verb's initial response is masked, and message
-    /// content after DATA is not logged (reference §5: MailKit logs DATA in full).
+    /// content after DATA is not logged (https://github.com/jstedfast/MailKit: MailKit logs DATA in full).
     /// </summary>
     internal sealed class TranscriptLogger : IProtocolLogger
     {

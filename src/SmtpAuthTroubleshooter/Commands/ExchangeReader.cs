@@ -180,7 +180,7 @@ namespace SmtpAuthTroubleshooter.Commands
             record.ToString().IndexOf("ManagementObjectNotFoundException", StringComparison.OrdinalIgnoreCase) >= 0 ||
             record.ToString().IndexOf("couldn't be found", StringComparison.OrdinalIgnoreCase) >= 0;
 
-        // SHAPES §A.10: micro-delay, "server busy", 429 / MaxRetryReached from the V3 client.
+        // Exchange Online PowerShell V3 throttling errors, https://learn.microsoft.com/powershell/exchange/exchange-online-powershell-v2: micro-delay, "server busy", 429 / MaxRetryReached from the V3 client.
         private static bool IsThrottling(string text) =>
             text.IndexOf("throttl", StringComparison.OrdinalIgnoreCase) >= 0 ||
             text.IndexOf("server busy", StringComparison.OrdinalIgnoreCase) >= 0 ||
