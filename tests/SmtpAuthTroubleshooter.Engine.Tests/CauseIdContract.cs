@@ -17,6 +17,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             "TenantExternalRecipientLimit", "TenantBlocked", "Unrecognized",
             // Added by this project (CAUSE-IDS.md allows new causes; none is renamed or removed):
             "SettingsConflict", "ServerProtocolViolation", "NoSmtpGreeting",
+            "TemporaryServerError", "AppCredentialInvalid", "AppNotFoundInTenant", "RelayConnectorMismatch", "DirectSendRejected",
+            "MessageTooLarge", "InvalidXoauth2Data",
         };
     }
 }

@@ -61,13 +61,23 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             var candidates = new List<Candidate>();
             int order = 0;
             var matchedEmbedded = new HashSet<ParsedReply>();
-            foreach (ParsedReply reply in parsed.Replies)
+            // A client that printed the server's words without their codes ("SmtpCommandException: Must issue a STARTTLS
+            // command first"): the reply entries still read the text, as a reply whose codes are unknown.
+            bool codeless = parsed.Replies.Count == 0;
+            IEnumerable<ParsedReply> replies = codeless ? new[] { ParsedReply.WithoutCodes(parsed.Text) } : parsed.Replies;
+            foreach (ParsedReply reply in replies)
             {
                 // A wrapper (System.Net.Mail's 5.7.57) whose embedded reply matched is a symptom: demote its causes.
                 bool symptom = reply.Embedded is not null && matchedEmbedded.Contains(reply.Embedded);
-                Tier tier = reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
+                Tier tier = codeless ? Tier.Text : reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
                 foreach (CatalogEntry entry in _catalog.Entries)
                 {
+                    // An entry that the codes alone decide (pattern "^") needs the codes.
+                    if (codeless && entry.Pattern.ToString() == "^")
+                    {
+                        continue;
+                    }
+
                     if (entry.Scope == EntryScope.Reply && Matches(entry, reply))
                     {
                         Add(candidates, entry, reply, method, tier, ref order);
@@ -81,11 +91,28 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             // Client-library text (no SMTP reply) counts less than a reply the server actually sent.
             bool replyMatched = candidates.Count > 0;
+            string[] textForms = TextForms(parsed.Text);
             foreach (CatalogEntry entry in _catalog.Entries)
             {
-                if (entry.Scope == EntryScope.Text && ReplyParser.SafeIsMatch(entry.Pattern, parsed.Text))
+                if (entry.Scope == EntryScope.Text && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t)))
                 {
                     Add(candidates, entry, primary, method, replyMatched ? Tier.Symptom : Tier.Text, ref order);
+                }
+            }
+
+            // Generic readings (a 535 from any server, "authentication failed" from any client), only when nothing
+            // specific matched.
+            if (candidates.Count == 0)
+            {
+                foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback))
+                {
+                    ParsedReply? reply = entry.ReplyCodes.Count > 0 || entry.EnhancedCodes.Count > 0
+                        ? parsed.Replies.FirstOrDefault(r => !r.IsEmbedded && r.ReplyCode.HasValue && Matches(entry, r))
+                        : null;
+                    if (reply is not null || (entry.ReplyCodes.Count == 0 && entry.EnhancedCodes.Count == 0 && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t))))
+                    {
+                        Add(candidates, entry, reply ?? primary, method, Tier.Text, ref order);
+                    }
                 }
             }
 
@@ -119,6 +146,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             for (int i = 0; i < findings.Count; i++)
             {
                 findings[i].Rank = i + 1;
+            }
+
+            if (MxEndpoint(parsed) is string mx)
+            {
+                findings = EvidenceCorroborator.Rank(WithMxEndpoint(findings, mx, evidence, when));
             }
 
             if (NotUpnAtExchangeOnline(evidence) is string name)
@@ -194,6 +226,43 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             conflict.Evidence = side + string.Format(CultureInfo.InvariantCulture, " Settings read at {0:u}: SMTP AUTH {1} (decided by {2}), authentication policy {3}, security defaults {4}. ",
                 state.ReadUtc, state.SmtpAuthEnabled?.ToString() ?? "unknown", state.SmtpAuthDecidedBy ?? "unknown", state.AuthenticationPolicy ?? "none", state.SecurityDefaultsEnabled?.ToString() ?? "unknown") + conflict.Evidence;
             findings.Add(conflict);
+        }
+
+        // Exchange Online Protection, the MX endpoint (<domain>.mail.protection.outlook.com, servers named *FT*.eop-*),
+        // takes mail on port 25 and offers no SMTP AUTH: a reply from it to a client that authenticates means the client
+        // is pointed at the MX host instead of smtp.office365.com (issue 10).
+        private static readonly System.Text.RegularExpressions.Regex s_mxHost = new System.Text.RegularExpressions.Regex(
+            @"\b[A-Za-z0-9-]+\.(?:eop-[a-z0-9]+\.prod\.protection\.outlook\.com|mail\.protection\.outlook\.com)\b",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.IgnoreCase, TimeSpan.FromMilliseconds(50));
+
+        private static string? MxEndpoint(ParsedError parsed)
+        {
+            foreach (ParsedReply r in parsed.Replies)
+            {
+                if (r.DiagnosticServer is string host && s_mxHost.IsMatch(host) && r.ReplyCode is 504 or 530 or 535 or 503 or null)
+                {
+                    return host;
+                }
+            }
+
+            return null;
+        }
+
+        private List<SmtpAuthFinding> WithMxEndpoint(List<SmtpAuthFinding> findings, string host, ErrorEvidence evidence, DateTimeOffset when)
+        {
+            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == "AuthNotAdvertised");
+            if (existing is null)
+            {
+                existing = FromCause("AuthNotAdvertised", evidence, when);
+                findings.Add(existing);
+            }
+
+            existing.Verdict = Verdict.Likely;
+            existing.Evidence = string.Format(CultureInfo.InvariantCulture,
+                "The reply came from {0}, an Exchange Online Protection (MX) server: the client is pointed at <domain>.mail.protection.outlook.com, which takes mail on port 25 and offers no SMTP AUTH. Authenticated submission goes to smtp.office365.com:587.", host);
+            findings.Remove(existing);
+            findings.Insert(0, existing);
+            return findings;
         }
 
         // Exchange Online signs SMTP AUTH in with the UPN only, and a UPN is always user@domain: a probe of Exchange
@@ -273,6 +342,49 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
         }
 
+        // The text as given, and as it reads with the line breaks a logger put in (wrapped between words, or split in
+        // the middle of a word) taken out. Linear, no regex: the input can be 16 K of white space.
+        private static string[] TextForms(string text)
+        {
+            if (text.IndexOf('\n') < 0)
+            {
+                return new[] { text };
+            }
+
+            return new[] { text, Fold(text, " "), Fold(text, string.Empty) };
+        }
+
+        private static string Fold(string text, string joiner)
+        {
+            var sb = new StringBuilder(text.Length);
+            int i = 0;
+            while (i < text.Length)
+            {
+                char ch = text[i];
+                if (ch != '\n')
+                {
+                    sb.Append(ch);
+                    i++;
+                    continue;
+                }
+
+                // Drop the white space around one or more line breaks, then join.
+                while (sb.Length > 0 && (sb[sb.Length - 1] == ' ' || sb[sb.Length - 1] == '\t' || sb[sb.Length - 1] == '\r'))
+                {
+                    sb.Length--;
+                }
+
+                while (i < text.Length && (text[i] == '\n' || text[i] == '\r' || text[i] == ' ' || text[i] == '\t'))
+                {
+                    i++;
+                }
+
+                sb.Append(joiner);
+            }
+
+            return sb.ToString();
+        }
+
         private static bool Matches(CatalogEntry entry, ParsedReply reply)
         {
             if (entry.ReplyCodes.Count > 0 && reply.ReplyCode.HasValue && !entry.ReplyCodes.Contains(reply.ReplyCode.Value))
@@ -286,7 +398,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 return false;
             }
 
-            return ReplyParser.SafeIsMatch(entry.Pattern, reply.Text);
+            if (ReplyParser.SafeIsMatch(entry.Pattern, reply.Text))
+            {
+                return true;
+            }
+
+            // A reply a logger wrapped or split: read it on with the lines that follow it.
+            return reply.Continuation.Length > 0 &&
+                TextForms(reply.Text + "\n" + reply.Continuation).Skip(1).Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t));
         }
 
         private void Add(List<Candidate> candidates, CatalogEntry entry, ParsedReply? reply, SmtpAuthMethod method, Tier tier, ref int order)

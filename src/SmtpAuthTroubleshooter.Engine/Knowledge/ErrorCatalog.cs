@@ -129,7 +129,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         {
             string id = ReadString(e, "id") ?? throw Invalid("an entry has no id");
             string scopeText = ReadString(e, "scope") ?? "reply";
-            EntryScope scope = string.Equals(scopeText, "text", StringComparison.OrdinalIgnoreCase) ? EntryScope.Text : EntryScope.Reply;
+            EntryScope scope = scopeText.ToLowerInvariant() switch
+            {
+                "text" => EntryScope.Text,
+                "fallback" => EntryScope.Fallback,
+                "reply" => EntryScope.Reply,
+                _ => throw new FormatException("Catalog entry '" + id + "': scope must be reply, text or fallback, not '" + scopeText + "'."),
+            };
             string pattern = ReadString(e, "pattern") ?? throw Invalid($"entry '{id}' has no pattern");
             var regex = new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout);
 
@@ -208,6 +214,11 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         Reply,
         /// <summary>To the whole input text (client-library messages without an SMTP reply).</summary>
         Text,
+        /// <summary>
+        /// Only when no reply or text entry matched: a generic reading of a reply (by its codes) or of the text, such as
+        /// "a 535 from any server is a refused user name or password" (issue 10).
+        /// </summary>
+        Fallback,
     }
 
     /// <summary>A verdict as the catalog states it.</summary>

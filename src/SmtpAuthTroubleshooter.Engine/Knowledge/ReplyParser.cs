@@ -17,6 +17,15 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             Start = start;
         }
 
+        /// <summary>
+        /// The lines that follow the reply's first line up to the next reply (at most 400 characters): where a logger
+        /// wrapped or split the reply, the rest of its text is here (issue 10).
+        /// </summary>
+        public string Continuation { get; internal set; } = string.Empty;
+
+        /// <summary>A client's text that carries a server's words but none of their codes, read as one reply.</summary>
+        internal static ParsedReply WithoutCodes(string text) => new ParsedReply(null, null, text, 0);
+
         /// <summary>The three-digit reply code, if the text carried one.</summary>
         public int? ReplyCode { get; }
 
@@ -106,9 +115,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         private const RegexOptions Options = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
 
         // A basic code followed by an enhanced code: "535 5.7.139", "432-4.3.2" (multi-line), "535: 5.7.139" (MailKit),
-        // "(535, b'5.7.139" (smtplib). Lookbehind keeps "1535" or "2.535" from matching.
+        // "(535, b'5.7.139" (smtplib), "504.5.7.4" (dotted, as some loggers print it). Lookbehind keeps "1535" or "2.535" from matching.
         private static readonly Regex s_codeAndEnhanced = new Regex(
-            @"(?<![\w.])(?<code>[2-5][0-5][0-9])(?:[ -]|:[ ]?|,[ ]?b?['""])(?<enh>[2-5]\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])",
+            @"(?<![\w.])(?<code>[2-5][0-5][0-9])(?:[ -]|:[ ]?|,[ ]?b?['""]|\.)(?<enh>[2-5]\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])",
             Options, ErrorCatalog.MatchTimeout);
 
         // An enhanced code alone: "The server response was: 5.7.57 ...", MailKit SmtpCommandException.Message.
@@ -118,7 +127,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         // A basic code alone, where the reply has no enhanced code: "421 Service not available", "(535, b'Authentication".
         private static readonly Regex s_codeOnly = new Regex(
-            @"(?:^|(?<=[\s:(\[]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
+            @"(?:^|(?<=[\s:(\[""]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
             Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
 
         // Exchange's diagnostic tail (https://github.com/jstedfast/MailKit): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
@@ -167,6 +176,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
                 string body = text.Substring(bodyStart, Math.Max(0, end - bodyStart));
                 var reply = new ParsedReply(code, enh, body, start);
+                int nextStart = i + 1 < starts.Count ? starts[i + 1].Start : text.Length;
+                if (end < nextStart)
+                {
+                    reply.Continuation = text.Substring(end, Math.Min(400, nextStart - end));
+                }
+
                 ApplyTail(reply);
                 replies.Add(reply);
             }

@@ -1,0 +1,179 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using SmtpAuthTroubleshooter.Engine.Diagnosis;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// Issue 10: accuracy on what people really paste. Data/RealWorldErrors.tsv holds error texts users posted in public
+    /// issue threads, Q&amp;A pages and logs, exactly as their client printed them, each with its source and the cause
+    /// the thread's resolution (or, marked "unresolved:", the text itself) shows. The floor below only ever goes up.
+    /// </summary>
+    public class RealWorldCorpusTests
+    {
+        /// <summary>The measured top-1 accuracy may not fall below this (a fraction of the rows).</summary>
+        internal const double Top1Floor = 0.87;
+
+        private readonly ITestOutputHelper _output;
+
+        public RealWorldCorpusTests(ITestOutputHelper output) => _output = output;
+
+        internal sealed class Row
+        {
+            public Row(string cls, string expected, string source, string text)
+            {
+                Class = cls;
+                Expected = expected;
+                Source = source;
+                Text = text;
+            }
+
+            public string Class { get; }
+            public string Expected { get; }
+            public string Source { get; }
+            public string Text { get; }
+        }
+
+        internal static List<Row> Load()
+        {
+            string path = Path.Combine(AppContext.BaseDirectory, "Data", "RealWorldErrors.tsv");
+            var rows = new List<Row>();
+            foreach (string line in File.ReadLines(path).Skip(1))
+            {
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                string[] f = line.Split('\t');
+                Assert.True(f.Length == 4, "a row needs class, expectedCauseId, source, text: " + line);
+                rows.Add(new Row(f[0], f[1], f[2], Unescape(f[3])));
+            }
+
+            return rows;
+        }
+
+        // The file escapes a backslash as \\, a tab as \t and a line break as \n, so that each text is one line.
+        private static string Unescape(string s)
+        {
+            var sb = new StringBuilder(s.Length);
+            for (int i = 0; i < s.Length; i++)
+            {
+                if (s[i] == '\\' && i + 1 < s.Length)
+                {
+                    char n = s[++i];
+                    sb.Append(n switch { 'n' => '\n', 't' => '\t', '\\' => '\\', _ => n });
+                    if (n != 'n' && n != 't' && n != '\\')
+                    {
+                        sb.Insert(sb.Length - 1, '\\');
+                    }
+                }
+                else
+                {
+                    sb.Append(s[i]);
+                }
+            }
+
+            return sb.ToString();
+        }
+
+        internal sealed class Score
+        {
+            public int Rows { get; set; }
+            public int Top1 { get; set; }
+            public int Top3 { get; set; }
+            public List<string> Misses { get; } = new List<string>();
+        }
+
+        /// <summary>Resolves every row as pasted text (no auth method, no state) and scores the top cause and the top three.</summary>
+        internal static (Score All, SortedDictionary<string, Score> ByClass) Measure(IEnumerable<Row> rows)
+        {
+            var resolver = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+            var all = new Score();
+            var byClass = new SortedDictionary<string, Score>(StringComparer.Ordinal);
+            foreach (Row row in rows)
+            {
+                IReadOnlyList<SmtpAuthFinding> findings = resolver.Resolve(new ErrorEvidence(row.Text));
+                string[] ids = findings.Where(f => f.Verdict != Verdict.RuledOut).Select(f => f.CauseId).ToArray();
+                bool top1 = ids.Length > 0 && ids[0] == row.Expected;
+                bool top3 = ids.Take(3).Contains(row.Expected);
+                if (!byClass.TryGetValue(row.Class, out Score? cls))
+                {
+                    byClass[row.Class] = cls = new Score();
+                }
+
+                foreach (Score s in new[] { all, cls })
+                {
+                    s.Rows++;
+                    s.Top1 += top1 ? 1 : 0;
+                    s.Top3 += top3 ? 1 : 0;
+                }
+
+                if (!top1)
+                {
+                    all.Misses.Add(string.Format(CultureInfo.InvariantCulture, "{0,-26} expected {1,-30} got {2,-30} {3} | {4}",
+                        row.Class, row.Expected, ids.FirstOrDefault() ?? "(none)", row.Source, Shorten(row.Text)));
+                }
+            }
+
+            return (all, byClass);
+        }
+
+        private static string Shorten(string text)
+        {
+            string one = text.Replace('\n', ' ').Replace('\r', ' ');
+            return one.Length > 160 ? string.Concat(one.AsSpan(0, 160), "...") : one;
+        }
+
+        internal static string Report(Score all, SortedDictionary<string, Score> byClass)
+        {
+            var sb = new StringBuilder();
+            sb.AppendFormat(CultureInfo.InvariantCulture, "Real-world corpus: {0} rows, top-1 {1:P1} ({2}), top-3 {3:P1} ({4})\n", all.Rows, (double)all.Top1 / all.Rows, all.Top1, (double)all.Top3 / all.Rows, all.Top3);
+            foreach (KeyValuePair<string, Score> c in byClass)
+            {
+                sb.AppendFormat(CultureInfo.InvariantCulture, "  {0,-32} {1,4} rows  top-1 {2,6:P0}  top-3 {3,6:P0}\n", c.Key, c.Value.Rows, (double)c.Value.Top1 / c.Value.Rows, (double)c.Value.Top3 / c.Value.Rows);
+            }
+
+            return sb.ToString();
+        }
+
+        [Fact]
+        public void The_corpus_is_real_and_well_formed()
+        {
+            List<Row> rows = Load();
+            Assert.True(rows.Count >= 300, $"only {rows.Count} rows");
+            var known = new HashSet<string>(ErrorCatalog.Embedded.Causes.Keys, StringComparer.Ordinal);
+            foreach (Row row in rows)
+            {
+                Assert.True(known.Contains(row.Expected), $"{row.Source}: {row.Expected} is not a CauseId of the catalog");
+                Assert.Matches(@"^(unresolved:)?([\w.-]+/[\w.-]+(#\d+|:\S+)|https?://\S+)$", row.Source);
+                Assert.False(string.IsNullOrWhiteSpace(row.Text), row.Source);
+            }
+
+            // No failure class may dominate: the figure is about many kinds of failure, not one.
+            foreach (IGrouping<string, Row> g in rows.GroupBy(r => r.Class))
+            {
+                Assert.True(g.Count() <= rows.Count * 0.15, $"{g.Key} has {g.Count()} of {rows.Count} rows");
+            }
+        }
+
+        [Fact]
+        public void Accuracy_does_not_fall_below_the_floor()
+        {
+            (Score all, SortedDictionary<string, Score> byClass) = Measure(Load());
+            string report = Report(all, byClass);
+            _output.WriteLine(report);
+            _output.WriteLine("Misses:\n" + string.Join("\n", all.Misses));
+            File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "corpus-report.txt"), report + "\nMisses:\n" + string.Join("\n", all.Misses) + "\n");
+            double top1 = (double)all.Top1 / all.Rows;
+            Assert.True(top1 >= Top1Floor, string.Format(CultureInfo.InvariantCulture, "top-1 accuracy {0:P1} fell below the floor {1:P1}\n{2}", top1, Top1Floor, report));
+        }
+    }
+}
