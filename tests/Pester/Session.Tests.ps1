@@ -170,6 +170,28 @@ $out = @($probe | Resolve-SmtpAuthError 6>&1)
     }
 }
 
+Describe '-SendTestMessage does what its help says' -Tag Session {
+    It 'sends without a prompt at the default $ConfirmPreference, and nothing with -WhatIf' {
+        # Issue 10: the help said it asks for confirmation, and it does not (ConfirmImpact Medium, $ConfirmPreference High).
+        $run = Invoke-AdminSession @'
+$ErrorActionPreference = 'Continue'
+$cred = New-TestCredential 'healthy.basic@contoso.com' 'Demo-Healthy-1!'
+$common = @{ Credential = $cred; Server = '127.0.0.1'; Port = $smtpEmulator.Port; SkipCertificateCheck = $true; WarningAction = 'SilentlyContinue'; TimeoutSec = 20 }
+$sent = Test-SmtpAuth @common -SendTestMessage
+$whatIf = Test-SmtpAuth @common -SendTestMessage -WhatIf
+$help = (Get-Help Test-SmtpAuth -Parameter SendTestMessage).Description.Text -join ' '
+'JSON:' + (@{ Errors = @($Error | ForEach-Object { "$_" }); Sent = $sent.TestMessageSent; WhatIfSent = $whatIf.TestMessageSent; WhatIfAuth = $whatIf.Succeeded; Help = $help; Preference = "$ConfirmPreference" } | ConvertTo-Json -Compress)
+'@
+        $j = Read-Json $run
+        @($j.Errors) | Should -BeNullOrEmpty -Because ($j.Errors -join "`n")
+        $j.Preference | Should -Be 'High'
+        $j.Sent | Should -BeTrue
+        $j.WhatIfSent | Should -BeFalse
+        $j.WhatIfAuth | Should -BeTrue
+        $j.Help | Should -Match 'Sends without asking at the default \$ConfirmPreference'
+    }
+}
+
 Describe 'Nothing is left behind' -Tag Session {
     It 'removes the emulator''s signing key when the PowerShell that made it exits' {
         $run = Invoke-FreshPwsh @"
