@@ -11,6 +11,9 @@ namespace SmtpAuthTroubleshooter
         Possible = 2,
         /// <summary>The evidence excludes this cause.</summary>
         RuledOut = 3,
+        /// <summary>Not a failure: something to act on although the probe worked (basic auth on borrowed time). Ranked
+        /// after Possible and before RuledOut.</summary>
+        Advisory = 4,
     }
 
     /// <summary>How the client authenticated, where known.</summary>

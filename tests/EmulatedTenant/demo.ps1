@@ -9,10 +9,10 @@
 . "$PSScriptRoot/../Pester/emulator.ps1"
 
 $script:DemoScenarios = @(
-    @{ Name = 'Healthy basic auth'; Tenant = 'demo'; Upn = 'healthy.basic@contoso.com'; Password = 'Demo-Healthy-1!'; ExpectCause = 'BasicAuthRetired'; ExpectVerdict = 'Likely'; ExpectSucceeded = $true }
+    @{ Name = 'Healthy basic auth'; Tenant = 'demo'; Upn = 'healthy.basic@contoso.com'; Password = 'Demo-Healthy-1!'; ExpectCause = 'BasicAuthRetired'; ExpectVerdict = 'Advisory'; ExpectSucceeded = $true }
     @{ Name = 'Healthy app-only OAuth'; Tenant = 'demo'; Upn = 'notifications@contoso.com'; App = 'b1000000-0000-4000-8000-000000000001'; ExpectCause = $null; ExpectSucceeded = $true }
     @{ Name = 'Tenant SMTP AUTH off, mailbox inherits'; Tenant = 'demo'; Upn = 'tenant.inherit@contoso.com'; Password = 'Demo-Inherit-3!'; ExpectCause = 'TenantSmtpAuthDisabled'; ExpectVerdict = 'Confirmed'; ExpectCommand = "Set-CASMailbox -Identity 'tenant.inherit@contoso.com' -SmtpClientAuthenticationDisabled `$false" }
-    @{ Name = 'Mailbox override on, tenant off'; Tenant = 'demo'; Upn = 'smtp.override@contoso.com'; Password = 'Demo-Override-2!'; ExpectCause = 'BasicAuthRetired'; ExpectVerdict = 'Likely'; ExpectSucceeded = $true }
+    @{ Name = 'Mailbox override on, tenant off'; Tenant = 'demo'; Upn = 'smtp.override@contoso.com'; Password = 'Demo-Override-2!'; ExpectCause = 'BasicAuthRetired'; ExpectVerdict = 'Advisory'; ExpectSucceeded = $true }
     @{ Name = 'Security defaults on'; Tenant = 'securitydefaults'; Upn = 'scanner@fabrikam.com'; Password = 'Demo-Scanner-1!'; ExpectCause = 'SecurityDefaultsBlockBasicAuth'; ExpectVerdict = 'Confirmed' }
     @{ Name = 'Conditional Access blocks other clients'; Tenant = 'demo'; Upn = 'ca.blocked@contoso.com'; Password = 'Demo-CaBlock-7!'; ExpectCause = 'ConditionalAccessBlocksLegacyAuth'; ExpectVerdict = 'Confirmed' }
     @{ Name = 'Wrong password'; Tenant = 'demo'; Upn = 'wrong.password@contoso.com'; Password = 'Not-The-Password-0'; ExpectCause = 'InvalidCredentials'; ExpectVerdict = 'Confirmed' }

@@ -105,5 +105,48 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             IReadOnlyList<SmtpAuthFinding> basic = _resolver.Resolve(new ErrorEvidence(reply) { AuthMethod = SmtpAuthMethod.Basic, PolicyState = State() });
             Assert.Contains("No Authenticated SMTP sign-in", basic[0].Evidence, StringComparison.Ordinal);
         }
+            [Fact]
+        public void A_successful_basic_auth_probe_gets_an_advisory_not_a_failure_verdict()
+        {
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic });
+            SmtpAuthFinding retired = Assert.Single(f);
+            Assert.Equal("BasicAuthRetired", retired.CauseId);
+            Assert.Equal(Verdict.Advisory, retired.Verdict);
+        }
+
+        [Fact]
+        public void A_reply_the_settings_contradict_is_a_SettingsConflict_with_both_sides()
+        {
+            SmtpAuthPolicyState s = State();
+            s.TenantSmtpAuthDisabled = true;
+            s.MailboxSmtpAuthDisabled = false;
+            s.SmtpAuthEnabled = true;
+            s.SmtpAuthDecidedBy = "Mailbox";
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM]")
+            {
+                AuthMethod = SmtpAuthMethod.Basic,
+                PolicyState = s,
+            });
+            SmtpAuthFinding conflict = f.First(x => x.CauseId == "SettingsConflict");
+            Assert.Equal(Verdict.Likely, conflict.Verdict);
+            Assert.Contains("TenantSmtpAuthDisabled", conflict.Evidence, StringComparison.Ordinal);
+            Assert.Contains("mailbox's own SmtpClientAuthenticationDisabled", conflict.Evidence, StringComparison.Ordinal);
+            Assert.Contains("less than an hour ago", conflict.Evidence, StringComparison.Ordinal);
+            Assert.Equal(Verdict.RuledOut, f.First(x => x.CauseId == "TenantSmtpAuthDisabled").Verdict);
+            Assert.True(f.ToList().IndexOf(conflict) < f.ToList().FindIndex(x => x.CauseId == "TenantSmtpAuthDisabled"));
+        }
+
+        [Fact]
+        public void After_XOAUTH2_the_causes_the_token_rules_out_are_not_listed()
+        {
+            const string reply = "535 5.7.3 Authentication unsuccessful [SN4PR0201CA0040.namprd02.prod.outlook.com]";
+            IReadOnlyList<SmtpAuthFinding> unread = _resolver.Resolve(new ErrorEvidence(reply) { AuthMethod = SmtpAuthMethod.OAuth });
+            Assert.Contains(unread, x => x.CauseId == "TokenExpired");
+
+            IReadOnlyList<SmtpAuthFinding> read = _resolver.Resolve(new ErrorEvidence(reply) { AuthMethod = SmtpAuthMethod.OAuth, TokenClaimsRead = true, TokenIssues = new[] { "TokenMissingPermission" } });
+            Assert.DoesNotContain(read, x => x.CauseId is "TokenExpired" or "TokenWrongAudience" or "TokenUserMismatch");
+            Assert.Equal(Verdict.Confirmed, read.First(x => x.CauseId == "TokenMissingPermission").Verdict);
+            Assert.Contains(read, x => x.CauseId == "ServicePrincipalNotRegistered");
+        }
     }
 }

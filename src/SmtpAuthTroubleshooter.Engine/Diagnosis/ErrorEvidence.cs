@@ -23,6 +23,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>Problems a probe read from the OAuth token's claims before AUTH, as CauseIds.</summary>
         public System.Collections.Generic.IReadOnlyList<string> TokenIssues { get; set; } = Array.Empty<string>();
 
+        /// <summary>True when a probe read the OAuth token's claims before AUTH (then only <see cref="TokenIssues"/> remain open).</summary>
+        public bool TokenClaimsRead { get; set; }
+
         /// <summary>The mailbox's settings (Get-SmtpAuthPolicyState), to confirm or rule out causes.</summary>
         public SmtpAuthPolicyState? PolicyState { get; set; }
 

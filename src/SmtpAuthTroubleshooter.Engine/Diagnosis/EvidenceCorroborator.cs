@@ -33,7 +33,12 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         /// <summary>Applies the state to findings (in place) and returns them re-ranked.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc)
+            => Apply(findings, state, method, probeStartedUtc, null);
+
+        /// <summary>As above; <paramref name="conflict"/> makes the SettingsConflict finding for a reply the settings contradict.</summary>
+        public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc, Func<SmtpAuthFinding, string, SmtpAuthFinding>? conflict)
         {
+            var contradicted = new List<(SmtpAuthFinding Finding, string? Why)>();
             foreach (SmtpAuthFinding f in findings)
             {
                 (Verdict? verdict, string? why) = Judge(f.CauseId, state, method);
@@ -46,11 +51,24 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
                 if (verdict is Verdict v)
                 {
+                    if (v == Verdict.RuledOut && f.Verdict == Verdict.Likely && !string.IsNullOrEmpty(f.CatalogEntry))
+                    {
+                        // The server's own words name this cause and the settings say otherwise: both are shown
+                        // (a SettingsConflict finding), not the reply silently dropped (issue 10).
+                        contradicted.Add((f, why));
+                    }
+
                     f.Verdict = v;
                 }
 
                 // A fact that decides nothing (per-user MFA "enabled") is still shown, not hidden.
                 f.Evidence = Join(f.Evidence, why);
+            }
+
+            if (conflict is not null && contradicted.Count > 0 && !findings.Any(x => x.CauseId == "SettingsConflict"))
+            {
+                (SmtpAuthFinding first, string? why) = contradicted[0];
+                findings.Add(conflict(first, why ?? string.Empty));
             }
 
             if (method == SmtpAuthMethod.OAuth)
@@ -74,7 +92,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>Puts findings in verdict order (Confirmed first, RuledOut last), keeping the catalog order within a verdict.</summary>
         public static List<SmtpAuthFinding> Rank(List<SmtpAuthFinding> findings)
         {
-            List<SmtpAuthFinding> ordered = findings.Select((f, i) => (f, i)).OrderBy(x => x.f.Verdict).ThenBy(x => x.i).Select(x => x.f).ToList();
+            List<SmtpAuthFinding> ordered = findings.Select((f, i) => (f, i)).OrderBy(x => Order(x.f.Verdict)).ThenBy(x => x.i).Select(x => x.f).ToList();
             for (int i = 0; i < ordered.Count; i++)
             {
                 ordered[i].Rank = i + 1;
@@ -82,6 +100,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             return ordered;
         }
+
+        /// <summary>The rank order of verdicts: Confirmed, Likely, Possible, Advisory, RuledOut.</summary>
+        internal static int Order(Verdict verdict) => verdict switch
+        {
+            Verdict.Advisory => 3,
+            Verdict.RuledOut => 4,
+            _ => (int)verdict,
+        };
 
         /// <summary>What the settings say about one cause: Confirmed, RuledOut, or nothing.</summary>
         internal static (Verdict? Verdict, string? Why) Judge(string causeId, SmtpAuthPolicyState s, SmtpAuthMethod method)

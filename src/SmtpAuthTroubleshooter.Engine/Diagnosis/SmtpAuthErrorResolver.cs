@@ -117,6 +117,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             ConfirmFromTokenClaims(candidates, evidence, method);
+            candidates.RemoveAll(c => RuledOutByToken(c.Cause.Id, evidence, method));
 
             List<SmtpAuthFinding> findings = new List<SmtpAuthFinding>();
             if (candidates.Count == 0)
@@ -160,7 +161,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (evidence.PolicyState is SmtpAuthPolicyState state)
             {
-                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc);
+                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc, (said, settings) => Contradiction(said, settings, state, evidence));
                 AddConflict(findings, state, method, failed: true, evidence);
                 findings = EvidenceCorroborator.Rank(findings);
             }
@@ -179,7 +180,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 // https://techcommunity.microsoft.com/blog/exchange/updated-exchange-online-smtp-auth-basic-authentication-deprecation-timeline/4489835: basic SMTP AUTH disabled by default for existing tenants from the end of December 2026
                 // (admins can still re-enable it); Microsoft announces the final removal date in the second half of 2027.
                 SmtpAuthFinding retired = FromCause("BasicAuthRetired", evidence, when);
-                retired.Verdict = Verdict.Likely;
+                retired.Verdict = Verdict.Advisory;
                 retired.Title = "Basic authentication still works for this account, but Exchange Online is retiring it for SMTP AUTH";
                 retired.Evidence = when < new DateTimeOffset(2026, 12, 31, 0, 0, 0, TimeSpan.Zero)
                     ? "The probe authenticated with basic auth (AUTH LOGIN or PLAIN). From the end of December 2026 basic SMTP AUTH is disabled by default for existing tenants (admins can still turn it back on for a while); new tenants don't get it; the final removal date will be announced in the second half of 2027. After the cut-off the client gets 550 5.7.30."
@@ -195,6 +196,20 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             return EvidenceCorroborator.Rank(findings);
+        }
+
+        // The server named a cause that the settings rule out: show both sides and the usual reasons (issue 10).
+        private SmtpAuthFinding Contradiction(SmtpAuthFinding said, string settings, SmtpAuthPolicyState state, ErrorEvidence evidence)
+        {
+            SmtpAuthFinding conflict = FromCause("SettingsConflict", evidence, _clock());
+            conflict.Verdict = Verdict.Likely;
+            conflict.ReplyCode = said.ReplyCode;
+            conflict.EnhancedStatusCode = said.EnhancedStatusCode;
+            conflict.ReplyText = said.ReplyText;
+            conflict.Evidence = string.Format(CultureInfo.InvariantCulture,
+                "The server's reply names {0} ({1}), but the settings read at {2:u} say otherwise: {3} Usual reasons: a setting changed less than an hour ago and has not reached every server yet; the client signs in with a different account than {4}; a client that keeps its connection or token from before the change. ",
+                said.CauseId, said.Title, state.ReadUtc, settings.Trim(), state.UserPrincipalName ?? "this mailbox") + conflict.Evidence;
+            return conflict;
         }
 
         private void AddConflict(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, bool failed, ErrorEvidence evidence)
@@ -384,6 +399,13 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             return sb.ToString();
         }
+
+        // After XOAUTH2, a token whose claims were read and found fine on a point rules out the causes about that point
+        // (a valid exp: not TokenExpired; the right audience, role or scope; the right user): they are not listed.
+        private static bool RuledOutByToken(string causeId, ErrorEvidence evidence, SmtpAuthMethod method) =>
+            method == SmtpAuthMethod.OAuth && evidence.TokenClaimsRead &&
+            causeId is "TokenExpired" or "TokenWrongAudience" or "TokenMissingPermission" or "TokenUserMismatch" &&
+            !evidence.TokenIssues.Contains(causeId, StringComparer.Ordinal);
 
         private static bool Matches(CatalogEntry entry, ParsedReply reply)
         {

@@ -26,6 +26,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The user name a probe signed in with.</summary>
         public string? SignInName { get; set; }
 
+        /// <summary>True when a probe read the token's claims (it has an audience or an expiry).</summary>
+        public bool TokenClaimsRead { get; set; }
+
         /// <summary>True when a probe's server was Exchange Online.</summary>
         public bool ExchangeOnline { get; set; }
 
@@ -108,6 +111,7 @@ namespace SmtpAuthTroubleshooter.Commands
             };
             result.Succeeded = Property(properties, value, "Succeeded") is object ok && (ok is PSObject okp ? okp.BaseObject : ok) is bool b && b;
             result.SignInName = Property(properties, value, "UserName")?.ToString();
+            result.TokenClaimsRead = !string.IsNullOrEmpty(Property(properties, value, "TokenAudience")?.ToString()) && Property(properties, value, "TokenExpiresUtc") is not null;
             result.ExchangeOnline = Property(properties, value, "ExchangeOnline") is object exo && (exo is PSObject exop ? exop.BaseObject : exo) is bool e && e;
             result.TokenIssues = (Property(properties, value, "TokenIssues")?.ToString() ?? string.Empty)
                 .Split(s_issueSeparators, StringSplitOptions.RemoveEmptyEntries);

@@ -143,6 +143,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 ProbeSucceeded = input.Succeeded,
                 SignInName = input.SignInName,
                 ExchangeOnlineEndpoint = input.ExchangeOnline,
+                TokenClaimsRead = input.TokenClaimsRead,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)
