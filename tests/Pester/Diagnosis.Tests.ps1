@@ -93,7 +93,11 @@ Describe 'A server that breaks the protocol' -Tag Diagnosis, Faults {
             $r.Succeeded | Should -BeFalse
             $top = @($r | Resolve-SmtpAuthError)[0]
             $top.CauseId | Should -BeExactly 'ServerProtocolViolation'
-            $top.RemediationCommand | Should -Match 'Test-SmtpAuth -SkipAuthentication'
+            # The evidence already is a Test-SmtpAuth result: no fix tells the admin to run Test-SmtpAuth again (issue 10).
+            $top.RemediationCommand | Should -BeNullOrEmpty
+            $top.Remediation | Should -Not -BeNullOrEmpty
+            # Pasted text gets the probe to run, for the documented endpoint.
+            (@(Resolve-SmtpAuthError $r.Message)[0]).RemediationCommand | Should -BeExactly "Test-SmtpAuth -SkipAuthentication -Server 'smtp.office365.com' -Port '587' -Debug"
         }
         finally { Stop-ExoEmulator $emu }
     }

@@ -20,6 +20,8 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             ["appId"] = "11111111-2222-3333-4444-555555555555",
             ["objectId"] = "66666666-7777-8888-9999-000000000000",
             ["policy"] = "Block Basic Auth $(whoami) `n",
+            ["server"] = "smtp.o'ffice365.com",
+            ["port"] = "587",
         };
 
         public static IEnumerable<object[]> Commands() =>

@@ -35,6 +35,15 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The user name the client signed in with (a probe result's UserName), where known.</summary>
         public string? SignInName { get; set; }
 
+        /// <summary>The server and port a probe talked to, where known.</summary>
+        public string? Server { get; set; }
+
+        /// <summary>The port a probe talked to, where known.</summary>
+        public int? Port { get; set; }
+
+        /// <summary>True when the evidence is a Test-SmtpAuth result (then no fix tells the admin to run Test-SmtpAuth again).</summary>
+        public bool FromProbe { get; set; }
+
         /// <summary>True when the server was Exchange Online's submission endpoint (a probe result knows).</summary>
         public bool ExchangeOnlineEndpoint { get; set; }
 

@@ -320,7 +320,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             CauseDefinition cause = _catalog.Causes[causeId];
             CauseVariant? variant = cause.VariantAt(when);
-            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled);
+            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled, evidence);
             return new SmtpAuthFinding
             {
                 UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
@@ -449,7 +449,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         private SmtpAuthFinding ToFinding(Candidate c, ParsedError parsed, SmtpAuthMethod method, DateTimeOffset when, ErrorEvidence evidence)
         {
             CauseVariant? variant = c.Cause.VariantAt(when);
-            string? command = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled);
+            string? command = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled, evidence);
             var ev = new StringBuilder(c.Reference.Evidence);
             if (c.ExtraEvidence is not null)
             {
@@ -505,7 +505,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         private SmtpAuthFinding Unrecognized(ParsedError parsed, ParsedReply? reply, ErrorEvidence evidence)
         {
             CauseDefinition cause = _catalog.Causes["Unrecognized"];
-            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName, null, null, out IReadOnlyList<string> unfilled);
+            string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName, null, null, out IReadOnlyList<string> unfilled, evidence);
             var ev = new StringBuilder("No catalog entry matches this text.");
             if (reply is not null)
             {
@@ -571,7 +571,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         // The values a fix command can be filled with: the mailbox, the SendAs address, the app and its enterprise-app
         // object id, the authentication policy; from the state, else from the reply text (a 5.2.252 names both sides).
-        private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state, string? text, out IReadOnlyList<string> unfilled)
+        private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state, string? text, out IReadOnlyList<string> unfilled, ErrorEvidence? evidence = null)
         {
             string? from = state?.From;
             if (text is not null && ReplyParser.SafeMatch(s_sendAsPattern, text) is System.Text.RegularExpressions.Match m)
@@ -580,8 +580,17 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 from ??= m.Groups["from"].Value;
             }
 
+            if (evidence?.FromProbe == true && command is not null && command.StartsWith("Test-SmtpAuth", StringComparison.Ordinal))
+            {
+                // The evidence is already a Test-SmtpAuth result: the remediation text says what to change instead.
+                unfilled = Array.Empty<string>();
+                return null;
+            }
+
             var values = new Dictionary<string, string?>(StringComparer.Ordinal)
             {
+                ["server"] = evidence?.Server ?? "smtp.office365.com",
+                ["port"] = (evidence?.Port ?? 587).ToString(CultureInfo.InvariantCulture),
                 ["user"] = user,
                 ["mailbox"] = user,
                 ["from"] = from,

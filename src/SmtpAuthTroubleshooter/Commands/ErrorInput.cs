@@ -29,6 +29,15 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>True when a probe read the token's claims (it has an audience or an expiry).</summary>
         public bool TokenClaimsRead { get; set; }
 
+        /// <summary>The server and port of a probe result.</summary>
+        public string? Server { get; set; }
+
+        /// <summary>The port of a probe result.</summary>
+        public int? Port { get; set; }
+
+        /// <summary>True for a Test-SmtpAuth result.</summary>
+        public bool FromProbe { get; set; }
+
         /// <summary>True when a probe's server was Exchange Online.</summary>
         public bool ExchangeOnline { get; set; }
 
@@ -111,6 +120,9 @@ namespace SmtpAuthTroubleshooter.Commands
             };
             result.Succeeded = Property(properties, value, "Succeeded") is object ok && (ok is PSObject okp ? okp.BaseObject : ok) is bool b && b;
             result.SignInName = Property(properties, value, "UserName")?.ToString();
+            result.FromProbe = value is SmtpAuthTestResult || (Property(properties, value, "Transcript") is not null && Property(properties, value, "FailedPhase") is not null);
+            result.Server = result.FromProbe ? Property(properties, value, "Server")?.ToString() : null;
+            result.Port = result.FromProbe && int.TryParse(Property(properties, value, "Port")?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : null;
             result.TokenClaimsRead = !string.IsNullOrEmpty(Property(properties, value, "TokenAudience")?.ToString()) && Property(properties, value, "TokenExpiresUtc") is not null;
             result.ExchangeOnline = Property(properties, value, "ExchangeOnline") is object exo && (exo is PSObject exop ? exop.BaseObject : exo) is bool e && e;
             result.TokenIssues = (Property(properties, value, "TokenIssues")?.ToString() ?? string.Empty)

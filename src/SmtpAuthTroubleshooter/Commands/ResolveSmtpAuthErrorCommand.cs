@@ -144,6 +144,9 @@ namespace SmtpAuthTroubleshooter.Commands
                 SignInName = input.SignInName,
                 ExchangeOnlineEndpoint = input.ExchangeOnline,
                 TokenClaimsRead = input.TokenClaimsRead,
+                Server = input.Server,
+                Port = input.Port,
+                FromProbe = input.FromProbe,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)
