@@ -111,6 +111,21 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void The_sign_in_code_table_is_data_and_names_defined_causes()
+        {
+            // Issue 10: the Entra sign-in codes live in the catalog; 50034 (user not found) points to the user name.
+            Assert.Equal("UserNameNotUpn", Catalog.SignInCodes[50034]);
+            Assert.Equal("InvalidCredentials", Catalog.SignInCodes[50126]);
+            Assert.Equal("AccountLocked", Catalog.SignInCodes[50053]);
+            Assert.All(Catalog.SignInCodes.Values, id => Assert.True(Catalog.Causes.ContainsKey(id), id));
+
+            const string bad = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"signInCodes\":{\"codes\":{\"50126\":{\"causeId\":\"Nope\"}}},\"entries\":[]}";
+            Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(bad)).ErrorId);
+            const string notANumber = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"signInCodes\":{\"codes\":{\"5x\":{\"causeId\":\"Nope\"}}},\"entries\":[]}";
+            Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(notANumber)).ErrorId);
+        }
+
+        [Fact]
         public void Parse_rejects_invalid_json_and_unknown_schema()
         {
             Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse("{")).ErrorId);

@@ -15,21 +15,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
     {
         private static readonly string[] s_separator = { "; " };
 
-        // Entra sign-in error codes and the causes they prove (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
-        private static readonly Dictionary<int, string> s_signInCodes = new Dictionary<int, string>
-        {
-            [50126] = "InvalidCredentials",
-            [50034] = "UserNameNotUpn",
-            [50053] = "AccountLocked",
-            [50055] = "PasswordExpired",
-            [50057] = "AccountDisabled",
-            [50076] = "MfaRequired",
-            [50079] = "MfaRequired",
-            [50158] = "MfaRequired",
-            [53003] = "ConditionalAccessBlocksLegacyAuth",
-            [530032] = "ConditionalAccessBlocksLegacyAuth",
-            [530035] = "SecurityDefaultsBlockBasicAuth",
-        };
+        // Entra sign-in error codes and the causes they prove: the catalog's signInCodes table (data).
+        private static IReadOnlyDictionary<int, string> SignInCodes => ErrorCatalog.Embedded.SignInCodes;
 
         /// <summary>Applies the state to findings (in place) and returns them re-ranked.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc)
@@ -278,7 +265,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private static (Verdict? Verdict, string? Why) JudgeSignIn(string causeId, SmtpAuthPolicyState s)
         {
-            if (s.LastSmtpSignInErrorCode is int code && s_signInCodes.TryGetValue(code, out string? cause) && cause == causeId)
+            if (s.LastSmtpSignInErrorCode is int code && SignInCodes.TryGetValue(code, out string? cause) && cause == causeId)
             {
                 return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}.",
                     s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInConditionalAccess) ? string.Empty : " (" + s.LastSmtpSignInConditionalAccess + ")"));

@@ -20,13 +20,20 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         private const string ResourceName = "SmtpAuthTroubleshooter.Engine.Knowledge.ErrorCatalog.json";
         private static readonly Lazy<ErrorCatalog> s_embedded = new Lazy<ErrorCatalog>(LoadEmbedded);
 
-        private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries)
+        private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries, Dictionary<int, string> signInCodes)
         {
             SchemaVersion = schemaVersion;
             Version = version;
             Causes = causes;
             Entries = entries;
+            SignInCodes = signInCodes;
         }
+
+        /// <summary>
+        /// Entra sign-in error codes of "Authenticated SMTP" sign-ins and the CauseId each one proves, from the catalog's
+        /// signInCodes table (data, so that a new code is a data change plus a test case).
+        /// </summary>
+        public IReadOnlyDictionary<int, string> SignInCodes { get; }
 
         /// <summary>The catalog compiled into the engine.</summary>
         public static ErrorCatalog Embedded => s_embedded.Value;
@@ -76,7 +83,27 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     entries.Add(entry);
                 }
 
-                return new ErrorCatalog(schema, version, causes, entries);
+                var signInCodes = new Dictionary<int, string>();
+                if (root.TryGetProperty("signInCodes", out JsonElement table))
+                {
+                    foreach (JsonProperty code in table.GetProperty("codes").EnumerateObject())
+                    {
+                        if (!int.TryParse(code.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
+                        {
+                            throw Invalid($"sign-in code '{code.Name}' is not a number");
+                        }
+
+                        string causeId = code.Value.GetProperty("causeId").GetString() ?? string.Empty;
+                        if (!causes.ContainsKey(causeId))
+                        {
+                            throw Invalid($"sign-in code {number} names an unknown cause '{causeId}'");
+                        }
+
+                        signInCodes[number] = causeId;
+                    }
+                }
+
+                return new ErrorCatalog(schema, version, causes, entries, signInCodes);
             }
             catch (Exception ex) when (ex is JsonException || ex is KeyNotFoundException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
             {
