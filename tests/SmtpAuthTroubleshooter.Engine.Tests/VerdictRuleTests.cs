@@ -112,6 +112,13 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             SmtpAuthFinding retired = Assert.Single(f);
             Assert.Equal("BasicAuthRetired", retired.CauseId);
             Assert.Equal(Verdict.Advisory, retired.Verdict);
+            Assert.Contains("From the end of December 2026", retired.Evidence, StringComparison.Ordinal);
+
+            // The dates and their wording are catalog data: after the cut-off the other wording applies.
+            var later = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
+            SmtpAuthFinding after = Assert.Single(later.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic }));
+            Assert.Contains("off by default since the end of December 2026", after.Evidence, StringComparison.Ordinal);
+            Assert.Equal(2, Knowledge.ErrorCatalog.Embedded.Advisories["BasicAuthStillWorks"].Variants.Count);
         }
 
         [Fact]

@@ -175,17 +175,15 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             var findings = new List<SmtpAuthFinding>();
             DateTimeOffset when = evidence.ObservedUtc ?? _clock();
-            if (evidence.AuthMethod == SmtpAuthMethod.Basic)
+            if (evidence.AuthMethod == SmtpAuthMethod.Basic && _catalog.Advisories.TryGetValue("BasicAuthStillWorks", out Advisory? advisory))
             {
-                // https://techcommunity.microsoft.com/blog/exchange/updated-exchange-online-smtp-auth-basic-authentication-deprecation-timeline/4489835: basic SMTP AUTH disabled by default for existing tenants from the end of December 2026
-                // (admins can still re-enable it); Microsoft announces the final removal date in the second half of 2027.
-                SmtpAuthFinding retired = FromCause("BasicAuthRetired", evidence, when);
+                // The retirement dates and their wording are catalog data (issue 10): basic SMTP AUTH disabled by
+                // default for existing tenants from the end of December 2026, final removal announced in 2027.
+                SmtpAuthFinding retired = FromCause(advisory.CauseId, evidence, when);
                 retired.Verdict = Verdict.Advisory;
-                retired.Title = "Basic authentication still works for this account, but Exchange Online is retiring it for SMTP AUTH";
-                retired.Evidence = when < new DateTimeOffset(2026, 12, 31, 0, 0, 0, TimeSpan.Zero)
-                    ? "The probe authenticated with basic auth (AUTH LOGIN or PLAIN). From the end of December 2026 basic SMTP AUTH is disabled by default for existing tenants (admins can still turn it back on for a while); new tenants don't get it; the final removal date will be announced in the second half of 2027. After the cut-off the client gets 550 5.7.30."
-                    : "The probe authenticated with basic auth (AUTH LOGIN or PLAIN), which is now off by default and only works because it was turned back on; Microsoft announces the final removal date in the second half of 2027, after which the client gets 550 5.7.30.";
-                retired.Remediation = "Plan the move now: SMTP AUTH with OAuth (XOAUTH2) on smtp.office365.com:587 (Test-SmtpAuth -AccessToken or -ClientId to try it); High Volume Email (smtp-hve.office365.com:587, internal recipients only); an SMTP relay connector (static IP or certificate) to <domain>.mail.protection.outlook.com:25; or an API: Microsoft Graph sendMail or Azure Communication Services Email.";
+                retired.Title = advisory.Title;
+                retired.Evidence = advisory.VariantAt(when)?.Evidence ?? string.Empty;
+                retired.Remediation = advisory.Remediation;
                 retired.RemediationCommand = null;
                 findings.Add(retired);
             }

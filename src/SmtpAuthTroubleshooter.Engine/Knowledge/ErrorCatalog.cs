@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Globalization;
 using System.IO;
 using System.Text.Json;
@@ -34,6 +35,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// signInCodes table (data, so that a new code is a data change plus a test case).
         /// </summary>
         public IReadOnlyDictionary<int, string> SignInCodes { get; }
+
+        /// <summary>Notes for a probe that worked (basic auth still working, and until when), keyed by name: dated data.</summary>
+        public IReadOnlyDictionary<string, Advisory> Advisories { get; private set; } = new Dictionary<string, Advisory>();
 
         /// <summary>The catalog compiled into the engine.</summary>
         public static ErrorCatalog Embedded => s_embedded.Value;
@@ -103,7 +107,22 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     }
                 }
 
-                return new ErrorCatalog(schema, version, causes, entries, signInCodes);
+                var advisories = new Dictionary<string, Advisory>(StringComparer.Ordinal);
+                if (root.TryGetProperty("advisories", out JsonElement adv))
+                {
+                    foreach (JsonProperty a in adv.EnumerateObject())
+                    {
+                        string causeId = ReadString(a.Value, "causeId") ?? string.Empty;
+                        if (!causes.ContainsKey(causeId))
+                        {
+                            throw Invalid($"advisory '{a.Name}' names an unknown cause '{causeId}'");
+                        }
+
+                        advisories[a.Name] = new Advisory(a.Name, causeId, ReadString(a.Value, "title") ?? a.Name, ReadString(a.Value, "remediation") ?? string.Empty, ReadVariants(a.Value));
+                    }
+                }
+
+                return new ErrorCatalog(schema, version, causes, entries, signInCodes) { Advisories = advisories };
             }
             catch (Exception ex) when (ex is JsonException || ex is KeyNotFoundException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
             {
@@ -123,7 +142,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             return Parse(reader.ReadToEnd());
         }
 
-        private static CauseDefinition ReadCause(string id, JsonElement e)
+        private static List<CauseVariant> ReadVariants(JsonElement e)
         {
             var variants = new List<CauseVariant>();
             if (e.TryGetProperty("variants", out JsonElement vs) && vs.ValueKind == JsonValueKind.Array)
@@ -138,6 +157,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                         ReadString(v, "evidence")));
                 }
             }
+
+            return variants;
+        }
+
+        private static CauseDefinition ReadCause(string id, JsonElement e)
+        {
+            List<CauseVariant> variants = ReadVariants(e);
 
             return new CauseDefinition(
                 id,
@@ -310,6 +336,34 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
             return null;
         }
+    }
+
+    /// <summary>A note for a probe that worked, with wording that changes with the date (the basic-auth retirement).</summary>
+    public sealed class Advisory
+    {
+        internal Advisory(string name, string causeId, string title, string remediation, IReadOnlyList<CauseVariant> variants)
+        {
+            Name = name;
+            CauseId = causeId;
+            Title = title;
+            Remediation = remediation;
+            Variants = variants;
+        }
+
+        /// <summary>The advisory's name in the catalog.</summary>
+        public string Name { get; }
+        /// <summary>The CauseId its finding carries.</summary>
+        public string CauseId { get; }
+        /// <summary>The finding's title.</summary>
+        public string Title { get; }
+        /// <summary>What to do.</summary>
+        public string Remediation { get; }
+        /// <summary>Dated wordings.</summary>
+        public IReadOnlyList<CauseVariant> Variants { get; }
+
+        /// <summary>The wording in force at <paramref name="when"/>, if any.</summary>
+        public CauseVariant? VariantAt(DateTimeOffset when) =>
+            Variants.FirstOrDefault(v => (v.ValidFrom is null || when >= v.ValidFrom) && (v.ValidUntil is null || when < v.ValidUntil));
     }
 
     /// <summary>A cause's wording for a period of time.</summary>
