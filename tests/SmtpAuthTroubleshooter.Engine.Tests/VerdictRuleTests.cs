@@ -155,5 +155,39 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(Verdict.Confirmed, read.First(x => x.CauseId == "TokenMissingPermission").Verdict);
             Assert.Contains(read, x => x.CauseId == "ServicePrincipalNotRegistered");
         }
+            [Fact]
+        public void A_pre_flight_always_answers_what_is_fine_what_was_not_read_and_the_dated_note()
+        {
+            SmtpAuthPolicyState fine = State();
+            fine.BasicAuthVerdict = PolicyVerdict.Allowed;
+            fine.OAuthVerdict = PolicyVerdict.Allowed;
+            fine.UnknownReasons = "Per-user MFA: UserAuthenticationMethod.Read.All not granted.";
+            fine.SmtpSignInCount = 12;
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { PolicyState = fine });
+            SmtpAuthFinding none = f.First(x => x.CauseId == "NoBlockingSetting");
+            Assert.Equal(Verdict.Advisory, none.Verdict);
+            Assert.Contains("SMTP AUTH is on", none.Evidence, StringComparison.Ordinal);
+            Assert.Contains("security defaults are off", none.Evidence, StringComparison.Ordinal);
+            Assert.Contains("Not read: Per-user MFA", none.Evidence, StringComparison.Ordinal);
+            SmtpAuthFinding note = f.First(x => x.CauseId == "BasicAuthRetired");
+            Assert.Equal(Verdict.Advisory, note.Verdict);
+            Assert.StartsWith("12 Authenticated SMTP (basic) sign-ins", note.Evidence, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_pre_flight_uses_the_sign_in_evidence_the_state_carries()
+        {
+            SmtpAuthPolicyState locked = State();
+            locked.BasicAuthVerdict = PolicyVerdict.Allowed;
+            locked.OAuthVerdict = PolicyVerdict.Allowed;
+            locked.LastSmtpSignInErrorCode = 50053;
+            locked.LastSmtpSignInUtc = Now.UtcDateTime.AddMinutes(-3);
+            locked.SmtpSignInCount = 4;
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { PolicyState = locked });
+            Assert.Equal("AccountLocked", f[0].CauseId);
+            Assert.Equal(Verdict.Likely, f[0].Verdict);
+            Assert.Contains("failed with 50053", f[0].Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain(f, x => x.CauseId == "NoBlockingSetting");
+        }
     }
 }

@@ -306,6 +306,56 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             Add(s.BasicAuthBlockedBy, "basic auth");
             Add(s.OAuthBlockedBy, "OAuth");
+
+            // The sign-in log's own answer (50053 locked, 50055 expired password, 50126 wrong password ...).
+            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodes.TryGetValue(code, out string? signInCause) &&
+                catalog.Causes.ContainsKey(signInCause) && findings.All(f => f.CauseId != signInCause))
+            {
+                SmtpAuthFinding f = create(signInCause);
+                f.Verdict = Verdict.Likely;
+                f.Evidence = string.Format(CultureInfo.InvariantCulture,
+                    "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}; the next basic-auth attempt is likely to fail the same way.",
+                    s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInFailureReason) ? string.Empty : " (" + s.LastSmtpSignInFailureReason + ")");
+                findings.Add(f);
+            }
+
+            // Always an answer (issue 10): when nothing blocks, say what was read and found fine, and what was not read.
+            if (findings.Count == 0 && catalog.Causes.ContainsKey("NoBlockingSetting"))
+            {
+                SmtpAuthFinding fine = create("NoBlockingSetting");
+                fine.Verdict = Verdict.Advisory;
+                var read = new List<string>();
+                if (s.SmtpAuthEnabled == true)
+                {
+                    read.Add("SMTP AUTH is on (decided by the " + (s.SmtpAuthDecidedBy ?? "organization").ToLowerInvariant() + " setting)");
+                }
+
+                if (s.AllowBasicAuthSmtp != false && s.AuthenticationPolicySource is not null)
+                {
+                    read.Add(s.AuthenticationPolicySource == "None" ? "no authentication policy applies" : "authentication policy '" + s.AuthenticationPolicy + "' allows basic SMTP");
+                }
+
+                if (s.SecurityDefaultsEnabled == false)
+                {
+                    read.Add("security defaults are off");
+                }
+
+                if (s.ConditionalAccessEvaluatedBy is not null && string.IsNullOrEmpty(s.BlockingConditionalAccessPolicies))
+                {
+                    read.Add("no Conditional Access policy blocks it");
+                }
+
+                if (s.AccountEnabled == true)
+                {
+                    read.Add("the account is enabled");
+                }
+
+                fine.Evidence = "Pre-flight: basic auth " + s.BasicAuthVerdict + ", OAuth " + s.OAuthVerdict + ". Read and found fine: " +
+                    (read.Count == 0 ? "nothing decisive" : string.Join("; ", read)) + "." +
+                    (string.IsNullOrEmpty(s.UnknownReasons) ? " Everything needed was read." : " Not read: " + s.UnknownReasons);
+                findings.Add(fine);
+            }
+
             return findings;
         }
 

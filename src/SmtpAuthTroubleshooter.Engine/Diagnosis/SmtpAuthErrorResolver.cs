@@ -42,7 +42,16 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (string.IsNullOrWhiteSpace(evidence.Text) && evidence.PolicyState is SmtpAuthPolicyState preflight)
             {
-                return EvidenceCorroborator.Rank(EvidenceCorroborator.Predict(preflight, _catalog, id => FromCause(id, evidence, _clock())));
+                List<SmtpAuthFinding> predicted = EvidenceCorroborator.Predict(preflight, _catalog, id => FromCause(id, evidence, _clock()));
+                // Basic auth still in use (Authenticated SMTP sign-ins in the window) and not blocked: the dated note.
+                if (preflight.BasicAuthVerdict != PolicyVerdict.Blocked && preflight.SmtpSignInCount > 0 &&
+                    RetirementAdvisory(new ErrorEvidence(string.Empty) { UserPrincipalName = evidence.UserPrincipalName, PolicyState = preflight }, _clock()) is SmtpAuthFinding note)
+                {
+                    note.Evidence = string.Format(CultureInfo.InvariantCulture, "{0} Authenticated SMTP (basic) sign-ins for this mailbox in the look-back window. ", preflight.SmtpSignInCount) + note.Evidence;
+                    predicted.Add(note);
+                }
+
+                return EvidenceCorroborator.Rank(predicted);
             }
 
             ParsedError parsed = ReplyParser.Parse(evidence.Text);
@@ -175,16 +184,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             var findings = new List<SmtpAuthFinding>();
             DateTimeOffset when = evidence.ObservedUtc ?? _clock();
-            if (evidence.AuthMethod == SmtpAuthMethod.Basic && _catalog.Advisories.TryGetValue("BasicAuthStillWorks", out Advisory? advisory))
+            if (evidence.AuthMethod == SmtpAuthMethod.Basic && RetirementAdvisory(evidence, when) is SmtpAuthFinding retired)
             {
-                // The retirement dates and their wording are catalog data (issue 10): basic SMTP AUTH disabled by
-                // default for existing tenants from the end of December 2026, final removal announced in 2027.
-                SmtpAuthFinding retired = FromCause(advisory.CauseId, evidence, when);
-                retired.Verdict = Verdict.Advisory;
-                retired.Title = advisory.Title;
-                retired.Evidence = advisory.VariantAt(when)?.Evidence ?? string.Empty;
-                retired.Remediation = advisory.Remediation;
-                retired.RemediationCommand = null;
                 findings.Add(retired);
             }
 
@@ -208,6 +209,24 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 "The server's reply names {0} ({1}), but the settings read at {2:u} say otherwise: {3} Usual reasons: a setting changed less than an hour ago and has not reached every server yet; the client signs in with a different account than {4}; a client that keeps its connection or token from before the change. ",
                 said.CauseId, said.Title, state.ReadUtc, settings.Trim(), state.UserPrincipalName ?? "this mailbox") + conflict.Evidence;
             return conflict;
+        }
+
+        // The retirement dates and their wording are catalog data (issue 10): basic SMTP AUTH disabled by default for
+        // existing tenants from the end of December 2026, final removal announced in 2027.
+        private SmtpAuthFinding? RetirementAdvisory(ErrorEvidence evidence, DateTimeOffset when)
+        {
+            if (!_catalog.Advisories.TryGetValue("BasicAuthStillWorks", out Advisory? advisory))
+            {
+                return null;
+            }
+
+            SmtpAuthFinding retired = FromCause(advisory.CauseId, evidence, when);
+            retired.Verdict = Verdict.Advisory;
+            retired.Title = advisory.Title;
+            retired.Evidence = advisory.VariantAt(when)?.Evidence ?? string.Empty;
+            retired.Remediation = advisory.Remediation;
+            retired.RemediationCommand = null;
+            return retired;
         }
 
         private void AddConflict(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, bool failed, ErrorEvidence evidence)
