@@ -117,3 +117,25 @@ Describe 'Resolve-SmtpAuthError' -Tag Resolve {
         ($verbose.Message -join "`n") | Should -Match 'TenantSmtpAuthDisabled'
     }
 }
+
+Describe 'The default table at 120 columns' -Tag Resolve {
+    It 'keeps the fix command whole: nothing cut, nothing split inside a word, and it runs as one command when copied' {
+        # Issue 10: the Fix column is the widest cell; a cut command is no fix.
+        $out = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant." |
+            Resolve-SmtpAuthError -UserPrincipalName "o'brien.scanner@contoso.com" | Out-String -Width 120
+        $lines = @($out -split "\r?\n" | Where-Object { $_ -match '\S' })
+        $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 120 }
+        $lines | Should -Not -Match '…'
+        $fixStart = $lines[0].IndexOf('Fix')
+        $cell = ($lines | Select-Object -Skip 2 | ForEach-Object { $_.Substring([Math]::Min($fixStart, $_.Length)).TrimEnd() }) -join "`n"
+        $tokens = $null; $errors = $null
+        $ast = [System.Management.Automation.Language.Parser]::ParseInput($cell, [ref]$tokens, [ref]$errors)
+        @($errors) | Should -BeNullOrEmpty
+        $commands = @($ast.FindAll({ $args[0] -is [System.Management.Automation.Language.CommandAst] }, $true))
+        $commands.Count | Should -Be 1
+        $commands[0].GetCommandName() | Should -BeExactly 'Set-CASMailbox'
+        $commands[0].CommandElements.Extent.Text | Should -Contain '-SmtpClientAuthenticationDisabled'
+        ($commands[0].CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $_.StringConstantType -eq 'SingleQuoted' }).Value |
+            Should -BeExactly "o'brien.scanner@contoso.com"
+    }
+}
