@@ -73,8 +73,8 @@ function Test-NodeModulesCurrent {
 function Install-NodeModules {
     if (Test-NodeModulesCurrent) { return }
     # Two test runs starting peers at once must not run 'npm ci' in the same directory together:
-    # an exclusive lock (FileShare.None) on a file in TMPDIR serializes them.
-    $lockPath = Join-Path ([System.IO.Path]::GetTempPath()) 'smtpauthtroubleshooter-nodemailer-npm.lock'
+    # an exclusive lock (FileShare.None) on a file beside node_modules (git-ignored, nothing left in TMPDIR) serializes them.
+    $lockPath = Join-Path $PeerRoot '.npm-ci.lock'
     $deadline = [DateTime]::UtcNow.AddSeconds(180)
     $lock = $null
     while (-not $lock) {
