@@ -81,8 +81,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Tier tier = codeless ? Tier.Text : reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
                 foreach (CatalogEntry entry in _catalog.Entries)
                 {
-                    // An entry that the codes alone decide (pattern "^") needs the codes.
-                    if (codeless && entry.Pattern.ToString() == "^")
+                    // An entry that the codes alone decide needs the codes.
+                    if (codeless && entry.CodesOnly)
                     {
                         continue;
                     }
@@ -442,9 +442,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 return true;
             }
 
-            // A reply a logger wrapped or split: read it on with the lines that follow it.
-            return reply.Continuation.Length > 0 &&
-                TextForms(reply.Text + "\n" + reply.Continuation).Skip(1).Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t));
+            // A reply a logger wrapped or split: read it on with the lines that follow it (folded once per reply).
+            if (reply.Continuation.Length == 0)
+            {
+                return false;
+            }
+
+            reply.ContinuedForms ??= TextForms(reply.Text + "\n" + reply.Continuation).Skip(1).ToArray();
+            return reply.ContinuedForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t));
         }
 
         private void Add(List<Candidate> candidates, CatalogEntry entry, ParsedReply? reply, SmtpAuthMethod method, Tier tier, ref int order)

@@ -324,18 +324,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public IReadOnlyList<CauseVariant> Variants { get; }
 
         /// <summary>The variant in force at <paramref name="when"/>, if any.</summary>
-        public CauseVariant? VariantAt(DateTimeOffset when)
-        {
-            foreach (CauseVariant v in Variants)
-            {
-                if ((v.ValidFrom is null || when >= v.ValidFrom) && (v.ValidUntil is null || when < v.ValidUntil))
-                {
-                    return v;
-                }
-            }
-
-            return null;
-        }
+        public CauseVariant? VariantAt(DateTimeOffset when) => Variants.FirstOrDefault(v => v.IsInForceAt(when));
     }
 
     /// <summary>A note for a probe that worked, with wording that changes with the date (the basic-auth retirement).</summary>
@@ -362,8 +351,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public IReadOnlyList<CauseVariant> Variants { get; }
 
         /// <summary>The wording in force at <paramref name="when"/>, if any.</summary>
-        public CauseVariant? VariantAt(DateTimeOffset when) =>
-            Variants.FirstOrDefault(v => (v.ValidFrom is null || when >= v.ValidFrom) && (v.ValidUntil is null || when < v.ValidUntil));
+        public CauseVariant? VariantAt(DateTimeOffset when) => Variants.FirstOrDefault(v => v.IsInForceAt(when));
     }
 
     /// <summary>A cause's wording for a period of time.</summary>
@@ -388,6 +376,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public string? Remediation { get; }
         /// <summary>Sentence appended to the evidence.</summary>
         public string? Evidence { get; }
+
+        /// <summary>True when <paramref name="when"/> falls in [ValidFrom, ValidUntil).</summary>
+        internal bool IsInForceAt(DateTimeOffset when) =>
+            (ValidFrom is null || when >= ValidFrom) && (ValidUntil is null || when < ValidUntil);
     }
 
     /// <summary>One recognisable error: how to match it and which causes it points at.</summary>
@@ -407,6 +399,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         /// <summary>Entry id, e.g. TENANT_OFF.</summary>
         public string Id { get; }
+        /// <summary>True for an entry that the reply codes alone decide (pattern "^"): it needs a reply with codes.</summary>
+        public bool CodesOnly => Pattern.ToString() == "^";
+
         /// <summary>The public pages the entry comes from.</summary>
         public string? Reference { get; }
         /// <summary>What the pattern is applied to.</summary>

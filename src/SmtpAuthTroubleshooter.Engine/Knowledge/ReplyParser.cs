@@ -23,6 +23,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// </summary>
         public string Continuation { get; internal set; } = string.Empty;
 
+        /// <summary>The reply read on with its continuation, line breaks folded (set once by the resolver).</summary>
+        internal string[]? ContinuedForms { get; set; }
+
         /// <summary>A client's text that carries a server's words but none of their codes, read as one reply.</summary>
         internal static ParsedReply WithoutCodes(string text) => new ParsedReply(null, null, text, 0);
 

@@ -128,10 +128,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 await client.ConnectAsync(socket, server, request.Port, options, timeout.Token).ConfigureAwait(false);
                 socket = null; // owned by the client now
                 ReadCapabilities(client, log, tls, result);
-                result.ExchangeOnline = IsExchangeOnline(server, log);
                 sink.Verbose(Format("Connected: STARTTLS offered {0}; TLS {1}; AUTH before TLS [{2}], after TLS [{3}].",
                     result.StartTlsOffered, result.TlsProtocol ?? "none", result.AuthMechanismsBeforeTls ?? string.Empty, result.AuthMechanismsAfterTls ?? string.Empty));
-                if (result.ExchangeOnline && request.Mechanism != SmtpAuthMechanism.None && !LooksLikeUpn(request.UserName))
+                if (request.Mechanism != SmtpAuthMechanism.None && !LooksLikeUpn(request.UserName) && IsExchangeOnline(server, log))
                 {
                     sink.Warning(Format("'{0}' is not in user principal name form (user@domain): Exchange Online signs SMTP AUTH in with the account's UPN, so it will refuse this name. The probe runs anyway.", request.UserName));
                 }

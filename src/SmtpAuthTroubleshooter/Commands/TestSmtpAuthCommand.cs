@@ -3,7 +3,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 
 namespace SmtpAuthTroubleshooter.Commands
 {
