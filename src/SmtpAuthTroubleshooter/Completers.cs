@@ -20,6 +20,7 @@ namespace SmtpAuthTroubleshooter
             ("smtp-hve.office365.com", "High Volume Email (internal recipients)"),
             ("smtp.office365.us", "US Government GCC High / DoD"),
             ("smtp.partner.outlook.cn", "Microsoft 365 operated by 21Vianet"),
+            ("smtp-legacy.partner.outlook.cn", "21Vianet opt-in endpoint for TLS 1.0/1.1 clients (Set-TransportConfig -AllowLegacyTLSClients)"),
         };
 
         /// <inheritdoc />

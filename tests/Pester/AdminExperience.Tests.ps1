@@ -10,7 +10,7 @@ Describe 'Tab completion' -Tag UX {
     It 'completes -Server with the Microsoft 365 submission hosts' {
         Get-Completions 'Test-SmtpAuth -Server smtp.off' | Should -Contain 'smtp.office365.com'
         Get-Completions 'Test-SmtpAuth -Server smtp.off' | Should -Contain 'smtp.office365.us'
-        Get-Completions 'Test-SmtpAuth -Server smtp-leg' | Should -Be @('smtp-legacy.office365.com')
+        Get-Completions 'Test-SmtpAuth -Server smtp-leg' | Should -Be @('smtp-legacy.office365.com', 'smtp-legacy.partner.outlook.cn')
     }
 
     It 'completes -Environment, -Mechanism and -TlsMode values' {
@@ -34,9 +34,11 @@ try { Test-SmtpAuth app@contoso.com -ClientId 00000000-0000-0000-0000-0000000000
 Describe 'The package' -Tag UX, Package {
     It 'publishes to a local folder repository, installs with Install-PSResource and works after install' {
         $repo = Join-Path $TestDrive 'repo'
-        # A private HOME keeps the CurrentUser install out of the machine's own module folder.
+        # A private HOME keeps the CurrentUser install out of the machine's own module folder. It has a .config: without
+        # one .NET's ApplicationData folder is '', and PSResourceGet's NuGet writes NuGet/NuGet.Config into the current
+        # directory (the repository).
         $data = Join-Path $TestDrive 'home'
-        $null = New-Item -ItemType Directory $repo, $data
+        $null = New-Item -ItemType Directory $repo, $data, (Join-Path $data '.config')
         $r = Invoke-FreshPwsh @"
 `$ErrorActionPreference = 'Stop'
 Register-PSResourceRepository -Name SmtpAuthTest -Uri '$repo' -Trusted

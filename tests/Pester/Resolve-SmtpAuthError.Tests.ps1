@@ -138,4 +138,17 @@ Describe 'The default table at 120 columns' -Tag Resolve {
         ($commands[0].CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $_.StringConstantType -eq 'SingleQuoted' }).Value |
             Should -BeExactly "o'brien.scanner@contoso.com"
     }
+
+    It 'wraps the probe''s reply and the policy state''s BlockedBy at spaces, never inside a word' {
+        # The table's own wrap cuts at the column edge ("SmtpClientAu" / "thentication"); the views wrap at spaces first.
+        $reply = '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [BN1P110CA0052.NAMP110.PROD.OUTLOOK.COM 2026-11-29T14:52:57.126Z 08DBE7319275F6BA]'
+        $probe = [SmtpAuthTroubleshooter.SmtpAuthTestResult]@{ Server = 'smtp.office365.com'; Port = 587; UserName = 'scanner@contoso.com'; ReplyText = $reply; FailedPhase = 'Auth' }
+        $state = [SmtpAuthTroubleshooter.SmtpAuthPolicyState]@{ UserPrincipalName = 'scanner@contoso.com'; BasicAuthBlockedBy = 'TenantSmtpAuthDisabled; SecurityDefaultsBlockBasicAuth; ConditionalAccessBlocksLegacyAuth; AuthenticationPolicyBlocksBasicSmtp' }
+        foreach ($case in @(@{ Object = $probe; Words = $reply -split ' ' }, @{ Object = $state; Words = $state.BasicAuthBlockedBy -split ' ' })) {
+            $lines = @($case.Object | Format-Table | Out-String -Width 120) -split "\r?\n" | Where-Object { $_ -match '\S' }
+            $lines | ForEach-Object { $_.TrimEnd().Length | Should -BeLessOrEqual 120 }
+            $text = $lines -join "`n"
+            foreach ($word in $case.Words) { $text | Should -Match ([regex]::Escape($word)) -Because "'$word' must not be split across lines" }
+        }
+    }
 }

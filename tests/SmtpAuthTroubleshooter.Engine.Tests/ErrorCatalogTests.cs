@@ -38,6 +38,17 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void The_legacy_TLS_fix_names_the_opt_in_endpoint_of_each_cloud_that_has_one()
+        {
+            // https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth:
+            // smtp-legacy.office365.com worldwide, smtp-legacy.partner.outlook.cn for 21Vianet, none in GCC, GCC High or DoD.
+            CauseDefinition tls = ErrorCatalog.Embedded.Causes["TlsVersionTooOld"];
+            Assert.Contains("smtp-legacy.office365.com", tls.Remediation, StringComparison.Ordinal);
+            Assert.Contains("smtp-legacy.partner.outlook.cn", tls.Remediation, StringComparison.Ordinal);
+            Assert.Contains("GCC High or DoD", tls.Remediation, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Every_cause_has_a_title_remediation_and_category()
         {
             foreach (CauseDefinition cause in Catalog.Causes.Values)

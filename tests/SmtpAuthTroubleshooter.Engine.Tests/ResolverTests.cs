@@ -106,6 +106,51 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void A_dated_reading_says_which_date_it_is_for()
+        {
+            // Issue 10: dates in evidence come from the reply's timestamp when there is one, else "as of" today.
+            const string stamped = "550 5.7.30 Basic authentication is not supported for Client Submission. [AB1PR01CA0001.eurprd01.prod.outlook.com 2027-03-01T10:00:00.000Z 08DE0000AAAA0001]";
+            var today = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.Zero));
+            SmtpAuthFinding fromReply = today.Resolve(new ErrorEvidence(stamped))[0];
+            Assert.Contains("(As of 2027-03-01, the time in the reply's diagnostic tail.)", fromReply.Evidence, StringComparison.Ordinal);
+
+            SmtpAuthFinding undated = today.Resolve(new ErrorEvidence("550 5.7.30 Basic authentication is not supported for Client Submission."))[0];
+            Assert.Equal("BasicAuthRetired", undated.CauseId);
+            Assert.Contains("(As of 2026-11-30, today; no date came with the text.)", undated.Evidence, StringComparison.Ordinal);
+            Assert.Contains("before 2026-12-31", undated.Evidence, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_5_7_57_after_a_failed_AUTH_is_the_symptom_not_the_cause()
+        {
+            // The client's AUTH got 451 4.7.0 and its MAIL FROM then got 530 5.7.57: the 451 is what to fix.
+            const string log = "530 5.7.57 Client not authenticated to send mail. [DM6PR02CA0001.namprd02.prod.outlook.com]\n451 4.7.0 Temporary server error. Please try again later. PRX4 [DM6PR02CA0001.namprd02.prod.outlook.com]";
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(new ErrorEvidence(log));
+            Assert.Equal("TemporaryServerError", findings[0].CauseId);
+            SmtpAuthFinding symptom = Assert.Single(findings, f => f.CauseId == "NotAuthenticated");
+            Assert.Equal(Verdict.Possible, symptom.Verdict);
+            Assert.Contains("failed AUTH", symptom.Evidence, StringComparison.Ordinal);
+
+            // Alone, 5.7.57 is still the answer.
+            Assert.Equal("NotAuthenticated", _resolver.Resolve(new ErrorEvidence("530 5.7.57 Client not authenticated to send mail. [DM6PR02CA0001.namprd02.prod.outlook.com]"))[0].CauseId);
+        }
+
+        [Fact]
+        public void Unrecognized_next_steps_fit_what_was_given_text_or_a_probe()
+        {
+            // Issue 10: pasted text has no phase to follow; a probe result must not be told to run the probe again.
+            SmtpAuthFinding text = Assert.Single(_resolver.Resolve(new ErrorEvidence("550 5.9.77 Something nobody has seen")));
+            Assert.DoesNotContain("phase that failed", text.Remediation, StringComparison.Ordinal);
+            Assert.Contains("Test-SmtpAuth", text.Remediation, StringComparison.Ordinal);
+
+            var probe = new ErrorEvidence("550 5.9.77 Something nobody has seen") { FromProbe = true, FailedPhase = SmtpPhase.Auth, Server = "mail.example.net", Port = 2525 };
+            SmtpAuthFinding fromProbe = Assert.Single(_resolver.Resolve(probe));
+            Assert.Equal("Unrecognized", fromProbe.CauseId);
+            Assert.Contains("stopped in the Auth phase against mail.example.net:2525", fromProbe.Remediation, StringComparison.Ordinal);
+            Assert.DoesNotContain("Test-SmtpAuth", fromProbe.Remediation + fromProbe.Checks, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Unknown_text_gives_one_unrecognized_finding_with_parsed_codes()
         {
             SmtpAuthFinding f = Assert.Single(_resolver.Resolve(new ErrorEvidence("550 5.9.77 Something nobody has seen")));

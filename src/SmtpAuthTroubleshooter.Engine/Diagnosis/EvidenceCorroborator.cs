@@ -15,21 +15,22 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
     {
         private static readonly string[] s_separator = { "; " };
 
-        // Entra sign-in error codes and the causes they prove: the catalog's signInCodes table (data).
-        private static IReadOnlyDictionary<int, string> SignInCodes => ErrorCatalog.Embedded.SignInCodes;
-
         /// <summary>Applies the state to findings (in place) and returns them re-ranked.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc)
             => Apply(findings, state, method, probeStartedUtc, null);
 
         /// <summary>As above; <paramref name="conflict"/> makes the SettingsConflict finding for a reply the settings contradict.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc, Func<SmtpAuthFinding, string, SmtpAuthFinding>? conflict)
+            => Apply(findings, state, method, probeStartedUtc, conflict, ErrorCatalog.Embedded);
+
+        /// <summary>As above, with the corroboration rules and sign-in codes of <paramref name="catalog"/>.</summary>
+        public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc, Func<SmtpAuthFinding, string, SmtpAuthFinding>? conflict, ErrorCatalog catalog)
         {
             var contradicted = new List<(SmtpAuthFinding Finding, string? Why)>();
             foreach (SmtpAuthFinding f in findings)
             {
-                (Verdict? verdict, string? why) = Judge(f.CauseId, state, method);
-                (Verdict? signInVerdict, string? signInWhy) = JudgeSignIn(f.CauseId, state);
+                (Verdict? verdict, string? why) = Judge(catalog, f.CauseId, state, method);
+                (Verdict? signInVerdict, string? signInWhy) = JudgeSignIn(catalog, f.CauseId, state);
                 if (signInVerdict == Verdict.Confirmed && verdict != Verdict.RuledOut)
                 {
                     verdict = Verdict.Confirmed;
@@ -96,176 +97,22 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             _ => (int)verdict,
         };
 
-        /// <summary>What the settings say about one cause: Confirmed, RuledOut, or nothing.</summary>
+        /// <summary>What the settings say about one cause: Confirmed, RuledOut, or nothing (the embedded catalog's rules).</summary>
         internal static (Verdict? Verdict, string? Why) Judge(string causeId, SmtpAuthPolicyState s, SmtpAuthMethod method)
+            => Judge(ErrorCatalog.Embedded, causeId, s, method);
+
+        /// <summary>
+        /// What the settings say about one cause, from <paramref name="catalog"/>'s corroboration rules: the first rule of
+        /// that cause whose condition holds gives Confirmed or RuledOut with its text, or a note (no verdict, a text);
+        /// no rule gives nothing.
+        /// </summary>
+        internal static (Verdict? Verdict, string? Why) Judge(ErrorCatalog catalog, string causeId, SmtpAuthPolicyState s, SmtpAuthMethod method)
+            => catalog.Corroboration.Judge(causeId, s, method);
+
+        private static (Verdict? Verdict, string? Why) JudgeSignIn(ErrorCatalog catalog, string causeId, SmtpAuthPolicyState s)
         {
-            switch (causeId)
-            {
-                case "TenantSmtpAuthDisabled":
-                    if (s.TenantSmtpAuthDisabled == true && s.SmtpAuthDecidedBy == "Tenant")
-                    {
-                        return (Verdict.Confirmed, "Settings: Get-TransportConfig SmtpClientAuthenticationDisabled is True and the mailbox's value is empty, so it inherits the organization's. Enabling it for this mailbox alone (Set-CASMailbox) is the preferred fix; it wins over the organization setting.");
-                    }
-
-                    if (s.SmtpAuthDecidedBy == "Mailbox" || s.TenantSmtpAuthDisabled == false)
-                    {
-                        return (Verdict.RuledOut, "Settings: " + (s.SmtpAuthDecidedBy == "Mailbox" ? "the mailbox's own SmtpClientAuthenticationDisabled decides, not the organization's." : "SMTP AUTH is on for the organization."));
-                    }
-
-                    break;
-                case "MailboxSmtpAuthDisabled":
-                    if (s.MailboxSmtpAuthDisabled == true)
-                    {
-                        return (Verdict.Confirmed, "Settings: the mailbox's SmtpClientAuthenticationDisabled is True.");
-                    }
-
-                    if (s.MailboxSmtpAuthDisabled == false || (s.MailboxSmtpAuthDisabled is null && s.TenantSmtpAuthDisabled == false))
-                    {
-                        return (Verdict.RuledOut, "Settings: SMTP AUTH is not disabled on the mailbox.");
-                    }
-
-                    break;
-                case "AuthenticationPolicyBlocksBasicSmtp":
-                case "BasicAuthDisabledForAccount":
-                    if (s.AllowBasicAuthSmtp == false)
-                    {
-                        return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Settings: authentication policy '{0}' ({1}) has AllowBasicAuthSmtp False. Policy changes take up to 24 hours to apply.", s.AuthenticationPolicy, s.AuthenticationPolicySource));
-                    }
-
-                    if (causeId == "AuthenticationPolicyBlocksBasicSmtp" && (s.AllowBasicAuthSmtp == true || s.AuthenticationPolicySource == "None"))
-                    {
-                        return (Verdict.RuledOut, s.AuthenticationPolicySource == "None" ? "Settings: no authentication policy applies to this user." : "Settings: the applying authentication policy allows basic SMTP.");
-                    }
-
-                    break;
-                case "SecurityDefaultsBlockBasicAuth":
-                    if (s.SecurityDefaultsEnabled == true && method != SmtpAuthMethod.OAuth)
-                    {
-                        return (Verdict.Confirmed, "Settings: Entra security defaults are on; they block every legacy (basic) sign-in, SMTP AUTH included. OAuth is not affected.");
-                    }
-
-                    if (s.SecurityDefaultsEnabled == false)
-                    {
-                        return (Verdict.RuledOut, "Settings: Entra security defaults are off.");
-                    }
-
-                    break;
-                case "ConditionalAccessBlocksLegacyAuth":
-                    if (!string.IsNullOrEmpty(s.BlockingConditionalAccessPolicies))
-                    {
-                        return (Verdict.Confirmed, "Settings: Conditional Access blocks other clients for this user: " + s.BlockingConditionalAccessPolicies + ".");
-                    }
-
-                    if (s.ConditionalAccessEvaluatedBy is not null && string.IsNullOrEmpty(s.ConditionalAccessDependsOnSource) && string.IsNullOrEmpty(s.MfaConditionalAccessPolicies))
-                    {
-                        return (Verdict.RuledOut, "Settings: no enabled Conditional Access policy blocks other clients for this user" + (string.IsNullOrEmpty(s.ReportOnlyConditionalAccessPolicies) ? "." : " (report-only: " + s.ReportOnlyConditionalAccessPolicies + ", not enforced)."));
-                    }
-
-                    break;
-                case "MfaRequired":
-                    if (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) || string.Equals(s.PerUserMfaState, "enforced", StringComparison.OrdinalIgnoreCase))
-                    {
-                        return (Verdict.Confirmed, "Settings: " + (!string.IsNullOrEmpty(s.MfaConditionalAccessPolicies) ? "Conditional Access requires MFA: " + s.MfaConditionalAccessPolicies + "." : "per-user MFA is enforced; basic SMTP then needs an app password, if app passwords are allowed."));
-                    }
-
-                    if (string.Equals(s.PerUserMfaState, "enabled", StringComparison.OrdinalIgnoreCase))
-                    {
-                        // Not decisive either way: "enabled" users can still use their password for legacy
-                        // authentication, and become "enforced" as soon as they register MFA methods.
-                        return (null, "Settings: per-user MFA is enabled but not enforced, which does not block a password for legacy authentication; it becomes enforced (and blocks it) once the user registers MFA methods, so check the state again after a failure.");
-                    }
-
-                    if (s.ConditionalAccessEvaluatedBy is not null && s.PerUserMfaState == "disabled")
-                    {
-                        return (Verdict.RuledOut, "Settings: no Conditional Access MFA grant applies and per-user MFA is disabled.");
-                    }
-
-                    break;
-                case "AccountDisabled":
-                case "AccountIssue":
-                    if (s.AccountEnabled == false)
-                    {
-                        return (Verdict.Confirmed, "Settings: Entra accountEnabled is False (sign-in blocked).");
-                    }
-
-                    if (causeId == "AccountDisabled" && s.AccountEnabled == true)
-                    {
-                        return (Verdict.RuledOut, "Settings: the account is enabled.");
-                    }
-
-                    break;
-                case "SharedMailboxSignIn":
-                    if (string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase) && s.ClientId is null)
-                    {
-                        return (Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity.");
-                    }
-
-                    if (s.RecipientTypeDetails is not null && !string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase))
-                    {
-                        return (Verdict.RuledOut, "Settings: the mailbox is a " + s.RecipientTypeDetails + ", not a shared mailbox.");
-                    }
-
-                    break;
-                case "ServicePrincipalNotRegistered":
-                    if (s.ServicePrincipalRegistered == false || s.ServicePrincipalObjectIdMatches == false)
-                    {
-                        return (Verdict.Confirmed, s.ServicePrincipalRegistered == false
-                            ? "Settings: the app has no Exchange service principal (Get-ServicePrincipal finds none): run New-ServicePrincipal with the enterprise application's object id."
-                            : "Settings: the Exchange service principal was created with an object id that is not the enterprise application's (the app registration's object id, probably).");
-                    }
-
-                    if (s.ServicePrincipalRegistered == true && s.ServicePrincipalObjectIdMatches == true)
-                    {
-                        return (Verdict.RuledOut, "Settings: the Exchange service principal exists with the enterprise application's object id.");
-                    }
-
-                    break;
-                case "MailboxPermissionMissing":
-                    if (s.ServicePrincipalHasMailboxAccess == false)
-                    {
-                        return (Verdict.Confirmed, "Settings: the app's service principal has no FullAccess on the mailbox.");
-                    }
-
-                    if (s.ServicePrincipalHasMailboxAccess == true)
-                    {
-                        return (Verdict.RuledOut, "Settings: the app's service principal has FullAccess on the mailbox.");
-                    }
-
-                    break;
-                case "TokenMissingPermission":
-                    if (s.AppHasSmtpSendAsApp == false)
-                    {
-                        return (Verdict.Confirmed, "Settings: the app has no admin-consented SMTP.SendAsApp application permission.");
-                    }
-
-                    break;
-                case "SendAsDenied":
-                    if (s.SendAsAllowed == false)
-                    {
-                        return (Verdict.Confirmed, "Settings: the mailbox has no SendAs right on " + s.From + ".");
-                    }
-
-                    if (s.SendAsAllowed == true)
-                    {
-                        return (Verdict.RuledOut, "Settings: the mailbox may send as " + s.From + ".");
-                    }
-
-                    break;
-                case "FederatedStsFailure":
-                    if (string.Equals(s.DomainAuthenticationType, "Managed", StringComparison.OrdinalIgnoreCase))
-                    {
-                        return (Verdict.RuledOut, "Settings: the domain is managed, not federated.");
-                    }
-
-                    break;
-            }
-
-            return (null, null);
-        }
-
-        private static (Verdict? Verdict, string? Why) JudgeSignIn(string causeId, SmtpAuthPolicyState s)
-        {
-            if (s.LastSmtpSignInErrorCode is int code && SignInCodes.TryGetValue(code, out string? cause) && cause == causeId)
+            // Entra sign-in error codes and the causes they prove: the catalog's signInCodes table (data).
+            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodes.TryGetValue(code, out string? cause) && cause == causeId)
             {
                 return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}.",
                     s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInConditionalAccess) ? string.Empty : " (" + s.LastSmtpSignInConditionalAccess + ")"));
@@ -299,7 +146,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
                     SmtpAuthFinding f = create(id);
                     f.Verdict = Verdict.Likely;
-                    f.Evidence = "Pre-flight: the settings say " + method + " will fail. " + (Judge(id, s, method == "OAuth" ? SmtpAuthMethod.OAuth : SmtpAuthMethod.Basic).Why ?? string.Empty);
+                    f.Evidence = "Pre-flight: the settings say " + method + " will fail. " + (Judge(catalog, id, s, method == "OAuth" ? SmtpAuthMethod.OAuth : SmtpAuthMethod.Basic).Why ?? string.Empty);
                     findings.Add(f);
                 }
             }

@@ -65,7 +65,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             ParsedReply? primary = parsed.Replies.Count > 0 ? parsed.Replies[0] : null;
-            DateTimeOffset when = evidence.ObservedUtc ?? parsed.Replies.Select(r => r.DiagnosticTimestamp).FirstOrDefault(t => t.HasValue) ?? _clock();
+            DateTimeOffset? stamped = parsed.Replies.Select(r => r.DiagnosticTimestamp).FirstOrDefault(t => t.HasValue);
+            DateTimeOffset when = evidence.ObservedUtc ?? stamped ?? _clock();
+            string basis = evidence.ObservedUtc is not null ? "when it was observed" : stamped is not null ? "the time in the reply's diagnostic tail" : "today; no date came with the text";
 
             var candidates = new List<Candidate>();
             int order = 0;
@@ -97,6 +99,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                     }
                 }
             }
+
+            // "530 5.7.57 Client not authenticated" is what a client gets for MAIL FROM after its AUTH failed: when
+            // another reply in the same text says why the AUTH failed (451 4.7.0 in response to AUTH, a 535 ...), that
+            // reply is the cause and the 5.7.57 its symptom.
+            DemoteNotAuthenticatedSymptom(candidates);
 
             // Client-library text (no SMTP reply) counts less than a reply the server actually sent.
             bool replyMatched = candidates.Count > 0;
@@ -143,7 +150,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                     .ThenBy(c => c.Order);
                 foreach (Candidate c in best)
                 {
-                    SmtpAuthFinding finding = ToFinding(c, parsed, method, when, evidence);
+                    SmtpAuthFinding finding = ToFinding(c, parsed, method, when, basis, evidence);
                     if (inferredBasic)
                     {
                         finding.Evidence += " System.Net.Mail and Send-MailMessage support basic auth only (no XOAUTH2), so the client used basic auth.";
@@ -170,7 +177,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (evidence.PolicyState is SmtpAuthPolicyState state)
             {
-                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc, (said, settings) => Contradiction(said, settings, state, evidence));
+                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc, (said, settings) => Contradiction(said, settings, state, evidence), _catalog);
                 AddConflict(findings, state, method, failed: true, evidence);
                 findings = EvidenceCorroborator.Rank(findings);
             }
@@ -223,7 +230,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             SmtpAuthFinding retired = FromCause(advisory.CauseId, evidence, when);
             retired.Verdict = Verdict.Advisory;
             retired.Title = advisory.Title;
-            retired.Evidence = advisory.VariantAt(when)?.Evidence ?? string.Empty;
+            retired.Evidence = advisory.VariantAt(when)?.Evidence is { Length: > 0 } dated
+                ? dated + " " + AsOf(when, evidence.ObservedUtc is not null ? "when the probe ran" : "today")
+                : string.Empty;
             retired.Remediation = advisory.Remediation;
             retired.RemediationCommand = null;
             return retired;
@@ -452,6 +461,29 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return reply.ContinuedForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t));
         }
 
+        // A dated reading says which date it is for (issue 10): the reply's own timestamp when there is one.
+        private static string AsOf(DateTimeOffset when, string basis) =>
+            string.Format(CultureInfo.InvariantCulture, "(As of {0:yyyy-MM-dd}, {1}.)", when.UtcDateTime, basis);
+
+        private static void DemoteNotAuthenticatedSymptom(List<Candidate> candidates)
+        {
+            static bool IsNotAuthenticated(Candidate c) => c.Cause.Id == "NotAuthenticated" && c.Reply?.EnhancedStatusCode == "5.7.57";
+            bool explained = candidates.Any(c => !IsNotAuthenticated(c) && c.Reply is not null && c.Reply.EnhancedStatusCode != "5.7.57" && c.Verdict == Verdict.Likely);
+            if (!explained)
+            {
+                return;
+            }
+
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                if (IsNotAuthenticated(candidates[i]))
+                {
+                    candidates[i] = candidates[i].With(Verdict.Possible,
+                        "Another reply in the same text says why the client was not authenticated; 5.7.57 is what follows a failed AUTH.");
+                }
+            }
+        }
+
         private void Add(List<Candidate> candidates, CatalogEntry entry, ParsedReply? reply, SmtpAuthMethod method, Tier tier, ref int order)
         {
             foreach (CauseReference cause in entry.Causes)
@@ -468,7 +500,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
         }
 
-        private SmtpAuthFinding ToFinding(Candidate c, ParsedError parsed, SmtpAuthMethod method, DateTimeOffset when, ErrorEvidence evidence)
+        private SmtpAuthFinding ToFinding(Candidate c, ParsedError parsed, SmtpAuthMethod method, DateTimeOffset when, string basis, ErrorEvidence evidence)
         {
             CauseVariant? variant = c.Cause.VariantAt(when);
             string? command = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled, evidence);
@@ -480,7 +512,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (variant?.Evidence is { Length: > 0 } extra)
             {
-                Append(ev, extra);
+                Append(ev, extra + " " + AsOf(when, basis));
             }
 
             if (c.Reply is { IsEmbedded: true })
@@ -552,8 +584,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ReplyCode = reply?.ReplyCode,
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
-                Checks = cause.Checks,
-                Remediation = WithPlaceholderNote(cause.Remediation, unfilled),
+                Checks = ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
+                Remediation = WithPlaceholderNote(ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
                 RemediationCommand = command,
                 DocumentationUrl = cause.DocumentationUrl,
                 Transient = reply?.ReplyCode is >= 400 and < 500,
@@ -566,6 +598,13 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 CatalogVersion = _catalog.Version,
             };
         }
+
+        // A probe result has a phase and a server; pasted text has neither, so its next steps differ (issue 10).
+        private static string? ForProbe(ErrorEvidence evidence, string? text) =>
+            !evidence.FromProbe || text is null ? null : text
+                .Replace("{phase}", evidence.FailedPhase.ToString())
+                .Replace("{server}", evidence.Server ?? "the server")
+                .Replace("{port}", evidence.Port?.ToString(CultureInfo.InvariantCulture) ?? "?");
 
         // RFC 3463 classes and subjects, for a reply the catalog does not know.
         private static string DescribeEnhancedClass(string enhanced)

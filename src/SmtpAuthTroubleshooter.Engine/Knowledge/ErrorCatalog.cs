@@ -3,15 +3,19 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Globalization;
 using System.IO;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace SmtpAuthTroubleshooter.Engine.Knowledge
 {
     /// <summary>
-    /// The error knowledge base: causes (one per stable CauseId) and entries (one per server reply or
-    /// client-library error text). Loaded from the embedded, versioned ErrorCatalog.json; adding an
-    /// Exchange Online error text is a data change plus a test case (DESIGN "Knowledge as data").
+    /// The error knowledge base: causes (one per stable CauseId), entries (one per server reply or
+    /// client-library error text), the Entra sign-in codes, the advisories and the corroboration rules. Loaded from the
+    /// embedded, versioned ErrorCatalog.json through System.Text.Json into the types of CatalogFile.cs, then validated;
+    /// ErrorCatalog.schema.json describes the same shape. Adding an Exchange Online error text, a sign-in code or a rule
+    /// is a data change plus a test case (DESIGN "Knowledge as data").
     /// </summary>
     public sealed class ErrorCatalog
     {
@@ -20,6 +24,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         private const string ResourceName = "SmtpAuthTroubleshooter.Engine.Knowledge.ErrorCatalog.json";
         private static readonly Lazy<ErrorCatalog> s_embedded = new Lazy<ErrorCatalog>(LoadEmbedded);
+
+        // Strict reading: comments are skipped; a property the types do not know is an error, not ignored.
+        private static readonly JsonSerializerOptions s_jsonOptions = new JsonSerializerOptions
+        {
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        };
 
         private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries, Dictionary<int, string> signInCodes)
         {
@@ -38,6 +49,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         /// <summary>Notes for a probe that worked (basic auth still working, and until when), keyed by name: dated data.</summary>
         public IReadOnlyDictionary<string, Advisory> Advisories { get; private set; } = new Dictionary<string, Advisory>();
+
+        /// <summary>
+        /// Which policy-state fact confirms or rules out which cause, from the catalog's corroboration rules (data, so that
+        /// a new rule is a data change plus a test case).
+        /// </summary>
+        internal CorroborationRules Corroboration { get; private set; } = CorroborationRules.Empty;
 
         /// <summary>The catalog compiled into the engine.</summary>
         public static ErrorCatalog Embedded => s_embedded.Value;
@@ -59,75 +76,86 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         {
             try
             {
-                using JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
-                JsonElement root = doc.RootElement;
-                int schema = root.GetProperty("schemaVersion").GetInt32();
-                if (schema != 1)
-                {
-                    throw Invalid($"unsupported schemaVersion {schema}");
-                }
-
-                string version = root.GetProperty("catalogVersion").GetString() ?? string.Empty;
-                var causes = new Dictionary<string, CauseDefinition>(StringComparer.Ordinal);
-                foreach (JsonProperty p in root.GetProperty("causes").EnumerateObject())
-                {
-                    causes.Add(p.Name, ReadCause(p.Name, p.Value));
-                }
-
-                var entries = new List<CatalogEntry>();
-                var ids = new HashSet<string>(StringComparer.Ordinal);
-                foreach (JsonElement e in root.GetProperty("entries").EnumerateArray())
-                {
-                    CatalogEntry entry = ReadEntry(e, causes);
-                    if (!ids.Add(entry.Id))
-                    {
-                        throw Invalid($"duplicate entry id '{entry.Id}'");
-                    }
-
-                    entries.Add(entry);
-                }
-
-                var signInCodes = new Dictionary<int, string>();
-                if (root.TryGetProperty("signInCodes", out JsonElement table))
-                {
-                    foreach (JsonProperty code in table.GetProperty("codes").EnumerateObject())
-                    {
-                        if (!int.TryParse(code.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
-                        {
-                            throw Invalid($"sign-in code '{code.Name}' is not a number");
-                        }
-
-                        string causeId = code.Value.GetProperty("causeId").GetString() ?? string.Empty;
-                        if (!causes.ContainsKey(causeId))
-                        {
-                            throw Invalid($"sign-in code {number} names an unknown cause '{causeId}'");
-                        }
-
-                        signInCodes[number] = causeId;
-                    }
-                }
-
-                var advisories = new Dictionary<string, Advisory>(StringComparer.Ordinal);
-                if (root.TryGetProperty("advisories", out JsonElement adv))
-                {
-                    foreach (JsonProperty a in adv.EnumerateObject())
-                    {
-                        string causeId = ReadString(a.Value, "causeId") ?? string.Empty;
-                        if (!causes.ContainsKey(causeId))
-                        {
-                            throw Invalid($"advisory '{a.Name}' names an unknown cause '{causeId}'");
-                        }
-
-                        advisories[a.Name] = new Advisory(a.Name, causeId, ReadString(a.Value, "title") ?? a.Name, ReadString(a.Value, "remediation") ?? string.Empty, ReadVariants(a.Value));
-                    }
-                }
-
-                return new ErrorCatalog(schema, version, causes, entries, signInCodes) { Advisories = advisories };
+                RejectDuplicateProperties(json);
+                CatalogFile file = JsonSerializer.Deserialize<CatalogFile>(json, s_jsonOptions) ?? throw Invalid("the file is null");
+                return Build(file);
             }
-            catch (Exception ex) when (ex is JsonException || ex is KeyNotFoundException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException)
+            catch (Exception ex) when (ex is JsonException || ex is KeyNotFoundException || ex is InvalidOperationException || ex is ArgumentException || ex is FormatException || ex is NotSupportedException || ex is OverflowException)
             {
                 throw Invalid(ex.Message, ex);
             }
+        }
+
+        private static ErrorCatalog Build(CatalogFile file)
+        {
+            if (file.SchemaVersion != 1)
+            {
+                throw Invalid($"unsupported schemaVersion {file.SchemaVersion}");
+            }
+
+            string version = file.CatalogVersion ?? throw Invalid("catalogVersion is null");
+            var causes = new Dictionary<string, CauseDefinition>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, CauseFile?> p in file.Causes ?? throw Invalid("causes is null"))
+            {
+                causes.Add(p.Key, ToCause(p.Key, p.Value ?? throw Invalid($"cause '{p.Key}' is null")));
+            }
+
+            var entries = new List<CatalogEntry>();
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (EntryFile? e in file.Entries ?? throw Invalid("entries is null"))
+            {
+                CatalogEntry entry = ToEntry(e ?? throw Invalid("an entry is null"), causes);
+                if (!ids.Add(entry.Id))
+                {
+                    throw Invalid($"duplicate entry id '{entry.Id}'");
+                }
+
+                entries.Add(entry);
+            }
+
+            var signInCodes = new Dictionary<int, string>();
+            if (file.SignInCodes is SignInCodesFile table)
+            {
+                foreach (KeyValuePair<string, SignInCodeFile?> code in table.Codes ?? throw Invalid("signInCodes.codes is null"))
+                {
+                    if (!int.TryParse(code.Key, NumberStyles.None, CultureInfo.InvariantCulture, out int number))
+                    {
+                        throw Invalid($"sign-in code '{code.Key}' is not a number");
+                    }
+
+                    string causeId = code.Value?.CauseId ?? string.Empty;
+                    if (!causes.ContainsKey(causeId))
+                    {
+                        throw Invalid($"sign-in code {number} names an unknown cause '{causeId}'");
+                    }
+
+                    if (signInCodes.ContainsKey(number))
+                    {
+                        throw Invalid($"sign-in code {number} is listed twice");
+                    }
+
+                    signInCodes[number] = causeId;
+                }
+            }
+
+            var advisories = new Dictionary<string, Advisory>(StringComparer.Ordinal);
+            foreach (KeyValuePair<string, AdvisoryFile?> a in file.Advisories ?? new Dictionary<string, AdvisoryFile?>())
+            {
+                AdvisoryFile advisory = a.Value ?? throw Invalid($"advisory '{a.Key}' is null");
+                string causeId = advisory.CauseId ?? string.Empty;
+                if (!causes.ContainsKey(causeId))
+                {
+                    throw Invalid($"advisory '{a.Key}' names an unknown cause '{causeId}'");
+                }
+
+                advisories[a.Key] = new Advisory(a.Key, causeId, advisory.Title ?? a.Key, advisory.Remediation ?? string.Empty, ToVariants(a.Key, advisory.Variants));
+            }
+
+            CorroborationRules corroboration = file.Corroboration is CorroborationFile rules
+                ? CorroborationRules.Compile(rules, causes.ContainsKey, detail => Invalid(detail))
+                : CorroborationRules.Empty;
+
+            return new ErrorCatalog(file.SchemaVersion, version, causes, entries, signInCodes) { Advisories = advisories, Corroboration = corroboration };
         }
 
         private static ErrorCatalog LoadEmbedded()
@@ -142,78 +170,97 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             return Parse(reader.ReadToEnd());
         }
 
-        private static List<CauseVariant> ReadVariants(JsonElement e)
+        /// <summary>
+        /// A property name that appears twice in one object (which the serializer would silently overwrite) makes the
+        /// file invalid: two causes with one id, say.
+        /// </summary>
+        private static void RejectDuplicateProperties(string json)
         {
-            var variants = new List<CauseVariant>();
-            if (e.TryGetProperty("variants", out JsonElement vs) && vs.ValueKind == JsonValueKind.Array)
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+            var open = new Stack<HashSet<string>?>();
+            while (reader.Read())
             {
-                foreach (JsonElement v in vs.EnumerateArray())
+                switch (reader.TokenType)
                 {
-                    variants.Add(new CauseVariant(
-                        ReadDate(v, "validFrom"),
-                        ReadDate(v, "validUntil"),
-                        ReadString(v, "title"),
-                        ReadString(v, "remediation"),
-                        ReadString(v, "evidence")));
+                    case JsonTokenType.StartObject:
+                        open.Push(new HashSet<string>(StringComparer.Ordinal));
+                        break;
+                    case JsonTokenType.StartArray:
+                        open.Push(null);
+                        break;
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        open.Pop();
+                        break;
+                    case JsonTokenType.PropertyName:
+                        string name = reader.GetString()!;
+                        if (open.Peek() is HashSet<string> names && !names.Add(name))
+                        {
+                            throw Invalid($"the property '{name}' appears twice in one object (near byte {reader.TokenStartIndex.ToString(CultureInfo.InvariantCulture)})");
+                        }
+
+                        break;
                 }
             }
-
-            return variants;
         }
 
-        private static CauseDefinition ReadCause(string id, JsonElement e)
+        private static List<CauseVariant> ToVariants(string owner, List<VariantFile?>? variants)
         {
-            List<CauseVariant> variants = ReadVariants(e);
+            var result = new List<CauseVariant>();
+            foreach (VariantFile? v in variants ?? new List<VariantFile?>())
+            {
+                if (v is null)
+                {
+                    throw Invalid($"'{owner}' has a null variant");
+                }
 
-            return new CauseDefinition(
-                id,
-                ReadString(e, "title") ?? id,
-                ReadString(e, "category") ?? "Unknown",
-                ReadString(e, "checks"),
-                ReadString(e, "remediation") ?? string.Empty,
-                ReadString(e, "remediationCommand"),
-                ReadString(e, "documentationUrl"),
-                e.TryGetProperty("transient", out JsonElement t) && t.ValueKind == JsonValueKind.True,
-                ReadString(e, "reference"),
-                variants);
+                DateTimeOffset? from = ToDate(v.ValidFrom);
+                DateTimeOffset? until = ToDate(v.ValidUntil);
+                if (from is not null && until is not null && from >= until)
+                {
+                    throw Invalid($"a variant of '{owner}' ends ({v.ValidUntil}) before it starts ({v.ValidFrom})");
+                }
+
+                result.Add(new CauseVariant(from, until, v.Title, v.Remediation, v.Evidence));
+            }
+
+            return result;
         }
 
-        private static CatalogEntry ReadEntry(JsonElement e, Dictionary<string, CauseDefinition> causes)
+        private static CauseDefinition ToCause(string id, CauseFile c) => new CauseDefinition(
+            id,
+            c.Title ?? id,
+            c.Category ?? "Unknown",
+            c.Checks,
+            c.Remediation ?? string.Empty,
+            c.RemediationCommand,
+            c.DocumentationUrl,
+            c.Transient == true,
+            c.Reference,
+            ToVariants(id, c.Variants))
         {
-            string id = ReadString(e, "id") ?? throw Invalid("an entry has no id");
-            string scopeText = ReadString(e, "scope") ?? "reply";
+            ProbeChecks = c.ProbeChecks,
+            ProbeRemediation = c.ProbeRemediation,
+        };
+
+        private static CatalogEntry ToEntry(EntryFile e, Dictionary<string, CauseDefinition> causes)
+        {
+            string id = e.Id ?? throw Invalid("an entry has no id");
+            string scopeText = e.Scope ?? "reply";
             EntryScope scope = scopeText.ToLowerInvariant() switch
             {
                 "text" => EntryScope.Text,
                 "fallback" => EntryScope.Fallback,
                 "reply" => EntryScope.Reply,
-                _ => throw new FormatException("Catalog entry '" + id + "': scope must be reply, text or fallback, not '" + scopeText + "'."),
+                _ => throw Invalid($"entry '{id}': scope must be reply, text or fallback, not '{scopeText}'"),
             };
-            string pattern = ReadString(e, "pattern") ?? throw Invalid($"entry '{id}' has no pattern");
+            string pattern = e.Pattern ?? throw Invalid($"entry '{id}' has no pattern");
             var regex = new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout);
 
-            var codes = new List<int>();
-            if (e.TryGetProperty("replyCodes", out JsonElement rc) && rc.ValueKind == JsonValueKind.Array)
-            {
-                foreach (JsonElement c in rc.EnumerateArray())
-                {
-                    codes.Add(c.GetInt32());
-                }
-            }
-
-            var enhanced = new List<string>();
-            if (e.TryGetProperty("enhancedCodes", out JsonElement ec) && ec.ValueKind == JsonValueKind.Array)
-            {
-                foreach (JsonElement c in ec.EnumerateArray())
-                {
-                    enhanced.Add(c.GetString() ?? string.Empty);
-                }
-            }
-
             var refs = new List<CauseReference>();
-            foreach (JsonElement c in e.GetProperty("causes").EnumerateArray())
+            foreach (CauseReferenceFile? c in e.Causes ?? throw Invalid($"entry '{id}' has no causes"))
             {
-                string causeId = ReadString(c, "causeId") ?? throw Invalid($"entry '{id}' names a cause without causeId");
+                string causeId = c?.CauseId ?? throw Invalid($"entry '{id}' names a cause without causeId");
                 if (!causes.ContainsKey(causeId))
                 {
                     throw Invalid($"entry '{id}' names unknown cause '{causeId}'");
@@ -221,18 +268,25 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
                 refs.Add(new CauseReference(
                     causeId,
-                    ReadVerdict(c, "verdict") ?? CatalogVerdict.Possible,
-                    ReadVerdict(c, "basic"),
-                    ReadVerdict(c, "oauth"),
-                    ReadString(c, "evidence") ?? string.Empty));
+                    ToVerdict(c.Verdict) ?? CatalogVerdict.Possible,
+                    ToVerdict(c.Basic),
+                    ToVerdict(c.OAuth),
+                    c.Evidence ?? string.Empty));
             }
 
-            return new CatalogEntry(id, ReadString(e, "reference"), scope, codes, enhanced, regex, ReadString(e, "stage") ?? "Any", refs);
+            return new CatalogEntry(
+                id,
+                e.Reference,
+                scope,
+                e.ReplyCodes ?? new List<int>(),
+                (e.EnhancedCodes ?? new List<string?>()).Select(x => x ?? string.Empty).ToList(),
+                regex,
+                e.Stage ?? "Any",
+                refs);
         }
 
-        private static CatalogVerdict? ReadVerdict(JsonElement e, string name)
+        private static CatalogVerdict? ToVerdict(string? text)
         {
-            string? text = ReadString(e, name);
             if (text is null)
             {
                 return null;
@@ -247,14 +301,8 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             };
         }
 
-        private static string? ReadString(JsonElement e, string name) =>
-            e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-        private static DateTimeOffset? ReadDate(JsonElement e, string name)
-        {
-            string? text = ReadString(e, name);
-            return text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        }
+        private static DateTimeOffset? ToDate(string? text) =>
+            text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
         private static SmtpAuthTroubleshooterException Invalid(string detail, Exception? inner = null) =>
             new SmtpAuthTroubleshooterException("ErrorCatalogInvalid", SmtpAuthErrorKind.InvalidData, "The error catalog is invalid: " + detail, null, inner);
@@ -322,6 +370,15 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public string? Reference { get; }
         /// <summary>Date-bound variants (meaning that changed over time).</summary>
         public IReadOnlyList<CauseVariant> Variants { get; }
+
+        /// <summary>
+        /// What to check when the error came from a Test-SmtpAuth result rather than pasted text, where the two differ
+        /// (a probe has a phase and a server; pasted text has neither). {phase}, {server} and {port} are filled in.
+        /// </summary>
+        public string? ProbeChecks { get; internal set; }
+
+        /// <summary>The fix in words for a Test-SmtpAuth result, where it differs from the text's; placeholders as <see cref="ProbeChecks"/>.</summary>
+        public string? ProbeRemediation { get; internal set; }
 
         /// <summary>The variant in force at <paramref name="when"/>, if any.</summary>
         public CauseVariant? VariantAt(DateTimeOffset when) => Variants.FirstOrDefault(v => v.IsInForceAt(when));

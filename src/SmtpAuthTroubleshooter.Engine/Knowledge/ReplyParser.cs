@@ -154,7 +154,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             (new Regex(@"PHPMailer|SMTP ERROR:|SMTP Error:", Options, ErrorCatalog.MatchTimeout), "PHPMailer"),
         };
 
-        private static readonly Regex s_oauthHint = new Regex(@"(?<!250[ -])AUTH (?:XOAUTH2|OAUTHBEARER)\b|SaslMechanismOAuth2", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+        // SwiftMailer/Symfony Mailer name each authenticator they tried ("Authenticator XOAUTH2 returned ..."); only a
+        // text where XOAUTH2 was the one tried tells the method.
+        private static readonly Regex s_oauthHint = new Regex(@"(?<!250[ -])AUTH (?:XOAUTH2|OAUTHBEARER)\b|SaslMechanismOAuth2|using 1 possible authenticators?\. Authenticator XOAUTH2 returned", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
         private static readonly Regex s_basicHint = new Regex(@"(?<!250[ -])AUTH (?:LOGIN|PLAIN)\b|Password command failed|Username and Password not accepted", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
 
         /// <summary>Parses <paramref name="input"/>. Never throws for any string.</summary>

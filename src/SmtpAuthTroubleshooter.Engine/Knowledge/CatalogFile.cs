@@ -1,0 +1,260 @@
+using System.Collections.Generic;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SmtpAuthTroubleshooter.Engine.Knowledge
+{
+    // The shape of ErrorCatalog.json as System.Text.Json reads it. These types only carry what the file says; ErrorCatalog
+    // validates them and maps them to the public types (CauseDefinition, CatalogEntry, ...). Unknown properties are
+    // rejected by the serializer options (JsonUnmappedMemberHandling.Disallow); ErrorCatalog.schema.json describes the
+    // same shape for editors and for the schema test.
+
+    /// <summary>The whole file.</summary>
+    internal sealed class CatalogFile
+    {
+        /// <summary>The JSON Schema an editor may validate the file against; ignored by the loader.</summary>
+        [JsonPropertyName("$schema")]
+        public string? Schema { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("schemaVersion")]
+        public int SchemaVersion { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("catalogVersion")]
+        public string? CatalogVersion { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("causes")]
+        public Dictionary<string, CauseFile?>? Causes { get; set; }
+
+        [JsonPropertyName("signInCodes")]
+        public SignInCodesFile? SignInCodes { get; set; }
+
+        [JsonPropertyName("advisories")]
+        public Dictionary<string, AdvisoryFile?>? Advisories { get; set; }
+
+        [JsonPropertyName("corroboration")]
+        public CorroborationFile? Corroboration { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("entries")]
+        public List<EntryFile?>? Entries { get; set; }
+    }
+
+    /// <summary>One cause (the key of "causes" is its id).</summary>
+    internal sealed class CauseFile
+    {
+        [JsonPropertyName("title")]
+        public string? Title { get; set; }
+
+        [JsonPropertyName("category")]
+        public string? Category { get; set; }
+
+        [JsonPropertyName("checks")]
+        public string? Checks { get; set; }
+
+        [JsonPropertyName("remediation")]
+        public string? Remediation { get; set; }
+
+        [JsonPropertyName("remediationCommand")]
+        public string? RemediationCommand { get; set; }
+
+        [JsonPropertyName("documentationUrl")]
+        public string? DocumentationUrl { get; set; }
+
+        [JsonPropertyName("transient")]
+        public bool? Transient { get; set; }
+
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonPropertyName("variants")]
+        public List<VariantFile?>? Variants { get; set; }
+
+        [JsonPropertyName("probeChecks")]
+        public string? ProbeChecks { get; set; }
+
+        [JsonPropertyName("probeRemediation")]
+        public string? ProbeRemediation { get; set; }
+    }
+
+    /// <summary>A dated wording of a cause or an advisory.</summary>
+    internal sealed class VariantFile
+    {
+        [JsonPropertyName("validFrom")]
+        public string? ValidFrom { get; set; }
+
+        [JsonPropertyName("validUntil")]
+        public string? ValidUntil { get; set; }
+
+        [JsonPropertyName("title")]
+        public string? Title { get; set; }
+
+        [JsonPropertyName("remediation")]
+        public string? Remediation { get; set; }
+
+        [JsonPropertyName("evidence")]
+        public string? Evidence { get; set; }
+    }
+
+    /// <summary>The Entra sign-in error-code table.</summary>
+    internal sealed class SignInCodesFile
+    {
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("codes")]
+        public Dictionary<string, SignInCodeFile?>? Codes { get; set; }
+    }
+
+    /// <summary>One sign-in error code (the key is the number).</summary>
+    internal sealed class SignInCodeFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("causeId")]
+        public string? CauseId { get; set; }
+
+        [JsonPropertyName("meaning")]
+        public string? Meaning { get; set; }
+    }
+
+    /// <summary>A note for a probe that worked (the key is its name).</summary>
+    internal sealed class AdvisoryFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("causeId")]
+        public string? CauseId { get; set; }
+
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonPropertyName("title")]
+        public string? Title { get; set; }
+
+        [JsonPropertyName("remediation")]
+        public string? Remediation { get; set; }
+
+        [JsonPropertyName("variants")]
+        public List<VariantFile?>? Variants { get; set; }
+    }
+
+    /// <summary>One recognisable error text.</summary>
+    internal sealed class EntryFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("id")]
+        public string? Id { get; set; }
+
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonPropertyName("scope")]
+        public string? Scope { get; set; }
+
+        [JsonPropertyName("replyCodes")]
+        public List<int>? ReplyCodes { get; set; }
+
+        [JsonPropertyName("enhancedCodes")]
+        public List<string?>? EnhancedCodes { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("pattern")]
+        public string? Pattern { get; set; }
+
+        [JsonPropertyName("stage")]
+        public string? Stage { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("causes")]
+        public List<CauseReferenceFile?>? Causes { get; set; }
+    }
+
+    /// <summary>An entry's pointer at a cause.</summary>
+    internal sealed class CauseReferenceFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("causeId")]
+        public string? CauseId { get; set; }
+
+        [JsonPropertyName("verdict")]
+        public string? Verdict { get; set; }
+
+        [JsonPropertyName("basic")]
+        public string? Basic { get; set; }
+
+        [JsonPropertyName("oauth")]
+        public string? OAuth { get; set; }
+
+        [JsonPropertyName("evidence")]
+        public string? Evidence { get; set; }
+    }
+
+    /// <summary>The corroboration rules: which policy-state fact confirms or rules out which cause.</summary>
+    internal sealed class CorroborationFile
+    {
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("rules")]
+        public List<RuleFile?>? Rules { get; set; }
+    }
+
+    /// <summary>One rule: when the condition holds, the cause gets the verdict and the text.</summary>
+    internal sealed class RuleFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("causeId")]
+        public string? CauseId { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("verdict")]
+        public string? Verdict { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("when")]
+        public ConditionFile? When { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("why")]
+        public string? Why { get; set; }
+    }
+
+    /// <summary>
+    /// A condition: exactly one of all, any, not, method, or field with exactly one of equals, notEquals, isEmpty,
+    /// isNotEmpty.
+    /// </summary>
+    internal sealed class ConditionFile
+    {
+        [JsonPropertyName("all")]
+        public List<ConditionFile?>? All { get; set; }
+
+        [JsonPropertyName("any")]
+        public List<ConditionFile?>? Any { get; set; }
+
+        [JsonPropertyName("not")]
+        public ConditionFile? Not { get; set; }
+
+        [JsonPropertyName("method")]
+        public string? Method { get; set; }
+
+        [JsonPropertyName("field")]
+        public string? Field { get; set; }
+
+        /// <summary>Undefined when absent, Null for "equals": null.</summary>
+        [JsonPropertyName("equals")]
+        public JsonElement EqualTo { get; set; }
+
+        /// <summary>Undefined when absent, Null for "notEquals": null.</summary>
+        [JsonPropertyName("notEquals")]
+        public JsonElement NotEqualTo { get; set; }
+
+        [JsonPropertyName("isEmpty")]
+        public bool? IsEmpty { get; set; }
+
+        [JsonPropertyName("isNotEmpty")]
+        public bool? IsNotEmpty { get; set; }
+    }
+}
