@@ -12,7 +12,7 @@
     DotNetFrameworkVersion = '4.7.2'
     TypesToProcess         = @('SmtpAuthTroubleshooter.Types.ps1xml')
     FormatsToProcess       = @('SmtpAuthTroubleshooter.Format.ps1xml')
-    CmdletsToExport        = @('Get-SmtpAuthPolicyState', 'Resolve-SmtpAuthError', 'Test-SmtpAuth')
+    CmdletsToExport        = @('Export-SmtpAuthReport', 'Get-SmtpAuthClient', 'Get-SmtpAuthPolicyState', 'Resolve-SmtpAuthError', 'Test-SmtpAuth')
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -6,14 +6,18 @@
 .DESCRIPTION
     One entry point (STYLE rule 48):
       Clean     removes out/ and every bin/ and obj/ folder.
-      Build     compiles the solution (including the net472 Desktop flavour) and assembles the module in
-                out/SmtpAuthTroubleshooter/<version>/ by set difference, checking the dependency allow-list.
+      Build     compiles src/ (including the net472 Desktop flavour; compiler warnings shown) and assembles the module
+                in out/SmtpAuthTroubleshooter/<version>/ by set difference, checking the dependency allow-list.
       Docs      regenerates en-US/SmtpAuthTroubleshooter.dll-Help.xml from docs/en-US/*.md.
-      Test      Build, then the xunit projects and the Pester suites; ends with "N passed, M failed[, K skipped]".
+      Test      Build, then builds the tests and emulators and runs the xunit projects (with line coverage of the
+                product assemblies) and the Pester suites; reports module and harness tests apart and ends with
+                "N passed, M failed[, K skipped]" over both.
       Package   Build, Test-ModuleManifest, and a .nupkg in out/packages through a local PSResource repository.
-      Demo      Build, then runs the module against sample failures (later: the emulated tenant).
-      Benchmark Build, then the benchmark scripts in tests/Benchmarks (figures, not assertions).
+      Demo      Build and the emulator, then runs the module against the emulated tenant's sample failures.
+      Benchmark Build and the emulator, then the benchmark scripts in tests/Benchmarks (figures, not assertions).
       Fuzz      the parser/catalog fuzzer for -FuzzIterations inputs (default 200,000); prints the worst time seen.
+      Mutate    mutation testing of the engine with Stryker.NET (tools/Mutate.ps1); prints the score per folder. Not
+                part of Test or CI: it takes an hour or more.
 
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
@@ -21,7 +25,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package', 'Demo', 'Benchmark', 'Fuzz')]
+    [ValidateSet('Clean', 'Build', 'Docs', 'Test', 'Package', 'Demo', 'Benchmark', 'Fuzz', 'Mutate')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -41,6 +45,14 @@ $Root = $PSScriptRoot
 $ModuleName = 'SmtpAuthTroubleshooter'
 $OutRoot = Join-Path $Root 'out'
 $PesterVersion = '5.7.1'
+
+# xunit projects whose subject is the test harness itself (the emulators, stand-ins and peers), not the module: Test
+# counts them apart from the module's tests. Pester files outside tests/Pester, and Describe blocks tagged Harness, are
+# classified the same way by tests/Pester/Invoke-PesterSuite.ps1.
+$HarnessTestProjects = @("$ModuleName.ExoEmulator.Tests")
+
+# The product assemblies whose line coverage Test reports (never the test or emulator assemblies).
+$CoveredAssemblies = @($ModuleName, "$ModuleName.Engine", "$ModuleName.Models")
 
 # The exact set of DLLs that go into dependencies/ (STYLE rule 42). A missing or unexpected file fails the build.
 $DependencyAllowList = @(
@@ -136,6 +148,19 @@ function Assert-DotNet {
     }
 }
 
+function Write-SourceFilter {
+    # A solution filter over the solution's src/ projects, written to out/ so that the .sln stays the one list of
+    # projects; one dotnet build of it builds src/ in parallel, with one summary.
+    $solution = Join-Path $Root "$ModuleName.sln"
+    $projects = @(& dotnet sln $solution list | Where-Object { $_ -match '^src[\\/].+\.csproj$' })
+    if ($LASTEXITCODE -ne 0 -or -not $projects) { throw "dotnet sln list found no src/ projects in $solution." }
+    $null = New-Item -ItemType Directory -Force -Path $OutRoot
+    $filter = Join-Path $OutRoot "$ModuleName.src.slnf"
+    @{ solution = @{ path = [System.IO.Path]::GetRelativePath($OutRoot, $solution); projects = $projects } } |
+        ConvertTo-Json -Depth 3 | Set-Content -Encoding utf8 $filter
+    $filter
+}
+
 function Invoke-Clean {
     foreach ($dir in @($OutRoot) + @(Get-ChildItem $Root -Recurse -Directory -Include bin, obj -ErrorAction SilentlyContinue | Where-Object FullName -NotMatch '[\\/]\.git[\\/]').ForEach('FullName')) {
         if (Test-Path $dir) { Remove-Item $dir -Recurse -Force }
@@ -146,7 +171,8 @@ function Invoke-Build {
     Assert-DotNet
     $version = Get-ModuleVersion
     Write-Host "Building $ModuleName $version ($Configuration)"
-    Invoke-Native dotnet build (Join-Path $Root "$ModuleName.sln") -c $Configuration --nologo '-v:q' '-clp:ErrorsOnly'
+    # src/ only, what ships (Test builds the test projects and the emulators); -v:q still prints warnings and errors.
+    Invoke-Native dotnet build (Write-SourceFilter) -c $Configuration --nologo '-v:q'
 
     $staging = Join-Path $OutRoot 'staging'
     if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
@@ -193,44 +219,129 @@ function Invoke-Docs {
     & $script -DocsPath (Join-Path $Root 'docs/en-US') -OutputPath (Join-Path $Root "docs/en-US/$ModuleName.dll-Help.xml")
 }
 
+function Build-Emulator {
+    # The Exchange Online emulator behind the emulated tenant (Demo, Benchmark); Build compiles src/ only.
+    Invoke-Native dotnet build (Join-Path $Root "tests/$ModuleName.ExoEmulator") -c $Configuration --nologo '-v:q'
+}
+
 function Restore-TestTools {
     Invoke-Native dotnet restore (Join-Path $Root 'tools/Tools.csproj') --nologo '-v:q'
 }
 
 function Read-TrxCounts {
-    param([string[]] $Path)
-    $total = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 }
-    foreach ($file in $Path) {
-        [xml] $trx = Get-Content -Raw $file
-        $counters = $trx.TestRun.ResultSummary.Counters
-        $total.Passed += [int] $counters.passed
-        $total.Failed += [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
-        $total.Skipped += [int] $counters.notExecuted
+    param([string] $Path)
+    [xml] $trx = Get-Content -Raw $Path
+    $counters = $trx.TestRun.ResultSummary.Counters
+    [pscustomobject]@{
+        Passed  = [int] $counters.passed
+        Failed  = [int] $counters.failed + [int] $counters.error + [int] $counters.timeout + [int] $counters.aborted
+        Skipped = [int] $counters.notExecuted
     }
-    $total
+}
+
+function Add-Counts {
+    # The sum of count objects (Passed, Failed, Skipped).
+    $sum = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    foreach ($counts in $args) {
+        foreach ($c in @($counts)) {
+            if ($null -eq $c) { continue }
+            $sum.Passed += [int] $c.Passed
+            $sum.Failed += [int] $c.Failed
+            $sum.Skipped += [int] $c.Skipped
+        }
+    }
+    $sum
+}
+
+function Format-Counts {
+    param($Counts)
+    $text = "$($Counts.Passed) passed, $($Counts.Failed) failed"
+    if ($Counts.Skipped) { $text += ", $($Counts.Skipped) skipped" }
+    $text
+}
+
+function Measure-LineCoverage {
+    <#
+        Line coverage over coverlet's cobertura files, per product assembly ($CoveredAssemblies): a line counts once
+        however many test projects instrumented it, and is covered when any of them hit it.
+    #>
+    param([string[]] $Path)
+    $byAssembly = @{}
+    foreach ($assembly in $CoveredAssemblies) { $byAssembly[$assembly] = @{} }
+    foreach ($file in $Path) {
+        [xml] $report = Get-Content -Raw $file
+        $sources = @($report.coverage.sources.source)
+        foreach ($package in $report.coverage.packages.package) {
+            if ($package.name -notin $CoveredAssemblies) { continue }
+            $lines = $byAssembly[$package.name]
+            foreach ($class in $package.classes.class) {
+                # Cobertura names files relative to one of its <source> roots; lines are keyed by full path.
+                $source = $class.filename
+                foreach ($sourceRoot in $sources) {
+                    $candidate = Join-Path $sourceRoot $class.filename
+                    if (Test-Path -LiteralPath $candidate) { $source = $candidate; break }
+                }
+                foreach ($line in $class.lines.line) {
+                    $key = "$source|$($line.number)"
+                    $lines[$key] = $lines[$key] -or ([long] $line.hits -gt 0)
+                }
+            }
+        }
+    }
+    foreach ($assembly in $CoveredAssemblies) {
+        $lines = $byAssembly[$assembly]
+        [pscustomobject]@{
+            Assembly = $assembly
+            Lines    = $lines.Count
+            Covered  = @($lines.Values | Where-Object { $_ }).Count
+        }
+    }
 }
 
 function Invoke-Test {
     Invoke-Build
+    # Build does src/ only: the xunit projects and the emulators are built here (src/ is up to date by now).
+    Invoke-Native dotnet build (Join-Path $Root "$ModuleName.sln") -c $Configuration --nologo '-v:q'
     Restore-TestTools
     $results = Join-Path $OutRoot 'test-results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $results
 
     $failures = 0
-    $trxFiles = [System.Collections.Generic.List[string]]::new()
-    # The xunit projects are the solution's *.Tests projects (built by Invoke-Build above).
+    $xunit = @{ Module = [System.Collections.Generic.List[object]]::new(); Harness = [System.Collections.Generic.List[object]]::new() }
+    $coverageFiles = [System.Collections.Generic.List[string]]::new()
+    # Coverlet's collector (coverlet.collector in the module's xunit projects) instruments only the product assemblies.
+    $coverageInclude = ($CoveredAssemblies | ForEach-Object { "[$_]*" }) -join ','
+    # The xunit projects are the solution's *.Tests projects.
     $testProjects = & dotnet sln (Join-Path $Root "$ModuleName.sln") list | Where-Object { $_ -match '\.Tests\.csproj$' } | ForEach-Object { Get-Item (Join-Path $Root $_) }
     foreach ($project in $testProjects) {
+        $harness = $project.BaseName -in $HarnessTestProjects
         $trx = Join-Path $results "$($project.BaseName).trx"
-        Write-Host "xunit: $($project.BaseName)"
-        & dotnet test $project.FullName -c $Configuration --no-build --nologo '-v:q' --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        Write-Host "xunit: $($project.BaseName)$(if ($harness) { ' (harness)' })"
+        $testArgs = @($project.FullName, '-c', $Configuration, '--no-build', '--nologo', '-v:q', '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=minimal')
+        $coverageDir = Join-Path $results "coverage/$($project.BaseName)"
+        if (-not $harness) {
+            # The emulators' own tests do not run the product; their coverage would say nothing about it.
+            $testArgs += @('--collect', 'XPlat Code Coverage', '--results-directory', $coverageDir, '--',
+                'DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.Format=cobertura',
+                "DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.Include=$coverageInclude")
+        }
+        & dotnet test @testArgs
         if ($LASTEXITCODE -ne 0) { $failures++ }
-        if (Test-Path $trx) { $trxFiles.Add($trx) } else { throw "xunit produced no results for $($project.BaseName) (exit $LASTEXITCODE)." }
+        if (-not (Test-Path $trx)) { throw "xunit produced no results for $($project.BaseName) (exit $LASTEXITCODE)." }
+        $xunit[$(if ($harness) { 'Harness' } else { 'Module' })].Add((Read-TrxCounts $trx))
+        if (-not $harness) {
+            $cobertura = @(Get-ChildItem $coverageDir -Recurse -Filter 'coverage.cobertura.xml' -ErrorAction SilentlyContinue)
+            if ($cobertura) { $coverageFiles.AddRange([string[]] $cobertura.FullName) }
+            else { Write-Warning "No coverage from $($project.BaseName): does it reference coverlet.collector?" }
+        }
     }
-    $xunit = Read-TrxCounts $trxFiles
 
     # Pester runs in a fresh child process against out/ (STYLE rule 54).
+    # Coverage: Pester's own (CodeCoverage.Enabled) measures PowerShell script lines through breakpoints, and cannot
+    # see the module's compiled C# running in that child process; coverlet could instrument the module's DLLs while
+    # pwsh runs (the coverlet global tool's --target pwsh), but that tool (coverlet.console) is not on our NuGet feed.
+    # So the coverage figure is the xunit runs' alone.
     $pesterModule = Join-Path (Get-NuGetPackageRoot) "pester/$PesterVersion/tools/Pester.psd1"
     $pesterJson = Join-Path $results 'pester.json'
     $runner = Join-Path $Root 'tests/Pester/Invoke-PesterSuite.ps1'
@@ -241,15 +352,27 @@ function Invoke-Test {
     if (-not (Test-Path $pesterJson)) { throw 'Pester produced no results.' }
     $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
 
-    $passed = $xunit.Passed + $pester.Passed
-    $failed = $xunit.Failed + $pester.Failed
-    $skipped = $xunit.Skipped + $pester.Skipped
+    $xunitModule = Add-Counts $xunit.Module
+    $xunitHarness = Add-Counts $xunit.Harness
+    $module = Add-Counts $xunitModule $pester.Module
+    $harness = Add-Counts $xunitHarness $pester.Harness
+    $total = Add-Counts $module $harness
     Write-Host ''
-    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed, $($xunit.Skipped) skipped; Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped"
-    $summary = "$passed passed, $failed failed"
-    if ($skipped) { $summary += ", $skipped skipped" }
-    Write-Host $summary
-    if ($failed -gt 0 -or $failures -gt 0) { exit 1 }
+    Write-Host "xunit: module $(Format-Counts $xunitModule); harness $(Format-Counts $xunitHarness)"
+    Write-Host "Pester: module $(Format-Counts $pester.Module); harness $(Format-Counts $pester.Harness)"
+    if ($coverageFiles.Count) {
+        $coverage = @(Measure-LineCoverage $coverageFiles)
+        foreach ($c in $coverage) {
+            Write-Host ([string]::Format([cultureinfo]::InvariantCulture, '  {0}: {1:0.0} % ({2} of {3} lines)', $c.Assembly, $(if ($c.Lines) { 100.0 * $c.Covered / $c.Lines } else { 0 }), $c.Covered, $c.Lines))
+        }
+        $lineCount = ($coverage | Measure-Object Lines -Sum).Sum
+        $coveredCount = ($coverage | Measure-Object Covered -Sum).Sum
+        $percent = if ($lineCount) { 100.0 * $coveredCount / $lineCount } else { 0 }
+        Write-Host ([string]::Format([cultureinfo]::InvariantCulture, 'Coverage (engine + module, line): {0:0.0} % (xunit; {1} of {2} lines)', $percent, $coveredCount, $lineCount))
+    }
+    Write-Host "module: $(Format-Counts $module); harness: $(Format-Counts $harness)"
+    Write-Host (Format-Counts $total)
+    if ($total.Failed -gt 0 -or $failures -gt 0) { exit 1 }
 }
 
 function Invoke-Package {
@@ -272,6 +395,7 @@ function Invoke-Package {
 
 function Invoke-Demo {
     Invoke-Build
+    Build-Emulator
     $demo = Join-Path $Root 'tools/Demo.ps1'
     $pwsh = Get-PwshPath
     & $pwsh -NoProfile -NonInteractive -File $demo -ModulePath (Join-Path (Get-ModuleOutput) "$ModuleName.psd1")
@@ -280,6 +404,7 @@ function Invoke-Demo {
 
 function Invoke-Benchmark {
     Invoke-Build
+    Build-Emulator
     $pwsh = Get-PwshPath
     foreach ($bench in Get-ChildItem (Join-Path $Root 'tests/Benchmarks') -Filter '*.ps1' -ErrorAction SilentlyContinue) {
         Write-Host "== $($bench.Name)"
@@ -308,4 +433,5 @@ switch ($Task) {
     'Demo' { Invoke-Demo }
     'Benchmark' { Invoke-Benchmark }
     'Fuzz' { Invoke-Fuzz }
+    'Mutate' { & (Join-Path $Root 'tools/Mutate.ps1') -Configuration $Configuration }
 }

@@ -117,8 +117,10 @@ namespace SmtpAuthTroubleshooter.LoadContext
             }
 
             string candidate = Path.Combine(_dependencyDirectory, simpleName + ".dll");
-            if (!File.Exists(candidate))
+            if (!File.Exists(candidate) || !Satisfies(assemblyName, TryGetName(candidate)))
             {
+                // Not ours, or ours but not what was asked for (another public key or culture, an older version):
+                // the default context decides, as for any assembly we do not ship.
                 return null;
             }
 
@@ -142,20 +144,51 @@ namespace SmtpAuthTroubleshooter.LoadContext
                     continue;
                 }
 
-                try
+                if (Satisfies(requested, TryGetName(platformPath)))
                 {
-                    AssemblyName platform = AssemblyName.GetAssemblyName(platformPath);
-                    if (requested.Version is null || (platform.Version is not null && platform.Version >= requested.Version))
-                    {
-                        return true;
-                    }
-                }
-                catch (BadImageFormatException)
-                {
+                    return true;
                 }
             }
 
             return false;
+        }
+
+        private static AssemblyName? TryGetName(string path)
+        {
+            try
+            {
+                return AssemblyName.GetAssemblyName(path);
+            }
+            catch (Exception ex) when (ex is BadImageFormatException || ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>
+        /// True when <paramref name="candidate"/> can serve a request for <paramref name="requested"/>: the same name, the
+        /// same culture, the same public key token (when the request names one), and a version at least the one asked for
+        /// (as PowerShellEditorServices' PsesLoadContext checks, IsSatisfyingAssembly / PublicKeyTokensMatch).
+        /// </summary>
+        internal static bool Satisfies(AssemblyName requested, AssemblyName? candidate)
+        {
+            if (candidate is null || !string.Equals(requested.Name, candidate.Name, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            if (!string.Equals(requested.CultureName ?? string.Empty, candidate.CultureName ?? string.Empty, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            byte[]? wantedToken = requested.GetPublicKeyToken();
+            if (wantedToken is { Length: > 0 } && !wantedToken.AsSpan().SequenceEqual(candidate.GetPublicKeyToken() ?? Array.Empty<byte>()))
+            {
+                return false;
+            }
+
+            return requested.Version is null || (candidate.Version is not null && candidate.Version >= requested.Version);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 
 namespace SmtpAuthTroubleshooter
@@ -89,11 +90,17 @@ namespace SmtpAuthTroubleshooter
         /// <summary>Allowed, Blocked or Unknown for basic auth (AUTH LOGIN).</summary>
         public PolicyVerdict BasicAuthVerdict { get; set; }
         /// <summary>The CauseIds of the settings that block basic auth, most decisive first, joined by "; ".</summary>
-        public string? BasicAuthBlockedBy { get; set; }
+        public string? BasicAuthBlockedBy { get => CauseIdList.Format(BasicAuthBlockers); set => BasicAuthBlockers = CauseIdList.Parse(value); }
+
+        /// <summary>The same, as a list (what the module itself reads).</summary>
+        internal IReadOnlyList<string> BasicAuthBlockers { get; set; } = Array.Empty<string>();
         /// <summary>Allowed, Blocked or Unknown for OAuth (XOAUTH2).</summary>
         public PolicyVerdict OAuthVerdict { get; set; }
         /// <summary>The CauseIds of the settings that block OAuth.</summary>
-        public string? OAuthBlockedBy { get; set; }
+        public string? OAuthBlockedBy { get => CauseIdList.Format(OAuthBlockers); set => OAuthBlockers = CauseIdList.Parse(value); }
+
+        /// <summary>The same, as a list.</summary>
+        internal IReadOnlyList<string> OAuthBlockers { get; set; } = Array.Empty<string>();
         /// <summary>Which reads failed and why; a missing Graph permission is named (e.g. Policy.Read.All).</summary>
         public string? UnknownReasons { get; set; }
         /// <summary>Get-TransportConfig AllowLegacyTLSClients.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 
 namespace SmtpAuthTroubleshooter
@@ -68,7 +69,10 @@ namespace SmtpAuthTroubleshooter
         public string? TokenIdentity { get; set; }
         /// <summary>Problems the claims show before the server says anything, as CauseIds separated by "; "
         /// (TokenWrongAudience, TokenMissingPermission, TokenExpired, TokenUserMismatch).</summary>
-        public string? TokenIssues { get; set; }
+        public string? TokenIssues { get => CauseIdList.Format(TokenIssueIds); set => TokenIssueIds = CauseIdList.Parse(value); }
+
+        /// <summary>The same, as a list (what the module itself reads).</summary>
+        internal IReadOnlyList<string> TokenIssueIds { get; set; } = Array.Empty<string>();
         /// <summary>True when a test message was accepted (only with -SendTestMessage).</summary>
         public bool TestMessageSent { get; set; }
         /// <summary>The envelope and header sender of the test message.</summary>
@@ -81,6 +85,13 @@ namespace SmtpAuthTroubleshooter
         public SmtpCloudEnvironment Environment { get; set; }
         /// <summary>When the probe started (UTC).</summary>
         public DateTime StartedUtc { get; set; }
+
+        /// <summary>
+        /// The policy state this probe was piped with (Get-SmtpAuthPolicyState | Test-SmtpAuth), by id: Resolve-SmtpAuthError
+        /// finds the state by it in the same PowerShell session, also after Select-Object * or Export-Clixml/Import-Clixml,
+        /// and warns when the state is not there (another session, a remoting hop). A scalar, so Export-Csv stays flat.
+        /// </summary>
+        public string? PolicyStateId { get; set; }
         /// <summary>The whole probe's duration.</summary>
         public long DurationMs { get; set; }
         /// <summary>Obtaining the OAuth token.</summary>

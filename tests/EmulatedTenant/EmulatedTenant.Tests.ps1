@@ -235,9 +235,9 @@ Describe 'ExchangeOnlineManagement stand-in: identities, filters and ResultSize'
         $w | Should -HaveCount 1
         "$($w[0])" | Should -BeExactly 'There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.'
         $all = Get-EXOMailbox -ResultSize unlimited -WarningVariable w2
-        $all | Should -HaveCount 17
+        $all | Should -HaveCount 24
         $w2 | Should -BeNullOrEmpty
-        Get-User -WarningVariable w3 | Should -HaveCount 17
+        Get-User -WarningVariable w3 | Should -HaveCount 24
         $w3 | Should -BeNullOrEmpty
         { Get-EXOMailbox -ResultSize 0 } | Should -Throw '*ResultSize must be greater than 0*'
         { Get-EXOMailbox -ResultSize lots } | Should -Throw '*ResultSize*'

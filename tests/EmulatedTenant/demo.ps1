@@ -187,6 +187,27 @@ function Format-DemoReport {
     $lines.ToArray()
 }
 
+function Show-ReadinessScene {
+    <# The readiness scene (issue 12): who still sends with basic SMTP AUTH in the demo tenant, what the end-of-December
+       2026 default-off does to each sender and where each should move; then the HTML report for a manager. #>
+    param([int] $Width = 120, [string] $ReportPath = (Join-Path ([System.IO.Path]::GetTempPath()) 'smtpauth-demo-readiness.html'))
+    $tenant = $script:DemoTenants['demo']
+    Connect-ExchangeOnline -ScenarioPath $tenant.Scenario -ShowBanner:$false
+    $null = Connect-MgGraph -GraphBaseUri $tenant.Graph.BaseUri -NoWelcome
+    $script:DemoCurrent = 'demo'
+    $csv = Join-Path $PSScriptRoot 'Fixtures/smtp-auth-clients.csv'
+    $clients = @(Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath $csv -WarningAction SilentlyContinue)
+    'Retirement readiness: Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath smtp-auth-clients.csv'
+    ''
+    $clients | Select-Object @{ n = 'Sender'; e = { $_.UserPrincipalName } }, @{ n = 'Client IP'; e = { $_.ClientIp } },
+        @{ n = 'Sign-ins'; e = { $_.SignInCount } }, @{ n = 'OK'; e = { $_.SuccessCount } },
+        @{ n = 'Impact'; e = { "$($_.ImpactAtDefaultOff)" } }, @{ n = 'Path'; e = { "$($_.MigrationPath)" } } |
+        Format-Table -AutoSize | Out-String -Width $Width -Stream | Where-Object { $_.Trim() }
+    $clients | Export-SmtpAuthReport -Path $ReportPath -Force
+    ''
+    Split-DemoText -Text ("{0} senders break at the default-off; the report for a manager: {1}" -f @($clients | Where-Object ImpactAtDefaultOff -EQ 'Breaks').Count, $ReportPath) -Width $Width
+}
+
 function Show-Demo {
     <# The whole offline demo: starts the emulated tenant, runs every demo scenario, writes the report (at most -Width
        characters a line), then stops everything. #>
@@ -196,6 +217,8 @@ function Show-Demo {
     try {
         $runs = foreach ($scenario in $script:DemoScenarios) { Invoke-DemoScenario $scenario }
         Format-DemoReport -Runs @($runs) -Width $Width
+        ''
+        Show-ReadinessScene -Width $Width
         ''
         'Demo finished in {0:F1} s.' -f $sw.Elapsed.TotalSeconds
     }

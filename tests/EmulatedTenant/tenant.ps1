@@ -87,16 +87,82 @@ function Import-EmulatedTenantModules {
 }
 
 function New-ScaleScenario {
-    <# Writes a generated scenario with -Count mailboxes to -Path (the emulator's "scenario" verb); returns the path. #>
+    <#
+    .SYNOPSIS
+    Writes a generated scenario with -Count mailboxes to -Path (the emulator's "scenario" verb); returns the path.
+    .PARAMETER SignInDays
+    0 (default): no SMTP clients. 1-90: every mailbox also gets smtpClients active over that many days, so the Graph
+    emulator serves about Count x min(SignInDays, 30) x SignInsPerDay Authenticated SMTP sign-ins (10,000 x 30 = about
+    300,000). The mix (success, 50126, 50053, 53003, turned to failure, non-interactive, OAuth, two IPs) is in
+    tests/SmtpAuthTroubleshooter.ExoEmulator/README.md.
+    .PARAMETER SignInsPerDay
+    Sessions per mailbox per day (default 1).
+    #>
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)][ValidateRange(1, 1000000)][int] $Count,
         [Parameter(Mandatory)][string] $Path,
-        [int] $Seed = 1
+        [int] $Seed = 1,
+        [ValidateRange(0, 90)][int] $SignInDays = 0,
+        [ValidateRange(0.001, 10000)][double] $SignInsPerDay = 1
     )
     $full = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
-    $output = & dotnet (Get-EmulatorDll) scenario --count $Count --out $full --seed $Seed 2>&1
+    $extra = @()
+    if ($SignInDays -gt 0) { $extra = @('--signin-days', "$SignInDays", '--signins-per-day', $SignInsPerDay.ToString([cultureinfo]::InvariantCulture)) }
+    $output = & dotnet (Get-EmulatorDll) scenario --count $Count --out $full --seed $Seed @extra 2>&1
     if ($LASTEXITCODE -ne 0) { throw "Scenario generation failed ($LASTEXITCODE): $output" }
+    $full
+}
+
+function New-TenantVariant {
+    <#
+    .SYNOPSIS
+    Writes a copy of a scenario with tenant settings changed, and returns its path: the demo tenant's variants for
+    the readiness story (see README.md, "The readiness story"). The copy is plain JSON (comments are not kept).
+    .PARAMETER NoPremium
+    tenant.graph.premium = false: no Entra ID P1/P2, so GET auditLogs/signIns (and What If) answer 403
+    Authentication_RequestFromNonPremiumTenantOrB2CTenant.
+    .PARAMETER TenantSmtpAuthEnabled
+    tenant.smtpClientAuthenticationDisabled = false: SMTP AUTH on for the organization, so every mailbox whose own
+    value is $null (inherit) can use it.
+    .PARAMETER RejectDirectSend
+    tenant.rejectDirectSend = true (Get-OrganizationConfig RejectDirectSend).
+    .PARAMETER BasicAuthRetired
+    tenant.basicAuthRetired = true: the SMTP emulator refuses basic auth (550 5.7.30), as after the default-off.
+    .PARAMETER PermissionsMissing
+    tenant.graph.permissionsMissing (e.g. AuditLog.Read.All): the Graph routes that need them answer 403.
+    .PARAMETER TenantId
+    Another tenant id (and -TenantName), e.g. to run two tenants side by side.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)][string] $Scenario,
+        [Parameter(Mandatory)][string] $Path,
+        [switch] $NoPremium,
+        [switch] $TenantSmtpAuthEnabled,
+        [switch] $RejectDirectSend,
+        [switch] $BasicAuthRetired,
+        [string[]] $PermissionsMissing,
+        [string] $TenantId,
+        [string] $TenantName
+    )
+    $source = Resolve-ScenarioPath $Scenario
+    $json = ConvertFrom-Json -InputObject ([System.IO.File]::ReadAllText($source)) -AsHashtable -Depth 64
+    $t = $json['tenant']
+    if ($NoPremium -or $PermissionsMissing) {
+        if ($null -eq $t['graph']) { $t['graph'] = [ordered]@{} }
+        if ($NoPremium) { $t['graph']['premium'] = $false }
+        if ($PermissionsMissing) { $t['graph']['permissionsMissing'] = @($PermissionsMissing) }
+    }
+    if ($TenantSmtpAuthEnabled) { $t['smtpClientAuthenticationDisabled'] = $false }
+    if ($RejectDirectSend) { $t['rejectDirectSend'] = $true }
+    if ($BasicAuthRetired) { $t['basicAuthRetired'] = $true }
+    if ($TenantId) { $t['tenantId'] = $TenantId }
+    if ($TenantName) { $t['name'] = $TenantName }
+    $changes = @(foreach ($p in 'NoPremium', 'TenantSmtpAuthEnabled', 'RejectDirectSend', 'BasicAuthRetired', 'PermissionsMissing', 'TenantId', 'TenantName') { if ($PSBoundParameters.ContainsKey($p)) { $p } })
+    $json['description'] = "Variant of $([System.IO.Path]::GetFileName($source)) ($($changes -join ', ')). " + $json['description']
+    $full = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
+    [System.IO.File]::WriteAllText($full, ($json | ConvertTo-Json -Depth 64))
     $full
 }
 

@@ -61,6 +61,14 @@ Describe 'The demo at 120 columns' -Tag Demo {
         @($script:Lines | Where-Object { $_.Length -gt 120 }) | Should -BeNullOrEmpty
     }
 
+    It 'shows the readiness scene: who breaks at the default-off and the path for each, and writes the report' {
+        # Issue 12: the demo's readiness scene over the demo tenant's story.
+        $script:Lines | Should -Contain 'Retirement readiness: Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath smtp-auth-clients.csv'
+        @($script:Lines -match '^scanner\.floor2@contoso\.com\s+203\.0\.113\.10\s+\d+\s+\d+\s+Breaks\s+DirectSend\s*$').Count | Should -Be 1
+        @($script:Lines -match '^nas\.alerts@contoso\.com\s.*AlreadyFailing').Count | Should -Be 1
+        $script:Unwrapped | Should -Match 'senders break at the default-off; the report for a manager: .*smtpauth-demo-readiness\.html'
+    }
+
     It 'cuts nothing with an ellipsis' {
         $script:Lines | Should -Not -Match '…'
     }

@@ -85,6 +85,45 @@ Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {
     }
 }
 
+Describe 'The policy state travels with the probe result' -Tag Diagnosis {
+    BeforeAll {
+        # Issue 11: the link used to be a weak table keyed by the object; any copy (Select-Object, Import-Clixml) lost it silently.
+        $scenario = $script:DemoScenarios | Where-Object { $_.Upn -eq 'tenant.inherit@contoso.com' } | Select-Object -First 1
+        $script:Probe = (Invoke-DemoScenario $scenario).Probe
+    }
+
+    It 'carries a scalar PolicyStateId, not the state object' {
+        $script:Probe.PolicyStateId | Should -Match '^[0-9a-f]{32}$'
+        ($script:Probe | ConvertTo-Csv -NoTypeInformation) -join "`n" | Should -Not -Match 'SmtpAuthPolicyState'
+    }
+
+    It 'is found again after <How>' -ForEach @(
+        @{ How = 'Select-Object *'; Copy = { param($p) $p | Select-Object * } }
+        @{ How = 'Export-Clixml and Import-Clixml'; Copy = { param($p) $f = Join-Path $TestDrive 'probe.xml'; $p | Export-Clixml $f; Import-Clixml $f } }
+    ) {
+        $copy = & $Copy $script:Probe
+        $top = @($copy | Resolve-SmtpAuthError -WarningVariable w -WarningAction SilentlyContinue)[0]
+        $top.CauseId | Should -BeExactly 'TenantSmtpAuthDisabled'
+        "$($top.Verdict)" | Should -BeExactly 'Confirmed' -Because 'the settings still corroborate the reply'
+        $w | Should -BeNullOrEmpty
+    }
+
+    It 'warns once, by name, when the state is not in this session (another PowerShell read the file)' {
+        $f = Join-Path $TestDrive 'probe-elsewhere.xml'
+        @($script:Probe, $script:Probe) | Export-Clixml $f
+        $r = Invoke-FreshPwsh @"
+Import-Module '$($script:ModuleManifest)'
+`$found = @(Import-Clixml '$f' | Resolve-SmtpAuthError -WarningVariable w -WarningAction SilentlyContinue)
+"warnings=`$(`$w.Count)"
+"top=`$(`$found[0].CauseId)/`$(`$found[0].Verdict)"
+`$w | ForEach-Object { "warning=`$_" }
+"@
+        $r.Output | Should -Match 'warnings=1'
+        $r.Output | Should -Match 'top=TenantSmtpAuthDisabled/Likely'
+        $r.Output | Should -Match 'warning=The probe result for tenant.inherit@contoso.com was piped with a policy state that is not in this PowerShell session'
+    }
+}
+
 Describe 'A server that breaks the protocol' -Tag Diagnosis, Faults {
     It 'is diagnosed as ServerProtocolViolation for <Mode>' -ForEach @(@{ Mode = 'close-mid-ehlo' }, @{ Mode = 'starttls-plaintext' }, @{ Mode = 'auth-loop' }) {
         $emu = Start-ExoEmulator -ExtraArgs @('--misbehave', $Mode)

@@ -240,6 +240,31 @@ Describe 'Get-SmtpAuthPolicyState input, app-only OAuth, SendAs, tokens and faul
     }
 }
 
+Describe 'Get-SmtpAuthPolicyState -All: every mailbox that can send' -Tag PolicyState {
+    BeforeAll { $script:Graph = Connect-Tenant $script:Demo }
+    AfterAll { Disconnect-Tenant $script:Graph }
+
+    It 'reads shared mailboxes too (app-only senders and scanners use them), as Get-EXOMailbox lists them' {
+        # Issue 11: -All used to read user mailboxes only and skipped the demo's shared mailboxes.
+        $expected = @(Get-EXOMailbox -ResultSize Unlimited -RecipientTypeDetails UserMailbox, SharedMailbox).UserPrincipalName | Sort-Object
+        $shared = @(Get-EXOMailbox -ResultSize Unlimited -RecipientTypeDetails SharedMailbox).UserPrincipalName
+        $shared.Count | Should -BeGreaterThan 0
+        $states = @(Get-SmtpAuthPolicyState -All)
+        @($states.UserPrincipalName | Sort-Object) | Should -Be $expected
+        @($states | Where-Object RecipientTypeDetails -EQ 'SharedMailbox').Count | Should -Be $shared.Count
+    }
+
+    It 'takes -RecipientTypeDetails and -ResultSize as Get-EXOMailbox does' {
+        $users = @(Get-EXOMailbox -ResultSize Unlimited -RecipientTypeDetails UserMailbox).UserPrincipalName | Sort-Object
+        @((Get-SmtpAuthPolicyState -All -RecipientTypeDetails UserMailbox).UserPrincipalName | Sort-Object) | Should -Be $users
+        @(Get-SmtpAuthPolicyState -All -ResultSize 3).Count | Should -Be 3
+    }
+
+    It 'refuses a -ResultSize that is neither a number nor Unlimited, with a stable error id' {
+        { Get-SmtpAuthPolicyState -All -ResultSize lots -ErrorAction Stop } | Should -Throw -ErrorId 'ResultSizeInvalid,SmtpAuthTroubleshooter.Commands.GetSmtpAuthPolicyStateCommand'
+    }
+}
+
 Describe 'Get-SmtpAuthPolicyState at tenant scale' -Tag PolicyState, Scale {
     It 'scans 500 mailboxes with -All, reading tenant-wide data once and mailboxes in bulk' {
         $scenario = New-ScaleScenario -Count 500 -Path (Join-Path $TestDrive 'scale-500.json')

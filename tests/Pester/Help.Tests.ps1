@@ -44,7 +44,9 @@ Describe 'Help for <Name>' -Tag Help -ForEach $script:Commands {
     }
 
     It 'names its output type' {
-        ($script:Help.returnValues.returnValue.type.name -join '') | Should -Match 'SmtpAuthTroubleshooter\.'
+        # The module's own type, or a framework type the cmdlet declares (Export-SmtpAuthReport -PassThru: FileInfo).
+        $declared = @($script:Command.OutputType.Name | Where-Object { $_ -notmatch '^SmtpAuthTroubleshooter\.' })
+        ($script:Help.returnValues.returnValue.type.name -join '') | Should -Match (@('SmtpAuthTroubleshooter\.') + @($declared | ForEach-Object { [regex]::Escape($_) }) -join '|')
     }
 }
 

@@ -28,8 +28,43 @@ if ($XmlPath) {
 if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
 
 $result = Invoke-Pester -Configuration $config
+
+# Module tests and harness tests are counted apart. Harness tests have the test harness itself as their subject (the
+# emulated tenant's stand-ins, the test peers, the emulators): every file outside tests/Pester, and any block or test
+# tagged Harness inside it.
+$pesterRoot = [System.IO.Path]::TrimEndingDirectorySeparator($PSScriptRoot) + [System.IO.Path]::DirectorySeparatorChar
+function Test-Harness {
+    # $Item: a test or a block (or $null for a container that did not load); tags are inherited from the enclosing blocks.
+    param($Item, $Container)
+    if ($Container -and -not "$($Container.Item)".StartsWith($pesterRoot, [System.StringComparison]::Ordinal)) { return $true }
+    if ($Item -and $Item.Tag -contains 'Harness') { return $true }
+    for ($block = $(if ($Item -and $Item.ItemType -eq 'Test') { $Item.Block } else { $Item }); $null -ne $block; $block = $block.Parent) {
+        if ($block.Tag -contains 'Harness') { return $true }
+    }
+    $false
+}
+$counts = @{}
+foreach ($kind in 'Module', 'Harness') { $counts[$kind] = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 } }
+foreach ($test in $result.Tests) {
+    $kind = if (Test-Harness $test $test.Block.BlockContainer) { 'Harness' } else { 'Module' }
+    switch ($test.Result) {
+        'Passed' { $counts[$kind].Passed++ }
+        'Failed' { $counts[$kind].Failed++ }
+        { $_ -in 'Skipped', 'NotRun' } { $counts[$kind].Skipped++ }
+    }
+}
+# A failed BeforeAll/AfterAll (block) or a file that did not load (container) is one failure more, as in the total.
+foreach ($block in $result.FailedBlocks) {
+    $counts[$(if (Test-Harness $block $block.BlockContainer) { 'Harness' } else { 'Module' })].Failed++
+}
+foreach ($container in $result.FailedContainers) {
+    $counts[$(if (Test-Harness $null $container) { 'Harness' } else { 'Module' })].Failed++
+}
+
 [ordered]@{
     Passed  = $result.PassedCount
     Failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     Skipped = $result.SkippedCount + $result.NotRunCount
+    Module  = $counts.Module
+    Harness = $counts.Harness
 } | ConvertTo-Json | Set-Content -Encoding utf8 $ResultPath

@@ -48,3 +48,27 @@ Import-Module '$($script:ModuleManifest)'
         $r.Output.Trim() | Should -BeNullOrEmpty
     }
 }
+
+Describe 'The load context serves only what was asked for' -Tag Module {
+    BeforeAll {
+        # Issue 11: a dependency is served from dependencies/ only when its name, culture, public key token and version
+        # (at least the one asked for) all match, as PowerShellEditorServices' PsesLoadContext checks.
+        $dll = Get-ChildItem (Split-Path $script:ModuleManifest) -Recurse -Filter 'SmtpAuthTroubleshooter.LoadContext.dll' | Select-Object -First 1
+        $type = [System.Reflection.Assembly]::LoadFrom($dll.FullName).GetType('SmtpAuthTroubleshooter.LoadContext.SmtpAuthLoadContext')
+        $script:Satisfies = $type.GetMethod('Satisfies', [System.Reflection.BindingFlags]'NonPublic, Static')
+        function Test-Satisfies([string] $Requested, [string] $Candidate) { $script:Satisfies.Invoke($null, @([System.Reflection.AssemblyName]::new($Requested), [System.Reflection.AssemblyName]::new($Candidate))) }
+        $script:Ship = 'Azure.Core, Version=1.50.0.0, Culture=neutral, PublicKeyToken=92742159e12e44c8'
+    }
+
+    It '<Why>' -ForEach @(
+        @{ Why = 'the same name, culture and token at a newer version serves the request'; Requested = 'Azure.Core, Version=1.44.0.0, Culture=neutral, PublicKeyToken=92742159e12e44c8'; Expected = $true }
+        @{ Why = 'a request without a public key token is served by name, culture and version'; Requested = 'Azure.Core, Version=1.44.0.0, Culture=neutral'; Expected = $true }
+        @{ Why = 'another public key token is not served'; Requested = 'Azure.Core, Version=1.44.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35'; Expected = $false }
+        @{ Why = 'another culture is not served'; Requested = 'Azure.Core, Version=1.44.0.0, Culture=de-DE, PublicKeyToken=92742159e12e44c8'; Expected = $false }
+        @{ Why = 'a newer version than shipped is not served'; Requested = 'Azure.Core, Version=2.0.0.0, Culture=neutral, PublicKeyToken=92742159e12e44c8'; Expected = $false }
+        @{ Why = 'another name is not served'; Requested = 'Azure.Identity, Version=1.0.0.0, Culture=neutral, PublicKeyToken=92742159e12e44c8'; Expected = $false }
+    ) {
+        Test-Satisfies $Requested $script:Ship | Should -Be $Expected
+    }
+}
+

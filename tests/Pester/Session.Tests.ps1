@@ -193,7 +193,7 @@ $help = (Get-Help Test-SmtpAuth -Parameter SendTestMessage).Description.Text -jo
 }
 
 Describe 'Nothing is left behind' -Tag Session {
-    It 'removes the emulator''s signing key when the PowerShell that made it exits' {
+    It 'removes the emulator''s signing key when the PowerShell that made it exits' -Tag Harness {
         $run = Invoke-FreshPwsh @"
 . '$($script:TestsRoot)/Pester/common.ps1'
 . '$($script:TestsRoot)/Pester/emulator.ps1'

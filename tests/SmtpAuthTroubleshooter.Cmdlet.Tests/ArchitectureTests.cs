@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using Xunit;
 
 namespace SmtpAuthTroubleshooter.Cmdlet.Tests
@@ -18,14 +20,14 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
         {
             // Rule 1.
             string[] allowed = { "netstandard", "System.Management.Automation", "SmtpAuthTroubleshooter.Models", "SmtpAuthTroubleshooter.Engine" };
-            string[] refs = Cmdlets.GetReferencedAssemblies().Select(a => a.Name!).ToArray();
+            string[] refs = BuiltReferences(Cmdlets);
             Assert.True(refs.All(allowed.Contains), "unexpected references: " + string.Join(", ", refs.Except(allowed)));
         }
 
         [Fact]
         public void Models_assembly_has_no_dependencies()
         {
-            Assert.Equal(new[] { "netstandard" }, Models.GetReferencedAssemblies().Select(a => a.Name!).ToArray());
+            Assert.Equal(new[] { "netstandard" }, BuiltReferences(Models));
         }
 
         [Fact]
@@ -85,12 +87,7 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             // Issue 9: AddCommand/AddScript default to the caller's current scope (a script or function is dot-sourced
             // there) and overwrote the admin's variables. CallerRunspace always adds a local scope; nothing else may
             // create a PowerShell of the current runspace.
-            string root = AppContext.BaseDirectory;
-            while (!System.IO.File.Exists(System.IO.Path.Combine(root, "SmtpAuthTroubleshooter.sln")))
-            {
-                root = System.IO.Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
-            }
-
+            string root = RepositoryRoot();
             string[] offenders = System.IO.Directory.GetFiles(System.IO.Path.Combine(root, "src"), "*.cs", System.IO.SearchOption.AllDirectories)
                 .Where(f => !f.Contains($"{System.IO.Path.DirectorySeparatorChar}obj{System.IO.Path.DirectorySeparatorChar}", StringComparison.Ordinal))
                 .Where(f => System.IO.Path.GetFileName(f) != "CallerRunspace.cs")
@@ -109,6 +106,32 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             {
                 Assert.True(typeof(Commands.SmtpAuthCmdletBase).IsAssignableFrom(t), t.Name);
             }
+        }
+
+        private static string RepositoryRoot()
+        {
+            string root = AppContext.BaseDirectory;
+            while (!System.IO.File.Exists(System.IO.Path.Combine(root, "SmtpAuthTroubleshooter.sln")))
+            {
+                root = System.IO.Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+            }
+
+            return root;
+        }
+
+        /// <summary>
+        /// The assemblies that a shipped DLL references, read from its project's build output (src/.../bin), not from
+        /// the copy loaded here: a coverage run (coverlet) rewrites the test's copies and adds references of its own.
+        /// </summary>
+        private static string[] BuiltReferences(Assembly assembly)
+        {
+            string name = assembly.GetName().Name!;
+            string configuration = typeof(ArchitectureTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+            string dll = System.IO.Path.Combine(RepositoryRoot(), "src", name, "bin", configuration, "netstandard2.0", name + ".dll");
+            using System.IO.FileStream stream = System.IO.File.OpenRead(dll);
+            using var pe = new PEReader(stream);
+            MetadataReader metadata = pe.GetMetadataReader();
+            return metadata.AssemblyReferences.Select(h => metadata.GetString(metadata.GetAssemblyReference(h).Name)).ToArray();
         }
 
         private static IEnumerable<Type> Flatten(Type t)

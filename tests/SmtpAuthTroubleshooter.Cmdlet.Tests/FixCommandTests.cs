@@ -80,6 +80,28 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
         }
 
         [Fact]
+        public void Every_migration_rule_command_parses_with_awkward_values_and_keeps_them_whole()
+        {
+            // Issue 12: the readiness paths' commands (MigrationRules.json) follow the same rule as the catalog's.
+            var values = new Dictionary<string, string?> { ["UserPrincipalName"] = "o'brien@contoso.com", ["ClientIp"] = "203.0.113.7", ["ConnectorName"] = "SMTP relay o'brien $(whoami)" };
+            string[] templates = SmtpAuthTroubleshooter.Engine.Readiness.MigrationAdvisor.Embedded.Rules.Select(r => r.Command).OfType<string>().ToArray();
+            Assert.NotEmpty(templates);
+            foreach (string template in templates)
+            {
+                string filled = FixCommand.Fill(template, values, out IReadOnlyList<string> unfilled)!;
+                Assert.Empty(unfilled);
+                CommandAst command = ParseOne(filled);
+                foreach (string parameter in new[] { "Identity", "Name", "SenderIPAddresses" })
+                {
+                    if (Argument(command, parameter) is string value)
+                    {
+                        Assert.Contains(value, values.Values);
+                    }
+                }
+            }
+        }
+
+        [Fact]
         public void The_resolver_fills_the_mailbox_and_the_SendAs_address_from_a_5_2_252_text()
         {
             IReadOnlyList<SmtpAuthFinding> f = new SmtpAuthErrorResolver().Resolve(new ErrorEvidence(

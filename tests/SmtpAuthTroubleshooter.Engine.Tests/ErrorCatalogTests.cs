@@ -49,6 +49,16 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void The_CauseIds_constants_are_exactly_the_catalogs_causes()
+        {
+            // Issue 11: code names causes by constants; the catalog defines them; neither may drift from the other.
+            string[] constants = typeof(CauseIds).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+                .Where(f => f.IsLiteral).Select(f => { Assert.Equal(f.Name, (string)f.GetRawConstantValue()!); return f.Name; }).OrderBy(x => x, StringComparer.Ordinal).ToArray();
+            Assert.Equal(ErrorCatalog.Embedded.Causes.Keys.OrderBy(x => x, StringComparer.Ordinal), constants);
+            Assert.Subset(new HashSet<string>(constants), new HashSet<string>(CauseIdContract.All));
+        }
+
+        [Fact]
         public void Every_cause_has_a_title_remediation_and_category()
         {
             foreach (CauseDefinition cause in Catalog.Causes.Values)

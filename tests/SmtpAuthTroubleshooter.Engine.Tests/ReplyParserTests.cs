@@ -127,12 +127,28 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
-        public void Parsing_is_deterministic()
+        public void Parsing_a_Send_MailMessage_error_gives_the_embedded_reply_first_and_the_wrapper_after()
         {
+            // Issue 11: this was "Parsing_is_deterministic", two parses of one input compared with each other, which a
+            // pure function passes whatever it returns. It now says what the parse is.
             const string input = "Send-MailMessage : The server response was: 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful, account locked. [A.PROD.OUTLOOK.COM]";
-            string a = string.Join("|", ReplyParser.Parse(input).Replies.Select(r => r.ToString()));
-            string b = string.Join("|", ReplyParser.Parse(input).Replies.Select(r => r.ToString()));
-            Assert.Equal(a, b);
+            ParsedError p = ReplyParser.Parse(input);
+            Assert.Equal("System.Net.Mail", p.Source);
+            Assert.Equal(2, p.Replies.Count);
+            ParsedReply inner = p.Replies[0];
+            Assert.True(inner.IsEmbedded);
+            Assert.Equal(535, inner.ReplyCode);
+            Assert.Equal("5.7.139", inner.EnhancedStatusCode);
+            Assert.Equal("Authentication unsuccessful, account locked.", inner.Text);
+            Assert.Equal("account locked.", inner.Reason);
+            Assert.Equal("A.PROD.OUTLOOK.COM", inner.DiagnosticServer);
+            ParsedReply outer = p.Replies[1];
+            Assert.False(outer.IsEmbedded);
+            Assert.Null(outer.ReplyCode);
+            Assert.Equal("5.7.57", outer.EnhancedStatusCode);
+            Assert.Equal("Client not authenticated to send mail.", outer.Text);
+            Assert.Same(inner, outer.Embedded);
+            Assert.Null(outer.DiagnosticServer);
         }
     }
 }

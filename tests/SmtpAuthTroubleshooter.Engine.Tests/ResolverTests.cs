@@ -41,7 +41,12 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
             Assert.Equal(c.Entry, top.CatalogEntry);
             Assert.Equal(1, top.Rank);
-            Assert.NotEqual(Verdict.Confirmed, top.Verdict);
+
+            // Text alone never confirms: the top finding has the verdict its catalog entry gives it for this auth method
+            // (issue 11: "not Confirmed" alone held for every input, so it could not fail).
+            CauseReference reference = ErrorCatalog.Embedded.Entries.Single(e => e.Id == c.Entry).Causes.First(r => r.CauseId == top.CauseId);
+            Verdict expected = reference.VerdictFor(evidence.AuthMethod) == CatalogVerdict.Likely ? Verdict.Likely : Verdict.Possible;
+            Assert.True(expected == top.Verdict, $"{c}: {top.CauseId} is {top.Verdict}, the catalog says {reference.VerdictFor(evidence.AuthMethod)}");
         }
 
         [Fact]
@@ -103,6 +108,21 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("BasicAuthRetired", before.CauseId);
             Assert.Equal("BasicAuthRetired", after.CauseId);
             Assert.NotEqual(before.Remediation + before.Title, after.Remediation + after.Title);
+        }
+
+        [Fact]
+        public void After_the_default_off_the_basic_auth_disabled_reply_names_the_default_change()
+        {
+            // Issue 12: the rejection a sender gets after the end-of-December 2026 default-off names it as the cause.
+            const string reply = "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [AB1PR01CA0001.eurprd01.prod.outlook.com {0} 08DE0000AAAA0001]";
+            SmtpAuthFinding before = _resolver.Resolve(new ErrorEvidence(string.Format(System.Globalization.CultureInfo.InvariantCulture, reply, "2026-11-02T10:00:00.000Z")))[0];
+            SmtpAuthFinding after = _resolver.Resolve(new ErrorEvidence(string.Format(System.Globalization.CultureInfo.InvariantCulture, reply, "2027-01-05T10:00:00.000Z")))[0];
+            Assert.Equal("BasicAuthDisabledForAccount", before.CauseId);
+            Assert.Equal("BasicAuthDisabledForAccount", after.CauseId);
+            Assert.DoesNotContain("December 2026", before.Title, StringComparison.Ordinal);
+            Assert.Contains("default since the end of December 2026", after.Title, StringComparison.Ordinal);
+            Assert.Contains("Get-SmtpAuthClient", after.Remediation, StringComparison.Ordinal);
+            Assert.Contains("(As of 2027-01-05, the time in the reply's diagnostic tail.)", after.Evidence, StringComparison.Ordinal);
         }
 
         [Fact]

@@ -35,12 +35,14 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void Per_user_MFA_enabled_is_not_a_confirmed_cause_and_not_a_block()
         {
             // Microsoft: an "enabled" user "can still use their password for legacy authentication".
-            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator.")
+            // (Issue 11: this used to assert "not Confirmed" on a security-defaults reply, which has no MfaRequired
+            // candidate at all, so it could not fail. The reply below does name MfaRequired, and "enforced" confirms it.)
+            IReadOnlyList<SmtpAuthFinding> enforced = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.")
             {
                 AuthMethod = SmtpAuthMethod.Basic,
-                PolicyState = State("enabled"),
+                PolicyState = State("enforced"),
             });
-            Assert.DoesNotContain(f, x => x.CauseId == "MfaRequired" && x.Verdict == Verdict.Confirmed);
+            Assert.Equal(Verdict.Confirmed, enforced.First(x => x.CauseId == "MfaRequired").Verdict);
 
             IReadOnlyList<SmtpAuthFinding> mfa = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.")
             {
@@ -49,15 +51,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             });
             SmtpAuthFinding? m = mfa.FirstOrDefault(x => x.CauseId == "MfaRequired");
             Assert.NotNull(m);
-            Assert.NotEqual(Verdict.Confirmed, m!.Verdict);
+            Assert.Equal(Verdict.Possible, m!.Verdict); // the catalog's own verdict for this reply, neither raised nor ruled out
             Assert.Contains("enabled but not enforced", m.Evidence, StringComparison.Ordinal);
 
             SmtpAuthPolicyState evaluated = Policy.PolicyEvaluator.Evaluate(
                 new Policy.TenantPolicyData { TransportRead = true, SmtpAuthDisabled = false, OrganizationRead = true, SecurityDefaultsEnabled = false, ConditionalAccessPolicies = new List<Policy.ConditionalAccessPolicy>() },
                 new Policy.MailboxPolicyData { UserPrincipalName = "app@contoso.com", RecipientTypeDetails = "UserMailbox", ExternalDirectoryObjectId = "1", CasRead = true, UserRead = true, AccountEnabled = true, PerUserMfaState = "enabled", GroupIds = new HashSet<string>(), RoleTemplateIds = new HashSet<string>() },
                 Now.UtcDateTime);
-            Assert.NotEqual(PolicyVerdict.Blocked, evaluated.BasicAuthVerdict);
-            Assert.DoesNotContain("MfaRequired", evaluated.BasicAuthBlockedBy ?? string.Empty, StringComparison.Ordinal);
+            Assert.Equal(PolicyVerdict.Allowed, evaluated.BasicAuthVerdict); // everything else read and allowing: "enabled" decides nothing
+            Assert.Null(evaluated.BasicAuthBlockedBy);
         }
 
         [Fact]

@@ -43,7 +43,11 @@ public sealed class ScenarioTests
         var again = TenantScenario.Parse(Harness.Demo.ToJson());
 
         Assert.Equal(Harness.Demo.Accounts.Count, again.Accounts.Count);
-        Assert.Equal(Harness.Demo.Tenant with { AuthenticationPolicies = [], ConditionalAccessPolicies = [], Applications = [] }, again.Tenant with { AuthenticationPolicies = [], ConditionalAccessPolicies = [], Applications = [] });
+        Assert.Equal(Harness.Demo.Tenant with { AuthenticationPolicies = [], ConditionalAccessPolicies = [], Applications = [], AcceptedDomains = null }, again.Tenant with { AuthenticationPolicies = [], ConditionalAccessPolicies = [], Applications = [], AcceptedDomains = null });
+        Assert.Equal(Harness.Demo.Tenant.EffectiveAcceptedDomains(), again.Tenant.EffectiveAcceptedDomains());
+        Assert.Equal(
+            Harness.Demo.Accounts.SelectMany(a => a.SmtpClients ?? []).Select(c => (c.IpAddress, c.PerDay, c.Days, c.ErrorCode, c.Interactive, c.Authentication, c.FailFrom, c.Location)),
+            again.Accounts.SelectMany(a => a.SmtpClients ?? []).Select(c => (c.IpAddress, c.PerDay, c.Days, c.ErrorCode, c.Interactive, c.Authentication, c.FailFrom, c.Location)));
         Assert.Equal(Harness.Demo.Accounts.Select(a => (a.UserPrincipalName, a.SmtpClientAuthenticationDisabled, a.PerUserMfaState, a.RecipientTypeDetails)), again.Accounts.Select(a => (a.UserPrincipalName, a.SmtpClientAuthenticationDisabled, a.PerUserMfaState, a.RecipientTypeDetails)));
         Assert.Contains("\"state\": \"enabledForReportingButNotEnforced\"", Harness.Demo.ToJson(), StringComparison.Ordinal);
         Assert.Contains("\"recipientTypeDetails\": \"SharedMailbox\"", Harness.Demo.ToJson(), StringComparison.Ordinal);

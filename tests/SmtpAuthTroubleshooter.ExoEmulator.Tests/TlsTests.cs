@@ -14,9 +14,9 @@ public sealed class TlsTests
 {
     private const string LegacyTls = "4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls.";
 
-#pragma warning disable SYSLIB0039 // TLS 1.1 is the subject under test.
+#pragma warning disable SYSLIB0039, CA5397 // TLS 1.1 is the subject under test.
     private const SslProtocols Tls11 = SslProtocols.Tls11;
-#pragma warning restore SYSLIB0039
+#pragma warning restore SYSLIB0039, CA5397
 
     [Fact]
     public async Task A_tls_1_1_session_gets_421_4_7_66_on_the_next_command_and_is_closed()

@@ -32,15 +32,18 @@ internal static class Program
             Prints an access token (or, with --sasl, the base64 XOAUTH2 initial response) on stdout.
             Without --user: app-only (roles from the app). With --user: delegated (scp SMTP.Send).
           SmtpAuthTroubleshooter.ExoEmulator graph --scenario <file> [--port N] [--address 127.0.0.1]
-              [--delay-ms N] [--page-size N] [--throttle-every N] [--retry-after S | --no-retry-after]
+              [--delay-ms N] [--page-size N] [--throttle-every N] [--throttle-first N] [--throttle-path <text>]
+              [--retry-after S | --no-retry-after]
               [--throttle-status 429|503] [--next-link-fault badtoken|loop|unreachable]
               [--malformed-at N] [--malformed-path <text>] [--hang-at N] [--hang-path <text>] [--kill-at N]
               [--batch-reverse] [--no-auth] [--log] [--ignore-stdin]
             Microsoft Graph on plain HTTP. Prints "LISTENING http://<address>:<port>/" on stdout, then runs until
             stdin closes, Ctrl+C or SIGTERM. Control: GET /_emulator/stats, POST /_emulator/reset, GET|POST /_emulator/faults.
-          SmtpAuthTroubleshooter.ExoEmulator scenario --count N --out <file> [--seed S]
+            A managed identity endpoint (App Service protocol) at /msi/token, for IDENTITY_ENDPOINT.
+          SmtpAuthTroubleshooter.ExoEmulator scenario --count N --out <file> [--seed S] [--signin-days D [--signins-per-day R]]
             Writes a valid scenario with N mailboxes (varied SMTP AUTH settings, auth policies, a CA legacy block
-            with group exclusions, sign-ins).
+            with group exclusions, sign-ins). --signin-days: every mailbox also gets SMTP AUTH clients active over
+            D days (1-90), about R (default 1) Authenticated SMTP sign-ins per mailbox per day.
         """;
 
     private static async Task<int> Main(string[] args)
@@ -100,10 +103,10 @@ internal static class Program
             SimulatedTlsProtocol = (cl.Get("simulate-tls") ?? string.Empty).ToLowerInvariant() switch
             {
                 "" => null,
-#pragma warning disable SYSLIB0039 // the point is to pretend an obsolete protocol was negotiated
+#pragma warning disable SYSLIB0039, CA5397 // the point is to pretend an obsolete protocol was negotiated
                 "tls10" => System.Security.Authentication.SslProtocols.Tls,
                 "tls11" => System.Security.Authentication.SslProtocols.Tls11,
-#pragma warning restore SYSLIB0039
+#pragma warning restore SYSLIB0039, CA5397
                 var other => throw new UsageException($"--simulate-tls must be tls10 or tls11, not '{other}'."),
             },
             BasicAuthCheckOrder = (cl.Get("basic-order") ?? "exchange-first").ToLowerInvariant() switch
@@ -177,7 +180,7 @@ internal static class Program
 
     private static async Task<int> RunGraphAsync(CommandLine cl)
     {
-        cl.AllowOnly("scenario", "port", "address", "delay-ms", "page-size", "throttle-every", "retry-after", "no-retry-after", "throttle-status",
+        cl.AllowOnly("scenario", "port", "address", "delay-ms", "page-size", "throttle-every", "throttle-first", "throttle-path", "retry-after", "no-retry-after", "throttle-status",
             "next-link-fault", "malformed-at", "malformed-path", "hang-at", "hang-path", "kill-at", "batch-reverse", "no-auth", "log", "ignore-stdin");
         var scenario = TenantScenario.Load(cl.Required("scenario"));
         string? retryAfter = cl.Get("retry-after") ?? "1";
@@ -190,6 +193,8 @@ internal static class Program
         {
             Delay = TimeSpan.FromMilliseconds(cl.GetInt("delay-ms") ?? 0),
             ThrottleEvery = cl.GetInt("throttle-every") ?? 0,
+            ThrottleFirst = cl.GetInt("throttle-first") ?? 0,
+            ThrottlePathContains = cl.Get("throttle-path"),
             RetryAfter = cl.Flag("no-retry-after") ? null : retryAfter,
             ThrottleStatus = cl.GetInt("throttle-status") is { } status
                 ? status is 429 or 503 ? status : throw new UsageException("--throttle-status must be 429 or 503.")
@@ -259,7 +264,7 @@ internal static class Program
 
     private static int WriteScenario(CommandLine cl)
     {
-        cl.AllowOnly("count", "out", "seed");
+        cl.AllowOnly("count", "out", "seed", "signin-days", "signins-per-day");
         int count = cl.GetInt("count") ?? throw new UsageException("--count is required.");
         if (count is < 1 or > 1_000_000)
         {
@@ -268,7 +273,16 @@ internal static class Program
 
         string path = cl.Required("out");
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var scenario = ScaleScenarioGenerator.Generate(count, cl.GetInt("seed") ?? 1);
+        int signInDays = cl.GetInt("signin-days") ?? 0;
+        if (signInDays is < 0 or > 90)
+        {
+            throw new UsageException("--signin-days must be between 0 and 90.");
+        }
+
+        double perDay = cl.Get("signins-per-day") is { } rate
+            ? double.TryParse(rate, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double r) && r > 0 && r <= 10000 ? r : throw new UsageException("--signins-per-day must be a number above 0.")
+            : 1;
+        var scenario = ScaleScenarioGenerator.Generate(count, cl.GetInt("seed") ?? 1, signInDays, perDay);
         ScaleScenarioGenerator.Write(scenario, path);
         Console.Error.WriteLine($"wrote {path}: {count} mailboxes in {started.ElapsedMilliseconds} ms");
         return 0;

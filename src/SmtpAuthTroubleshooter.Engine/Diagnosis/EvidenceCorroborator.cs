@@ -13,7 +13,6 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
     /// </summary>
     internal static class EvidenceCorroborator
     {
-        private static readonly string[] s_separator = { "; " };
 
         /// <summary>Applies the state to findings (in place) and returns them re-ranked.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc)
@@ -53,7 +52,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 f.Evidence = Join(f.Evidence, why);
             }
 
-            if (conflict is not null && contradicted.Count > 0 && !findings.Any(x => x.CauseId == "SettingsConflict"))
+            if (conflict is not null && contradicted.Count > 0 && !findings.Any(x => x.CauseId == CauseIds.SettingsConflict))
             {
                 (SmtpAuthFinding first, string? why) = contradicted[0];
                 findings.Add(conflict(first, why ?? string.Empty));
@@ -128,9 +127,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         public static List<SmtpAuthFinding> Predict(SmtpAuthPolicyState s, ErrorCatalog catalog, Func<string, SmtpAuthFinding> create)
         {
             var findings = new List<SmtpAuthFinding>();
-            void Add(string? blockedBy, string method)
+            void Add(IReadOnlyList<string> blockedBy, string method)
             {
-                foreach (string id in (blockedBy ?? string.Empty).Split(s_separator, StringSplitOptions.RemoveEmptyEntries))
+                foreach (string id in blockedBy)
                 {
                     if (!catalog.Causes.ContainsKey(id))
                     {
@@ -151,8 +150,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 }
             }
 
-            Add(s.BasicAuthBlockedBy, "basic auth");
-            Add(s.OAuthBlockedBy, "OAuth");
+            Add(s.BasicAuthBlockers, "basic auth");
+            Add(s.OAuthBlockers, "OAuth");
 
             // The sign-in log's own answer (50053 locked, 50055 expired password, 50126 wrong password ...).
             if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodes.TryGetValue(code, out string? signInCause) &&
@@ -167,9 +166,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             // Always an answer (issue 10): when nothing blocks, say what was read and found fine, and what was not read.
-            if (findings.Count == 0 && catalog.Causes.ContainsKey("NoBlockingSetting"))
+            if (findings.Count == 0 && catalog.Causes.ContainsKey(CauseIds.NoBlockingSetting))
             {
-                SmtpAuthFinding fine = create("NoBlockingSetting");
+                SmtpAuthFinding fine = create(CauseIds.NoBlockingSetting);
                 fine.Verdict = Verdict.Advisory;
                 var read = new List<string>();
                 if (s.SmtpAuthEnabled == true)

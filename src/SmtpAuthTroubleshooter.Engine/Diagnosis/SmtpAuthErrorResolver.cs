@@ -207,7 +207,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         // The server named a cause that the settings rule out: show both sides and the usual reasons (issue 10).
         private SmtpAuthFinding Contradiction(SmtpAuthFinding said, string settings, SmtpAuthPolicyState state, ErrorEvidence evidence)
         {
-            SmtpAuthFinding conflict = FromCause("SettingsConflict", evidence, _clock());
+            SmtpAuthFinding conflict = FromCause(CauseIds.SettingsConflict, evidence, _clock());
             conflict.Verdict = Verdict.Likely;
             conflict.ReplyCode = said.ReplyCode;
             conflict.EnhancedStatusCode = said.EnhancedStatusCode;
@@ -240,7 +240,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private void AddConflict(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, bool failed, ErrorEvidence evidence)
         {
-            if (method == SmtpAuthMethod.Unknown || !_catalog.Causes.ContainsKey("SettingsConflict"))
+            if (method == SmtpAuthMethod.Unknown || !_catalog.Causes.ContainsKey(CauseIds.SettingsConflict))
             {
                 return;
             }
@@ -262,7 +262,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 return;
             }
 
-            SmtpAuthFinding conflict = FromCause("SettingsConflict", evidence, _clock());
+            SmtpAuthFinding conflict = FromCause(CauseIds.SettingsConflict, evidence, _clock());
             conflict.Verdict = Verdict.Likely;
             conflict.Evidence = side + string.Format(CultureInfo.InvariantCulture, " Settings read at {0:u}: SMTP AUTH {1} (decided by {2}), authentication policy {3}, security defaults {4}. ",
                 state.ReadUtc, state.SmtpAuthEnabled?.ToString() ?? "unknown", state.SmtpAuthDecidedBy ?? "unknown", state.AuthenticationPolicy ?? "none", state.SecurityDefaultsEnabled?.ToString() ?? "unknown") + conflict.Evidence;
@@ -291,10 +291,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private List<SmtpAuthFinding> WithMxEndpoint(List<SmtpAuthFinding> findings, string host, ErrorEvidence evidence, DateTimeOffset when)
         {
-            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == "AuthNotAdvertised");
+            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == CauseIds.AuthNotAdvertised);
             if (existing is null)
             {
-                existing = FromCause("AuthNotAdvertised", evidence, when);
+                existing = FromCause(CauseIds.AuthNotAdvertised, evidence, when);
                 findings.Add(existing);
             }
 
@@ -319,10 +319,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             string why = string.Format(CultureInfo.InvariantCulture,
                 "The probe signed in to Exchange Online as '{0}', which is not in UPN form (user@domain); Exchange Online accepts only the account's user principal name.", name);
             bool atAuth = evidence.FailedPhase == SmtpPhase.Auth;
-            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == "UserNameNotUpn");
+            SmtpAuthFinding? existing = findings.FirstOrDefault(f => f.CauseId == CauseIds.UserNameNotUpn);
             if (existing is null)
             {
-                existing = FromCause("UserNameNotUpn", evidence, when);
+                existing = FromCause(CauseIds.UserNameNotUpn, evidence, when);
                 existing.Evidence = why;
                 findings.Add(existing);
             }
@@ -430,7 +430,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         // (a valid exp: not TokenExpired; the right audience, role or scope; the right user): they are not listed.
         private static bool RuledOutByToken(string causeId, ErrorEvidence evidence, SmtpAuthMethod method) =>
             method == SmtpAuthMethod.OAuth && evidence.TokenClaimsRead &&
-            causeId is "TokenExpired" or "TokenWrongAudience" or "TokenMissingPermission" or "TokenUserMismatch" &&
+            causeId is CauseIds.TokenExpired or CauseIds.TokenWrongAudience or CauseIds.TokenMissingPermission or CauseIds.TokenUserMismatch &&
             !evidence.TokenIssues.Contains(causeId, StringComparer.Ordinal);
 
         private static bool Matches(CatalogEntry entry, ParsedReply reply)
@@ -467,7 +467,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private static void DemoteNotAuthenticatedSymptom(List<Candidate> candidates)
         {
-            static bool IsNotAuthenticated(Candidate c) => c.Cause.Id == "NotAuthenticated" && c.Reply?.EnhancedStatusCode == "5.7.57";
+            static bool IsNotAuthenticated(Candidate c) => c.Cause.Id == CauseIds.NotAuthenticated && c.Reply?.EnhancedStatusCode == "5.7.57";
             bool explained = candidates.Any(c => !IsNotAuthenticated(c) && c.Reply is not null && c.Reply.EnhancedStatusCode != "5.7.57" && c.Verdict == Verdict.Likely);
             if (!explained)
             {
@@ -558,7 +558,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private SmtpAuthFinding Unrecognized(ParsedError parsed, ParsedReply? reply, ErrorEvidence evidence)
         {
-            CauseDefinition cause = _catalog.Causes["Unrecognized"];
+            CauseDefinition cause = _catalog.Causes[CauseIds.Unrecognized];
             string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName, null, null, out IReadOnlyList<string> unfilled, evidence);
             var ev = new StringBuilder("No catalog entry matches this text.");
             if (reply is not null)

@@ -70,6 +70,40 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             };
         }
 
+        /// <summary>Reads a policy from the Graph SDK's model (also a What If result, which is a policy with its analysis).</summary>
+        public static ConditionalAccessPolicy FromModel(Microsoft.Graph.Models.ConditionalAccessPolicy p)
+        {
+            Microsoft.Graph.Models.ConditionalAccessConditionSet? conditions = p.Conditions;
+            Microsoft.Graph.Models.ConditionalAccessUsers? users = conditions?.Users;
+            Microsoft.Graph.Models.ConditionalAccessApplications? apps = conditions?.Applications;
+            Microsoft.Graph.Models.ConditionalAccessGrantControls? grant = p.GrantControls;
+            return new ConditionalAccessPolicy
+            {
+                Id = p.Id ?? string.Empty,
+                DisplayName = p.DisplayName ?? string.Empty,
+                State = p.State is Microsoft.Graph.Models.ConditionalAccessPolicyState state ? GraphSdk.Wire(state) : string.Empty,
+                ClientAppTypes = Wire(conditions?.ClientAppTypes),
+                IncludeApplications = Strings(apps?.IncludeApplications),
+                ExcludeApplications = Strings(apps?.ExcludeApplications),
+                IncludeUsers = Strings(users?.IncludeUsers),
+                ExcludeUsers = Strings(users?.ExcludeUsers),
+                IncludeGroups = Strings(users?.IncludeGroups),
+                ExcludeGroups = Strings(users?.ExcludeGroups),
+                IncludeRoles = Strings(users?.IncludeRoles),
+                ExcludeRoles = Strings(users?.ExcludeRoles),
+                DependsOnSource = conditions?.Locations is not null || conditions?.Platforms is not null ||
+                    conditions?.SignInRiskLevels is { Count: > 0 } || conditions?.UserRiskLevels is { Count: > 0 },
+                GrantControls = Wire(grant?.BuiltInControls),
+                RequiresAuthenticationStrength = grant?.AuthenticationStrength is not null,
+            };
+        }
+
+        private static string[] Strings(List<string>? values) => values?.Where(v => v is not null).ToArray() ?? Array.Empty<string>();
+
+        private static string[] Wire<TEnum>(List<TEnum?>? values)
+            where TEnum : struct, Enum =>
+            values?.Where(v => v.HasValue).Select(v => GraphSdk.Wire(v!.Value)).ToArray() ?? Array.Empty<string>();
+
         private static JsonElement Get(JsonElement e, string name) =>
             e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) ? v : default;
 

@@ -5,6 +5,9 @@ using System.Linq;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Graph.Identity.ConditionalAccess.Evaluate;
+using Microsoft.Graph.Models;
+using Microsoft.Kiota.Abstractions;
 
 namespace SmtpAuthTroubleshooter.Engine.Policy
 {
@@ -31,22 +34,29 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// Reads the Entra side of SMTP AUTH (https://learn.microsoft.com/entra/fundamentals/security-defaults https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication https://learn.microsoft.com/graph/api/signin-list https://learn.microsoft.com/graph/permissions-reference): security defaults and CA policies once per run;
     /// per batch of users their account state, group and role membership (only when a CA policy needs it), per-user
     /// MFA and their "Authenticated SMTP" sign-ins; for app-only OAuth the app's service principal and SMTP.SendAsApp.
-    /// A read that fails leaves its fields unknown with a reason naming the permission to grant; nothing throws.
+    /// On the Microsoft Graph SDK (issue 11): GraphServiceClient request builders and typed models, PageIterator for
+    /// paging, BatchRequestContentCollection for $batch, and RequestInformation for the beta-only per-user MFA read, over
+    /// the command's one <see cref="GraphConnection"/> (both ways in). A read that fails leaves its fields unknown with
+    /// a reason naming the permission to grant, or how throttling or sign-in ended; nothing throws.
     /// </summary>
     public sealed class GraphPolicyReader
     {
         private const string SendAsAppRoleValue = "SMTP.SendAsApp";
-        private readonly GraphReader _graph;
+        private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };
+        private static readonly string[] s_spFields = { "id", "appId", "displayName" };
+        private static readonly string[] s_exoSpFields = { "id", "appRoles" };
+        private static readonly string[] s_domainFields = { "id", "authenticationType" };
+        private readonly GraphSdk _sdk;
         private readonly GraphReadOptions _options;
         private readonly IDiagnosticSink _sink;
-        private Dictionary<string, List<JsonElement>>? _tenantSignIns;
+        private Dictionary<string, List<SignIn>>? _tenantSignIns;
         private string? _tenantSignInFailure;
         private (bool? HasRole, string? SpObjectId, string? Reason)? _app;
 
-        /// <summary>Creates the reader.</summary>
+        /// <summary>Creates the reader over the command's Graph connection (<see cref="GraphReader.Connection"/>).</summary>
         public GraphPolicyReader(GraphReader graph, GraphReadOptions options, IDiagnosticSink sink)
         {
-            _graph = graph;
+            _sdk = new GraphSdk(graph.Connection);
             _options = options;
             _sink = sink;
         }
@@ -55,21 +65,23 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public async Task ReadTenantAsync(TenantPolicyData tenant, CancellationToken token)
         {
             _sink.Verbose("Graph: reading security defaults.");
-            GraphResult sd = await _graph.GetAsync("v1.0/policies/identitySecurityDefaultsEnforcementPolicy", token).ConfigureAwait(false);
-            if (sd.Ok && sd.Body is JsonElement sdBody && sdBody.TryGetProperty("isEnabled", out JsonElement enabled) && (enabled.ValueKind == JsonValueKind.True || enabled.ValueKind == JsonValueKind.False))
+            (IdentitySecurityDefaultsEnforcementPolicy? sd, GraphResult? sdFailure) = await GraphSdk.CallAsync(
+                ct => _sdk.V1.Policies.IdentitySecurityDefaultsEnforcementPolicy.GetAsync(cancellationToken: ct), token).ConfigureAwait(false);
+            if (sd?.IsEnabled is bool enabled)
             {
-                tenant.SecurityDefaultsEnabled = enabled.GetBoolean();
+                tenant.SecurityDefaultsEnabled = enabled;
             }
             else
             {
-                tenant.UnknownReasons.Add(Reason("Security defaults", sd, "Policy.Read.All"));
+                tenant.UnknownReasons.Add(Reason("Security defaults", sdFailure ?? Malformed("isEnabled"), "Policy.Read.All"));
             }
 
             _sink.Verbose("Graph: reading Conditional Access policies.");
-            (List<JsonElement> items, GraphResult? failure) = await _graph.GetAllAsync("v1.0/identity/conditionalAccess/policies", token).ConfigureAwait(false);
+            (List<Microsoft.Graph.Models.ConditionalAccessPolicy> items, GraphResult? failure) = await _sdk.AllAsync<Microsoft.Graph.Models.ConditionalAccessPolicy, ConditionalAccessPolicyCollectionResponse>(
+                ct => _sdk.V1.Identity.ConditionalAccess.Policies.GetAsync(cancellationToken: ct), token).ConfigureAwait(false);
             if (failure is null)
             {
-                tenant.ConditionalAccessPolicies = items.Select(ConditionalAccessPolicy.FromJson).ToList();
+                tenant.ConditionalAccessPolicies = items.Select(ConditionalAccessPolicy.FromModel).ToList();
                 _sink.Verbose(string.Format(CultureInfo.InvariantCulture, "Graph: {0} Conditional Access policies, {1} of them enabled.",
                     tenant.ConditionalAccessPolicies.Count, tenant.ConditionalAccessPolicies.Count(p => p.State == "enabled")));
             }
@@ -93,24 +105,25 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public async Task ReadUsersAsync(TenantPolicyData tenant, IReadOnlyList<MailboxPolicyData> mailboxes, CancellationToken token)
         {
             var withKey = mailboxes.Where(m => !string.IsNullOrEmpty(m.ExternalDirectoryObjectId) || !string.IsNullOrEmpty(m.UserPrincipalName)).ToList();
-            string Key(MailboxPolicyData m) => Uri.EscapeDataString(m.ExternalDirectoryObjectId ?? m.UserPrincipalName!);
+            string Key(MailboxPolicyData m) => m.ExternalDirectoryObjectId ?? m.UserPrincipalName!;
+            string Id(string prefix, int i) => prefix + i.ToString(CultureInfo.InvariantCulture);
 
             // Users: account state (and the object id when Exchange did not give it).
-            var userRequests = withKey.Select((m, i) => ("u" + i.ToString(CultureInfo.InvariantCulture), "/users/" + Key(m) + "?$select=id,userPrincipalName,accountEnabled,userType,onPremisesSyncEnabled")).ToList();
-            Dictionary<string, GraphResult> users = await _graph.BatchGetAsync("v1.0", userRequests, token).ConfigureAwait(false);
+            var userRequests = withKey.Select((m, i) => (Id("u", i), _sdk.V1.Users[Key(m)].ToGetRequestInformation(q => q.QueryParameters.Select = s_userFields))).ToList();
+            Dictionary<string, (User? Value, GraphResult? Failure)> users = await _sdk.BatchAsync(_sdk.V1, userRequests, GraphSdk.Model(User.CreateFromDiscriminatorValue), token).ConfigureAwait(false);
             for (int i = 0; i < withKey.Count; i++)
             {
                 MailboxPolicyData m = withKey[i];
-                GraphResult r = users["u" + i.ToString(CultureInfo.InvariantCulture)];
-                if (r.Ok && r.Body is JsonElement u)
+                (User? u, GraphResult? failure) = users[Id("u", i)];
+                if (u is not null)
                 {
-                    m.ExternalDirectoryObjectId ??= Str(u, "id");
-                    m.AccountEnabled = u.TryGetProperty("accountEnabled", out JsonElement ae) && (ae.ValueKind == JsonValueKind.True || ae.ValueKind == JsonValueKind.False) ? ae.GetBoolean() : null;
-                    m.UserType = Str(u, "userType");
+                    m.ExternalDirectoryObjectId ??= u.Id;
+                    m.AccountEnabled = u.AccountEnabled;
+                    m.UserType = u.UserType;
                 }
                 else
                 {
-                    m.UnknownReasons.Add(Reason("Entra user", r, "User.Read.All"));
+                    m.UnknownReasons.Add(Reason("Entra user", failure!, "User.Read.All"));
                 }
             }
 
@@ -119,48 +132,45 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             if (needMembership)
             {
                 var ids = withKey.Where(m => m.ExternalDirectoryObjectId is not null).ToList();
-                var requests = ids.Select((m, i) => ("g" + i.ToString(CultureInfo.InvariantCulture), "/users/" + m.ExternalDirectoryObjectId + "/transitiveMemberOf?$top=999")).ToList();
-                Dictionary<string, GraphResult> groups = await _graph.BatchGetAsync("v1.0", requests, token).ConfigureAwait(false);
+                var requests = ids.Select((m, i) => (Id("g", i), _sdk.V1.Users[m.ExternalDirectoryObjectId].TransitiveMemberOf.ToGetRequestInformation(q => q.QueryParameters.Top = 999))).ToList();
+                Dictionary<string, (DirectoryObjectCollectionResponse? Value, GraphResult? Failure)> groups =
+                    await _sdk.BatchAsync(_sdk.V1, requests, GraphSdk.Model(DirectoryObjectCollectionResponse.CreateFromDiscriminatorValue), token).ConfigureAwait(false);
                 for (int i = 0; i < ids.Count; i++)
                 {
-                    GraphResult r = groups["g" + i.ToString(CultureInfo.InvariantCulture)];
-                    if (r.Ok && r.Body is JsonElement body)
+                    (DirectoryObjectCollectionResponse? page, GraphResult? failure) = groups[Id("g", i)];
+                    if (page is null)
                     {
-                        var groupIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-                        var roles = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-                        List<JsonElement> all = Values(body);
-                        string? next = body.TryGetProperty("@odata.nextLink", out JsonElement n) ? n.GetString() : null;
-                        if (next is not null)
+                        ids[i].UnknownReasons.Add(Reason("Group membership", failure!, "GroupMember.Read.All"));
+                        continue;
+                    }
+
+                    var all = new List<DirectoryObject>();
+                    (all, failure) = await GraphSdk.RestAsync(_sdk.V1, page, all, token).ConfigureAwait(false);
+                    if (failure is not null)
+                    {
+                        ids[i].UnknownReasons.Add(Reason("Group membership", failure, "GroupMember.Read.All"));
+                        continue;
+                    }
+
+                    var groupIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    var roles = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    foreach (DirectoryObject item in all)
+                    {
+                        if (item is DirectoryRole role)
                         {
-                            (List<JsonElement> more, GraphResult? failure) = await _graph.GetAllAsync(next, token).ConfigureAwait(false);
-                            all.AddRange(more);
-                            if (failure is not null)
+                            if (role.RoleTemplateId is string template)
                             {
-                                ids[i].UnknownReasons.Add(Reason("Group membership", failure, "GroupMember.Read.All"));
-                                continue;
+                                roles.Add(template);
                             }
                         }
-
-                        foreach (JsonElement item in all)
+                        else if (item.Id is string id)
                         {
-                            string type = Str(item, "@odata.type") ?? string.Empty;
-                            if (type.EndsWith("directoryRole", StringComparison.OrdinalIgnoreCase) && Str(item, "roleTemplateId") is string role)
-                            {
-                                roles.Add(role);
-                            }
-                            else if (Str(item, "id") is string id)
-                            {
-                                groupIds.Add(id);
-                            }
+                            groupIds.Add(id);
                         }
+                    }
 
-                        ids[i].GroupIds = groupIds;
-                        ids[i].RoleTemplateIds = roles;
-                    }
-                    else
-                    {
-                        ids[i].UnknownReasons.Add(Reason("Group membership", r, "GroupMember.Read.All"));
-                    }
+                    ids[i].GroupIds = groupIds;
+                    ids[i].RoleTemplateIds = roles;
                 }
             }
             else
@@ -172,19 +182,23 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 }
             }
 
-            // Per-user MFA (beta, https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates).
-            var mfaRequests = withKey.Select((m, i) => ("m" + i.ToString(CultureInfo.InvariantCulture), "/users/" + Key(m) + "/authentication/requirements")).ToList();
-            Dictionary<string, GraphResult> mfa = await _graph.BatchGetAsync("beta", mfaRequests, token).ConfigureAwait(false);
+            // Per-user MFA: beta only (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates), so a
+            // RequestInformation on the beta client; its answer has no v1.0 model and is read as JSON.
+            var mfaRequests = withKey.Select((m, i) => (Id("m", i), PerUserMfaRequest(Key(m)))).ToList();
+            Dictionary<string, (JsonDocument? Value, GraphResult? Failure)> mfa = await _sdk.BatchAsync(_sdk.Beta, mfaRequests, GraphSdk.JsonAsync, token).ConfigureAwait(false);
             for (int i = 0; i < withKey.Count; i++)
             {
-                GraphResult r = mfa["m" + i.ToString(CultureInfo.InvariantCulture)];
-                if (r.Ok && r.Body is JsonElement body && Str(body, "perUserMfaState") is string state)
+                (JsonDocument? doc, GraphResult? failure) = mfa[Id("m", i)];
+                using (doc)
                 {
-                    withKey[i].PerUserMfaState = state;
-                }
-                else
-                {
-                    withKey[i].UnknownReasons.Add(Reason("Per-user MFA", r, "UserAuthenticationMethod.Read.All"));
+                    if (doc is not null && Str(doc.RootElement, "perUserMfaState") is string state)
+                    {
+                        withKey[i].PerUserMfaState = state;
+                    }
+                    else
+                    {
+                        withKey[i].UnknownReasons.Add(Reason("Per-user MFA", failure ?? Malformed("perUserMfaState"), "UserAuthenticationMethod.Read.All"));
+                    }
                 }
             }
 
@@ -217,28 +231,45 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
         }
 
+        // GET beta/users/{id}/authentication/requirements, built as the SDK builds its own requests.
+        private RequestInformation PerUserMfaRequest(string user)
+        {
+            var request = new RequestInformation(Method.GET, "{+baseurl}/users/{user%2Did}/authentication/requirements", new Dictionary<string, object>
+            {
+                ["baseurl"] = _sdk.Beta.RequestAdapter.BaseUrl!,
+                ["user%2Did"] = user,
+            });
+            request.Headers.TryAdd("Accept", "application/json");
+            return request;
+        }
+
         // What If for "other clients" (SMTP AUTH basic) to Exchange Online; appliedPoliciesOnly keeps the answer short.
         private async Task ReadWhatIfAsync(MailboxPolicyData m, CancellationToken token)
         {
-            string body = "{\"signInIdentity\":{\"@odata.type\":\"#microsoft.graph.userSignIn\",\"userId\":" + JsonSerializer.Serialize(m.ExternalDirectoryObjectId) +
-                "},\"signInContext\":{\"@odata.type\":\"#microsoft.graph.applicationContext\",\"includeApplications\":[\"" + ConditionalAccessEvaluator.ExchangeOnlineAppId +
-                "\"]},\"signInConditions\":{\"clientAppType\":\"other\"},\"appliedPoliciesOnly\":true}";
-            GraphResult r = await _graph.SendAsync("POST", "v1.0/identity/conditionalAccess/evaluate", body, token).ConfigureAwait(false);
-            if (!r.Ok || r.Body is not JsonElement result)
+            var body = new EvaluatePostRequestBody
             {
-                m.UnknownReasons.Add(Reason("Conditional Access What If", r, "Policy.Read.ConditionalAccess") + " The local evaluation of the policies is used instead.");
+                SignInIdentity = new UserSignIn { UserId = m.ExternalDirectoryObjectId },
+                SignInContext = new ApplicationContext { IncludeApplications = new List<string> { ConditionalAccessEvaluator.ExchangeOnlineAppId } },
+                SignInConditions = new SignInConditions { ClientAppType = ConditionalAccessClientApp.Other },
+                AppliedPoliciesOnly = true,
+            };
+            (EvaluatePostResponse? result, GraphResult? failure) = await GraphSdk.CallAsync(
+                ct => _sdk.V1.Identity.ConditionalAccess.Evaluate.PostAsEvaluatePostResponseAsync(body, cancellationToken: ct), token).ConfigureAwait(false);
+            if (result is null)
+            {
+                m.UnknownReasons.Add(Reason("Conditional Access What If", failure ?? Malformed("value"), "Policy.Read.ConditionalAccess") + " The local evaluation of the policies is used instead.");
                 return;
             }
 
             var outcome = new ConditionalAccessOutcome();
-            foreach (JsonElement p in Values(result))
+            foreach (WhatIfAnalysisResult p in result.Value ?? new List<WhatIfAnalysisResult>())
             {
-                if (p.TryGetProperty("policyApplies", out JsonElement applies) && applies.ValueKind == JsonValueKind.False)
+                if (p.PolicyApplies == false)
                 {
                     continue;
                 }
 
-                ConditionalAccessPolicy policy = ConditionalAccessPolicy.FromJson(p);
+                ConditionalAccessPolicy policy = ConditionalAccessPolicy.FromModel(p);
                 string name = string.IsNullOrEmpty(policy.DisplayName) ? policy.Id : policy.DisplayName;
                 bool block = policy.GrantControls.Any(c => c.Equals("block", StringComparison.OrdinalIgnoreCase));
                 bool unsatisfiable = !block && (policy.GrantControls.Count > 0 || policy.RequiresAuthenticationStrength);
@@ -269,24 +300,30 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     continue;
                 }
 
-                GraphResult r = await _graph.GetAsync("v1.0/domains/" + Uri.EscapeDataString(domain!), token).ConfigureAwait(false);
-                tenant.DomainAuthenticationTypes[domain!] = r.Ok && r.Body is JsonElement b && Str(b, "authenticationType") is string t ? t : "Unknown";
+                (Domain? d, _) = await GraphSdk.CallAsync(ct => _sdk.V1.Domains[domain].GetAsync(q => q.QueryParameters.Select = s_domainFields, ct), token).ConfigureAwait(false);
+                tenant.DomainAuthenticationTypes[domain!] = d?.AuthenticationType ?? "Unknown";
             }
         }
+
+        private Task<(List<SignIn> Items, GraphResult? Failure)> SignInsAsync(string filter, CancellationToken token) =>
+            _sdk.AllAsync<SignIn, SignInCollectionResponse>(ct => _sdk.V1.AuditLogs.SignIns.GetAsync(q =>
+            {
+                q.QueryParameters.Filter = filter;
+                q.QueryParameters.Top = 1000;
+            }, ct), token);
 
         private async Task ReadTenantSignInsAsync(CancellationToken token)
         {
             string since = _options.Clock().AddHours(-_options.SignInLookbackHours).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-            string filter = "clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge " + since;
             _sink.Verbose("Graph: reading Authenticated SMTP sign-ins since " + since + ".");
-            (List<JsonElement> items, GraphResult? failure) = await _graph.GetAllAsync("v1.0/auditLogs/signIns?$filter=" + Uri.EscapeDataString(filter) + "&$top=1000", token).ConfigureAwait(false);
+            (List<SignIn> items, GraphResult? failure) = await SignInsAsync("clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge " + since, token).ConfigureAwait(false);
             if (failure is not null)
             {
                 _tenantSignInFailure = Reason("Sign-in log", failure, "AuditLog.Read.All");
                 return;
             }
 
-            _tenantSignIns = items.GroupBy(i => Str(i, "userPrincipalName") ?? string.Empty, StringComparer.OrdinalIgnoreCase)
+            _tenantSignIns = items.GroupBy(i => i.UserPrincipalName ?? string.Empty, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.OrdinalIgnoreCase);
         }
 
@@ -302,7 +339,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     }
                     else
                     {
-                        ApplySignIns(m, _tenantSignIns!.TryGetValue(m.UserPrincipalName ?? string.Empty, out List<JsonElement>? list) ? list : new List<JsonElement>());
+                        ApplySignIns(m, _tenantSignIns!.TryGetValue(m.UserPrincipalName ?? string.Empty, out List<SignIn>? list) ? list : new List<SignIn>());
                     }
                 }
 
@@ -313,8 +350,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             foreach (List<MailboxPolicyData> chunk in Chunk(mailboxes.Where(m => m.UserPrincipalName is not null).ToList(), 10))
             {
                 string users = string.Join(" or ", chunk.Select(m => "userPrincipalName eq '" + m.UserPrincipalName!.Replace("'", "''") + "'"));
-                string filter = "clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge " + since + " and (" + users + ")";
-                (List<JsonElement> items, GraphResult? failure) = await _graph.GetAllAsync("v1.0/auditLogs/signIns?$filter=" + Uri.EscapeDataString(filter) + "&$top=1000", token).ConfigureAwait(false);
+                (List<SignIn> items, GraphResult? failure) = await SignInsAsync("clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge " + since + " and (" + users + ")", token).ConfigureAwait(false);
                 foreach (MailboxPolicyData m in chunk)
                 {
                     if (failure is not null)
@@ -323,38 +359,35 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     }
                     else
                     {
-                        ApplySignIns(m, items.Where(i => string.Equals(Str(i, "userPrincipalName"), m.UserPrincipalName, StringComparison.OrdinalIgnoreCase)).ToList());
+                        ApplySignIns(m, items.Where(i => string.Equals(i.UserPrincipalName, m.UserPrincipalName, StringComparison.OrdinalIgnoreCase)).ToList());
                     }
                 }
             }
         }
 
-        private static void ApplySignIns(MailboxPolicyData m, List<JsonElement> signIns)
+        private static void ApplySignIns(MailboxPolicyData m, List<SignIn> signIns)
         {
             m.SignInCount = signIns.Count;
-            JsonElement? latest = signIns
-                .OrderByDescending(s => DateTimeOffset.TryParse(Str(s, "createdDateTime"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset t) ? t : DateTimeOffset.MinValue)
-                .Cast<JsonElement?>()
-                .FirstOrDefault();
-            if (latest is not JsonElement s)
+            SignIn? latest = signIns.OrderByDescending(s => s.CreatedDateTime ?? DateTimeOffset.MinValue).FirstOrDefault();
+            if (latest is null)
             {
                 return;
             }
 
-            if (DateTimeOffset.TryParse(Str(s, "createdDateTime"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset when))
+            if (latest.CreatedDateTime is DateTimeOffset when)
             {
                 m.LastSignInUtc = when.UtcDateTime;
             }
 
-            if (s.TryGetProperty("status", out JsonElement status) && status.ValueKind == JsonValueKind.Object)
+            if (latest.Status is SignInStatus status)
             {
-                m.LastSignInErrorCode = status.TryGetProperty("errorCode", out JsonElement code) && code.TryGetInt32(out int c) ? c : null;
-                m.LastSignInFailureReason = Str(status, "failureReason");
+                m.LastSignInErrorCode = status.ErrorCode;
+                m.LastSignInFailureReason = status.FailureReason;
             }
 
-            if (s.TryGetProperty("appliedConditionalAccessPolicies", out JsonElement applied) && applied.ValueKind == JsonValueKind.Array)
+            if (latest.AppliedConditionalAccessPolicies is { } applied)
             {
-                string failed = string.Join("; ", applied.EnumerateArray().Where(p => Str(p, "result") == "failure").Select(p => Str(p, "displayName")));
+                string failed = string.Join("; ", applied.Where(p => p.Result == AppliedConditionalAccessPolicyResult.Failure).Select(p => p.DisplayName));
                 m.LastSignInConditionalAccess = failed.Length == 0 ? null : failed;
             }
         }
@@ -362,38 +395,54 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private async Task<(bool? HasRole, string? SpObjectId, string? Reason)> ReadAppAsync(string clientId, CancellationToken token)
         {
             _sink.Verbose("Graph: reading the service principal of app " + clientId + ".");
-            GraphResult sp = await _graph.GetAsync("v1.0/servicePrincipals?$filter=" + Uri.EscapeDataString("appId eq '" + clientId + "'") + "&$select=id,appId,displayName", token).ConfigureAwait(false);
-            if (!sp.Ok || sp.Body is not JsonElement spBody)
+            (ServicePrincipalCollectionResponse? sp, GraphResult? spFailure) = await GraphSdk.CallAsync(ct => _sdk.V1.ServicePrincipals.GetAsync(q =>
             {
-                return (null, null, Reason("App service principal", sp, "Application.Read.All"));
+                q.QueryParameters.Filter = "appId eq '" + clientId.Replace("'", "''") + "'";
+                q.QueryParameters.Select = s_spFields;
+            }, ct), token).ConfigureAwait(false);
+            if (sp is null)
+            {
+                return (null, null, Reason("App service principal", spFailure ?? Malformed("value"), "Application.Read.All"));
             }
 
-            string? spId = Values(spBody).Select(v => Str(v, "id")).FirstOrDefault();
+            string? spId = sp.Value?.Select(v => v.Id).FirstOrDefault(id => id is not null);
             if (spId is null)
             {
                 return (false, null, "App-only OAuth: no enterprise application (service principal) for app " + clientId + " in this tenant.");
             }
 
-            GraphResult exo = await _graph.GetAsync("v1.0/servicePrincipals?$filter=" + Uri.EscapeDataString("appId eq '" + ConditionalAccessEvaluator.ExchangeOnlineAppId + "'") + "&$select=id,appRoles", token).ConfigureAwait(false);
-            string? roleId = exo.Ok && exo.Body is JsonElement exoBody
-                ? Values(exoBody).SelectMany(v => v.TryGetProperty("appRoles", out JsonElement roles) && roles.ValueKind == JsonValueKind.Array ? roles.EnumerateArray() : Enumerable.Empty<JsonElement>())
-                    .Where(r => Str(r, "value") == SendAsAppRoleValue).Select(r => Str(r, "id")).FirstOrDefault()
-                : null;
+            (ServicePrincipalCollectionResponse? exo, _) = await GraphSdk.CallAsync(ct => _sdk.V1.ServicePrincipals.GetAsync(q =>
+            {
+                q.QueryParameters.Filter = "appId eq '" + ConditionalAccessEvaluator.ExchangeOnlineAppId + "'";
+                q.QueryParameters.Select = s_exoSpFields;
+            }, ct), token).ConfigureAwait(false);
+            string? roleId = exo?.Value?.SelectMany(v => v.AppRoles ?? new List<AppRole>())
+                .Where(r => r.Value == SendAsAppRoleValue && r.Id is not null).Select(r => r.Id!.Value.ToString()).FirstOrDefault();
             roleId ??= "7146a1f0-8703-45b3-9eae-527a64c00995"; // community-sourced id (reported by admins, not in one Microsoft page), when the EXO SP cannot be read
 
-            (List<JsonElement> assignments, GraphResult? failure) = await _graph.GetAllAsync("v1.0/servicePrincipals/" + spId + "/appRoleAssignments", token).ConfigureAwait(false);
+            (List<AppRoleAssignment> assignments, GraphResult? failure) = await _sdk.AllAsync<AppRoleAssignment, AppRoleAssignmentCollectionResponse>(
+                ct => _sdk.V1.ServicePrincipals[spId].AppRoleAssignments.GetAsync(cancellationToken: ct), token).ConfigureAwait(false);
             if (failure is not null)
             {
                 return (null, spId, Reason("App role assignments", failure, "Application.Read.All"));
             }
 
-            bool has = assignments.Any(a => string.Equals(Str(a, "appRoleId"), roleId, StringComparison.OrdinalIgnoreCase));
+            bool has = assignments.Any(a => string.Equals(a.AppRoleId?.ToString(), roleId, StringComparison.OrdinalIgnoreCase));
             return (has, spId, null);
         }
+
+        private static GraphResult Malformed(string property) =>
+            new GraphResult(0, null, "MalformedResponse", "The response had no " + property + ".");
 
         // "Security defaults: 403 Authorization_RequestDenied (Insufficient privileges...). Grant Policy.Read.All."
         private static string Reason(string what, GraphResult r, string permission)
         {
+            if (GraphRetryPolicy.IsRetryable(r.Status) && r.Throttled is not null)
+            {
+                // "Sign-in log: Microsoft Graph throttled the read (429) and 4 retries over 1.2 min did not get through; the fields it reads are unknown."
+                return string.Format(CultureInfo.InvariantCulture, "{0}: Microsoft Graph throttled the read ({1}) and {2}; the fields it reads are unknown.", what, r.Status, r.Throttled);
+            }
+
             string detail = r.Status == 0
                 ? (r.ErrorMessage ?? "no response")
                 : string.Format(CultureInfo.InvariantCulture, "{0} {1}", r.Status, r.ErrorCode ?? string.Empty).Trim() + (r.ErrorMessage is null ? string.Empty : " (" + GraphReader.Truncate(r.ErrorMessage) + ")");
@@ -402,9 +451,6 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 : r.Status == 403 || r.Status == 401 ? " Grant " + permission + "." : string.Empty;
             return what + ": " + detail + "." + advice;
         }
-
-        private static List<JsonElement> Values(JsonElement body) =>
-            body.TryGetProperty("value", out JsonElement v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().ToList() : new List<JsonElement>();
 
         private static string? Str(JsonElement e, string name) =>
             e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

@@ -201,19 +201,19 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             bool basicUnknown = false;
             if (smtpKnown && state.SmtpAuthEnabled == false)
             {
-                basicBlocks.Add(state.SmtpAuthDecidedBy == "Mailbox" ? "MailboxSmtpAuthDisabled" : "TenantSmtpAuthDisabled");
+                basicBlocks.Add(state.SmtpAuthDecidedBy == "Mailbox" ? CauseIds.MailboxSmtpAuthDisabled : CauseIds.TenantSmtpAuthDisabled);
             }
 
             basicUnknown |= !smtpKnown;
             if (policyKnown && state.AllowBasicAuthSmtp == false)
             {
-                basicBlocks.Add("AuthenticationPolicyBlocksBasicSmtp");
+                basicBlocks.Add(CauseIds.AuthenticationPolicyBlocksBasicSmtp);
             }
 
             basicUnknown |= !policyKnown;
             if (tenant.SecurityDefaultsEnabled == true)
             {
-                basicBlocks.Add("SecurityDefaultsBlockBasicAuth");
+                basicBlocks.Add(CauseIds.SecurityDefaultsBlockBasicAuth);
             }
 
             basicUnknown |= tenant.SecurityDefaultsEnabled is null;
@@ -221,12 +221,12 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             {
                 if (ca.Blocking.Count > 0)
                 {
-                    basicBlocks.Add("ConditionalAccessBlocksLegacyAuth");
+                    basicBlocks.Add(CauseIds.ConditionalAccessBlocksLegacyAuth);
                 }
 
                 if (ca.RequireMfa.Count > 0)
                 {
-                    basicBlocks.Add("MfaRequired");
+                    basicBlocks.Add(CauseIds.MfaRequired);
                 }
 
                 basicUnknown |= ca.MembershipUnknown || ca.DependsOnSource.Count > 0;
@@ -236,7 +236,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 basicUnknown = true;
             }
 
-            if (string.Equals(mailbox.PerUserMfaState, "enforced", StringComparison.OrdinalIgnoreCase) && !basicBlocks.Contains("MfaRequired"))
+            if (string.Equals(mailbox.PerUserMfaState, "enforced", StringComparison.OrdinalIgnoreCase) && !basicBlocks.Contains(CauseIds.MfaRequired))
             {
                 // Per-user MFA "enforced": a password alone no longer signs in to legacy protocols; basic SMTP needs an
                 // app password, which works only if app passwords are allowed and no CA legacy block or security
@@ -244,19 +244,19 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 // multifactor authentication, but can still use their password for legacy authentication"
                 // (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates). The user moves to
                 // "enforced" on registering MFA methods, so the state is read fresh each time (issue 10).
-                basicBlocks.Add("MfaRequired");
+                basicBlocks.Add(CauseIds.MfaRequired);
             }
 
             basicUnknown |= mailbox.PerUserMfaState is null;
             if (mailbox.AccountEnabled == false)
             {
-                basicBlocks.Add("AccountDisabled");
+                basicBlocks.Add(CauseIds.AccountDisabled);
             }
 
             basicUnknown |= mailbox.AccountEnabled is null;
             if (string.Equals(mailbox.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase))
             {
-                basicBlocks.Add("SharedMailboxSignIn");
+                basicBlocks.Add(CauseIds.SharedMailboxSignIn);
             }
 
             if (string.Equals(state.DomainAuthenticationType, "Federated", StringComparison.OrdinalIgnoreCase))
@@ -265,7 +265,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
 
             state.BasicAuthVerdict = basicBlocks.Count > 0 ? PolicyVerdict.Blocked : basicUnknown ? PolicyVerdict.Unknown : PolicyVerdict.Allowed;
-            state.BasicAuthBlockedBy = Join(basicBlocks);
+            state.BasicAuthBlockers = basicBlocks.ToArray();
 
             // OAuth: the SMTP AUTH switch applies; security defaults, CA legacy blocks and auth
             // policies do not; app-only adds the service principal, its mailbox permission and SMTP.SendAsApp.
@@ -273,7 +273,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             bool oauthUnknown = !smtpKnown;
             if (smtpKnown && state.SmtpAuthEnabled == false)
             {
-                oauthBlocks.Add(state.SmtpAuthDecidedBy == "Mailbox" ? "MailboxSmtpAuthDisabled" : "TenantSmtpAuthDisabled");
+                oauthBlocks.Add(state.SmtpAuthDecidedBy == "Mailbox" ? CauseIds.MailboxSmtpAuthDisabled : CauseIds.TenantSmtpAuthDisabled);
             }
 
             if (mailbox.ClientId is not null)
@@ -283,19 +283,19 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             else if (mailbox.AccountEnabled == false)
             {
                 // Delegated OAuth signs the user in.
-                oauthBlocks.Add("AccountDisabled");
+                oauthBlocks.Add(CauseIds.AccountDisabled);
             }
 
             if (mailbox.From is not null && mailbox.SendAsAllowed == false)
             {
-                basicBlocks.Add("SendAsDenied");
-                oauthBlocks.Add("SendAsDenied");
+                basicBlocks.Add(CauseIds.SendAsDenied);
+                oauthBlocks.Add(CauseIds.SendAsDenied);
                 state.BasicAuthVerdict = PolicyVerdict.Blocked;
-                state.BasicAuthBlockedBy = Join(basicBlocks);
+                state.BasicAuthBlockers = basicBlocks.ToArray();
             }
 
             state.OAuthVerdict = oauthBlocks.Count > 0 ? PolicyVerdict.Blocked : oauthUnknown ? PolicyVerdict.Unknown : PolicyVerdict.Allowed;
-            state.OAuthBlockedBy = Join(oauthBlocks);
+            state.OAuthBlockers = oauthBlocks.ToArray();
             state.UnknownReasons = Join(unknown.Distinct(StringComparer.Ordinal));
             return state;
         }
@@ -304,21 +304,21 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         {
             if (mailbox.ServicePrincipalRegistered == false)
             {
-                blocks.Add("ServicePrincipalNotRegistered");
+                blocks.Add(CauseIds.ServicePrincipalNotRegistered);
             }
             else if (mailbox.ServicePrincipalObjectIdMatches == false)
             {
-                blocks.Add("ServicePrincipalNotRegistered");
+                blocks.Add(CauseIds.ServicePrincipalNotRegistered);
             }
 
             if (mailbox.ServicePrincipalHasMailboxAccess == false)
             {
-                blocks.Add("MailboxPermissionMissing");
+                blocks.Add(CauseIds.MailboxPermissionMissing);
             }
 
             if (mailbox.AppHasSmtpSendAsApp == false)
             {
-                blocks.Add("TokenMissingPermission");
+                blocks.Add(CauseIds.TokenMissingPermission);
             }
 
             unknown |= mailbox.ServicePrincipalRegistered is null || mailbox.AppHasSmtpSendAsApp is null

@@ -192,7 +192,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
             finally
             {
-                countdown.Stop();
+                countdown.Dispose();
                 abort.Dispose();
                 log.Finish();
                 if (client is not null)
@@ -229,7 +229,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             result.TokenExpiresUtc = facts.ExpiresUtc;
             result.TokenTenantId = facts.TenantId;
             result.TokenIdentity = facts.User ?? facts.AppId;
-            result.TokenIssues = facts.Issues.Count > 0 ? string.Join("; ", facts.Issues) : null;
+            result.TokenIssueIds = facts.Issues.ToArray();
             sink.Verbose(Format("Token claims: aud {0}; scopes/roles [{1}]; expires {2:u}; tenant {3}; identity {4}.",
                 facts.Audience, result.TokenScopes, facts.ExpiresUtc, facts.TenantId, result.TokenIdentity));
             foreach (string detail in facts.IssueDetails)
@@ -286,10 +286,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         }
 
         // TLS 1.2 and 1.3 (Exchange Online requires 1.2+, https://learn.microsoft.com/exchange/mail-flow-best-practices/how-to-set-up-a-multifunction-device-or-application-to-send-email-using-microsoft-365-or-office-365 https://learn.microsoft.com/exchange/clients-and-mobile-in-exchange-online/opt-in-exchange-online-endpoint-for-legacy-tls-using-smtp-auth); .NET Framework has no TLS 1.3 name.
-        private static SslProtocols TlsProtocols() =>
-            RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase)
-                ? SslProtocols.Tls12
-                : SslProtocols.Tls12 | (SslProtocols)12288;
+        private static SslProtocols TlsProtocols()
+        {
+            bool netFramework = RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.OrdinalIgnoreCase);
+            return netFramework ? SslProtocols.Tls12 : SslProtocols.Tls12 | (SslProtocols)12288;
+        }
 
         // MailKit's own read/write time limit, set past the probe's so that it never fires first (the probe's token
         // closes the socket at its limit); it stays only as a backstop.
@@ -544,7 +545,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         /// Progress of a probe, once a second: the step it is in and the seconds left before its time limit (issue 9:
         /// a 30-second wait for a silent server should not look like a hang).
         /// </summary>
-        private sealed class ProbeProgress
+        private sealed class ProbeProgress : IDisposable
         {
             internal const string Activity = "Test-SmtpAuth";
             private readonly object _gate = new object();
@@ -577,7 +578,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 }
             }
 
-            public void Stop()
+            /// <summary>Stops the countdown for good: no progress record is written after this returns.</summary>
+            public void Dispose()
             {
                 lock (_gate)
                 {

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using System.Text;
 using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace SmtpAuthTroubleshooter.Engine.Probe
 {
@@ -44,48 +45,34 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         public static TokenFacts Inspect(string token, string saslUser, IReadOnlyList<string> acceptedAudiences, DateTimeOffset now)
         {
             var facts = new TokenFacts();
-            string[] parts = (token ?? string.Empty).Split('.');
-            if (parts.Length < 2)
-            {
-                return facts;
-            }
-
-            JsonDocument doc;
+            JsonWebToken jwt;
             try
             {
-                doc = JsonDocument.Parse(Base64UrlDecode(parts[1]));
+                // Microsoft.IdentityModel.JsonWebTokens reads the header and payload; nothing is validated here.
+                jwt = new JsonWebToken(token ?? string.Empty);
             }
-            catch (Exception ex) when (ex is FormatException || ex is JsonException || ex is ArgumentException)
+            catch (Exception ex) when (ex is ArgumentException || ex is SecurityTokenException || ex is FormatException || ex is JsonException)
             {
                 return facts;
             }
 
-            using (doc)
+            facts.Readable = true;
+            facts.Audience = Claim(jwt, "aud");
+            facts.Scopes = Split(Claim(jwt, "scp"));
+            facts.Roles = Values(jwt, "roles");
+            facts.TenantId = Claim(jwt, "tid");
+            facts.User = Claim(jwt, "upn") ?? Claim(jwt, "unique_name") ?? Claim(jwt, "preferred_username");
+            facts.AppId = Claim(jwt, "appid") ?? Claim(jwt, "azp");
+            if (jwt.TryGetPayloadValue("exp", out long seconds))
             {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    return facts;
-                }
-
-                JsonElement root = doc.RootElement;
-                facts.Readable = true;
-                facts.Audience = Claim(root, "aud");
-                facts.Scopes = Split(Claim(root, "scp"));
-                facts.Roles = Array(root, "roles");
-                facts.TenantId = Claim(root, "tid");
-                facts.User = Claim(root, "upn") ?? Claim(root, "unique_name") ?? Claim(root, "preferred_username");
-                facts.AppId = Claim(root, "appid") ?? Claim(root, "azp");
-                if (root.TryGetProperty("exp", out JsonElement exp) && exp.TryGetInt64(out long seconds))
-                {
-                    facts.ExpiresUtc = DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime;
-                }
+                facts.ExpiresUtc = DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime;
             }
 
             var issues = new List<string>();
             var details = new List<string>();
             if (facts.Audience is null || !acceptedAudiences.Any(a => string.Equals(a.TrimEnd('/'), facts.Audience.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)))
             {
-                issues.Add("TokenWrongAudience");
+                issues.Add(CauseIds.TokenWrongAudience);
                 details.Add(string.Format(CultureInfo.InvariantCulture, "the token's audience is '{0}', not Exchange Online ({1})", facts.Audience ?? "(none)", string.Join(", ", acceptedAudiences)));
             }
 
@@ -93,7 +80,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             bool appOnly = facts.Roles.Any(r => string.Equals(r, "SMTP.SendAsApp", StringComparison.OrdinalIgnoreCase));
             if (!delegated && !appOnly)
             {
-                issues.Add("TokenMissingPermission");
+                issues.Add(CauseIds.TokenMissingPermission);
                 details.Add(facts.Roles.Count > 0 || facts.Scopes.Count == 0
                     ? "the app-only token has no SMTP.SendAsApp role"
                     : "the delegated token has no SMTP.Send scope");
@@ -101,13 +88,13 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
             if (facts.ExpiresUtc is DateTime expires && expires <= now.UtcDateTime)
             {
-                issues.Add("TokenExpired");
+                issues.Add(CauseIds.TokenExpired);
                 details.Add(string.Format(CultureInfo.InvariantCulture, "the token expired at {0:u}", expires));
             }
 
             if (delegated && facts.User is not null && !string.IsNullOrEmpty(saslUser) && !string.Equals(facts.User, saslUser, StringComparison.OrdinalIgnoreCase))
             {
-                issues.Add("TokenUserMismatch");
+                issues.Add(CauseIds.TokenUserMismatch);
                 details.Add(string.Format(CultureInfo.InvariantCulture, "the token is for '{0}' but AUTH names '{1}'", facts.User, saslUser));
             }
 
@@ -116,42 +103,23 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             return facts;
         }
 
-        private static string? Claim(JsonElement root, string name) =>
-            root.TryGetProperty(name, out JsonElement v) ? v.ValueKind switch
-            {
-                JsonValueKind.String => v.GetString(),
-                JsonValueKind.Array => string.Join(" ", v.EnumerateArray().Select(e => e.ToString())),
-                JsonValueKind.Number => v.GetRawText(),
-                _ => null,
-            } : null;
-
-        private static string[] Array(JsonElement root, string name)
+        // A claim as text: a string as is, a list joined with spaces, a number as written.
+        private static string? Claim(JsonWebToken jwt, string name)
         {
-            if (!root.TryGetProperty(name, out JsonElement v))
-            {
-                return System.Array.Empty<string>();
-            }
+            string[] values = Values(jwt, name);
+            return values.Length == 0 ? null : string.Join(" ", values);
+        }
 
-            return v.ValueKind == JsonValueKind.Array
-                ? v.EnumerateArray().Select(e => e.GetString() ?? string.Empty).Where(s => s.Length > 0).ToArray()
-                : Split(v.GetString());
+        // Every value of a claim (a JSON array becomes one claim per element), in order.
+        private static string[] Values(JsonWebToken jwt, string name)
+        {
+            string[] values = jwt.Claims.Where(c => string.Equals(c.Type, name, StringComparison.Ordinal)).Select(c => c.Value).Where(v => !string.IsNullOrEmpty(v)).ToArray();
+            return values.Length == 1 && name == "roles" ? Split(values[0]) : values;
         }
 
         private static readonly char[] s_space = { ' ' };
 
         private static string[] Split(string? value) =>
             string.IsNullOrWhiteSpace(value) ? System.Array.Empty<string>() : value!.Split(s_space, StringSplitOptions.RemoveEmptyEntries);
-
-        private static byte[] Base64UrlDecode(string text)
-        {
-            string s = text.Replace('-', '+').Replace('_', '/');
-            switch (s.Length % 4)
-            {
-                case 2: s += "=="; break;
-                case 3: s += "="; break;
-            }
-
-            return Convert.FromBase64String(s);
-        }
     }
 }

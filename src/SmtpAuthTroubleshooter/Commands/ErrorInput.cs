@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
@@ -11,7 +12,6 @@ namespace SmtpAuthTroubleshooter.Commands
     internal sealed class ErrorInput
     {
         private const int MaxExceptionDepth = 16;
-        private static readonly char[] s_issueSeparators = { ';', ' ' };
 
         public ErrorInput(string text) => Text = text;
 
@@ -48,6 +48,9 @@ namespace SmtpAuthTroubleshooter.Commands
 
         /// <summary>The mailbox's settings, when known.</summary>
         public SmtpAuthPolicyState? PolicyState { get; set; }
+
+        /// <summary>The id of the policy state a probe result was piped with (its PolicyStateId), if any.</summary>
+        public string? PolicyStateId { get; set; }
 
         /// <summary>Token problems a probe found in the claims, as CauseIds.</summary>
         public string[] TokenIssues { get; set; } = Array.Empty<string>();
@@ -122,11 +125,14 @@ namespace SmtpAuthTroubleshooter.Commands
             result.SignInName = Property(properties, value, "UserName")?.ToString();
             result.FromProbe = value is SmtpAuthTestResult || (Property(properties, value, "Transcript") is not null && Property(properties, value, "FailedPhase") is not null);
             result.Server = result.FromProbe ? Property(properties, value, "Server")?.ToString() : null;
+            result.PolicyStateId = Property(properties, value, "PolicyStateId")?.ToString();
             result.Port = result.FromProbe && int.TryParse(Property(properties, value, "Port")?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : null;
             result.TokenClaimsRead = !string.IsNullOrEmpty(Property(properties, value, "TokenAudience")?.ToString()) && Property(properties, value, "TokenExpiresUtc") is not null;
             result.ExchangeOnline = Property(properties, value, "ExchangeOnline") is object exo && (exo is PSObject exop ? exop.BaseObject : exo) is bool e && e;
-            result.TokenIssues = (Property(properties, value, "TokenIssues")?.ToString() ?? string.Empty)
-                .Split(s_issueSeparators, StringSplitOptions.RemoveEmptyEntries);
+            // A live probe result hands over its list; anything else (a copy, a file read back) its joined text.
+            result.TokenIssues = value is SmtpAuthTestResult live
+                ? live.TokenIssueIds.ToArray()
+                : CauseIdList.Parse(Property(properties, value, "TokenIssues")?.ToString()).ToArray();
             object? started = Property(properties, value, "StartedUtc");
             if (started is PSObject sp)
             {

@@ -9,21 +9,6 @@ using System.Threading;
 
 namespace SmtpAuthTroubleshooter.Commands
 {
-    /// <summary>A failed EXO cmdlet call.</summary>
-    internal sealed class ExchangeCallException : Exception
-    {
-        public ExchangeCallException(string command, string message, bool notFound)
-            : base(command + ": " + message)
-        {
-            Command = command;
-            NotFound = notFound;
-        }
-
-        public string Command { get; }
-
-        public bool NotFound { get; }
-    }
-
     /// <summary>
     /// Runs the Exchange Online cmdlets (Get-TransportConfig, Get-EXOMailbox, ...) in the caller's runspace, through
     /// the caller's own Connect-ExchangeOnline session, on the pipeline thread only (DESIGN layer 1). The module never

@@ -18,40 +18,23 @@ namespace SmtpAuthTroubleshooter.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "SmtpAuthPolicyState", DefaultParameterSetName = IdentitySet)]
     [OutputType(typeof(SmtpAuthPolicyState))]
-    public sealed class GetSmtpAuthPolicyStateCommand : SmtpAuthCmdletBase
+    public sealed partial class GetSmtpAuthPolicyStateCommand : SmtpAuthCmdletBase
     {
         private const string IdentitySet = "Identity";
         private const string AllSet = "All";
         private const int BatchSize = 50;
         private const int ProgressId = ProgressActivityId + 1;
 
-        private static readonly Dictionary<SmtpCloudEnvironment, string> s_graphEndpoints = new Dictionary<SmtpCloudEnvironment, string>
-        {
-            [SmtpCloudEnvironment.Global] = "https://graph.microsoft.com/",
-            [SmtpCloudEnvironment.USGovGCCHigh] = "https://graph.microsoft.us/",
-            [SmtpCloudEnvironment.USGovDoD] = "https://dod-graph.microsoft.us/",
-            [SmtpCloudEnvironment.China] = "https://microsoftgraph.chinacloudapi.cn/",
-        };
-
-        private static readonly string[] s_mailboxProperties = { "UserPrincipalName", "PrimarySmtpAddress", "RecipientTypeDetails", "ExternalDirectoryObjectId" };
-        private static readonly string[] s_smtpProperty = { "SmtpClientAuthenticationDisabled" };
-        private static readonly string[] s_policyKeys = { "Name", "Identity", "DistinguishedName", "Guid" };
-        private static readonly string[] s_userMailbox = { "UserMailbox" };
-
         private readonly List<string> _batch = new List<string>();
-        private ExchangeReader _exchange = null!;
-        // Engine objects are held as object (STYLE rule 38).
+        // The engine's reader through its port (STYLE rule 38: no engine type in a field); the Graph half below is
+        // wired in GetSmtpAuthPolicyStateCommand.Graph.cs.
+        private IPolicyStateSource _reader = null!;
         private object _tenant = null!;
         private object? _graphReader;
         private IDisposable? _transportToDispose;
         private string? _graphUnavailable;
-        private HashSet<string>? _sendAsTrustees;
-        private string? _spIdentity;
         private string? _spObjectId;
-        private bool? _spRegistered;
-        private string? _spUnknown;
         private int _processed;
-        private int? _total;
 
         #region Parameters
 
@@ -65,9 +48,19 @@ namespace SmtpAuthTroubleshooter.Commands
         [Alias("PrimarySmtpAddress", "UserName", "Mail")]
         public string? UserPrincipalName { get; set; }
 
-        /// <summary>Read every user mailbox in the organization.</summary>
+        /// <summary>Read every mailbox in the organization that can send through SMTP AUTH: user and shared mailboxes by default.</summary>
         [Parameter(Mandatory = true, ParameterSetName = AllSet)]
         public SwitchParameter All { get; set; }
+
+        /// <summary>With -All: the kinds of mailbox to read, as Get-EXOMailbox -RecipientTypeDetails takes them (default UserMailbox, SharedMailbox).</summary>
+        [Parameter(ParameterSetName = AllSet)]
+        [ValidateSet("UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "SchedulingMailbox", "LinkedMailbox", "LinkedRoomMailbox", "TeamMailbox", "DiscoveryMailbox", "GroupMailbox", "LegacyMailbox", IgnoreCase = true)]
+        public string[]? RecipientTypeDetails { get; set; }
+
+        /// <summary>With -All: at most this many mailboxes, or Unlimited (the default), as Get-EXOMailbox -ResultSize takes it.</summary>
+        [Parameter(ParameterSetName = AllSet)]
+        [ValidateNotNullOrEmpty]
+        public string ResultSize { get; set; } = "Unlimited";
 
         /// <summary>An app (client id) to check for app-only OAuth: its service principal, mailbox permission and SMTP.SendAsApp.</summary>
         [Parameter]
@@ -151,17 +144,43 @@ namespace SmtpAuthTroubleshooter.Commands
                     Strings.Get("GraphCertificateIncomplete"), GraphCertificate, Strings.Get("GraphCertificateIncompleteAction")));
             }
 
-            _exchange = new ExchangeReader(this, WriteVerbose, CancellationToken);
-            if (_exchange.CheckSession() is string why)
+            int? resultSize = null;
+            if (!string.Equals(ResultSize, "Unlimited", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!int.TryParse(ResultSize, NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1)
+                {
+                    ThrowTerminatingError(CreateErrorRecord("ResultSizeInvalid", ErrorCategory.InvalidArgument,
+                        Strings.Format("ResultSizeInvalid", ResultSize), ResultSize, Strings.Get("ResultSizeInvalidAction")));
+                }
+
+                resultSize = n;
+            }
+
+            var session = new CallerExchangeSession(new ExchangeReader(this, WriteVerbose, CancellationToken), f => InvokeOnPipelineThreadAsync(f));
+            if (session.CheckConnectionAsync(CancellationToken).GetAwaiter().GetResult() is string why)
             {
                 ThrowTerminatingError(CreateErrorRecord("ExchangeOnlineNotConnected", ErrorCategory.ConnectionError,
                     Strings.Format("ExchangeOnlineNotConnected", why), null, Strings.Get("ExchangeOnlineNotConnectedAction")));
             }
 
+            var options = new Engine.Policy.PolicyReadOptions { ClientId = ClientId, From = From, ResultSize = resultSize, BatchSize = BatchSize };
+            if (RecipientTypeDetails is { Length: > 0 })
+            {
+                options.RecipientTypeDetails = RecipientTypeDetails;
+            }
+
+            var reader = new Engine.Policy.PolicyStateReader(session, options, Sink);
+            _reader = reader;
+            _tenant = reader.Tenant;
             WriteProgress(new ProgressRecord(ProgressId, "Get-SmtpAuthPolicyState", "Reading organization settings"));
-            _tenant = ReadTenantFromExchange();
-            ReadAppAndSendAs();
+            RunOnPipelineThread(async (sink, token) =>
+            {
+                await reader.ReadTenantAsync(token).ConfigureAwait(false);
+                return true;
+            });
+            _spObjectId = reader.ServicePrincipalObjectId;
             StartGraph();
+            reader.Graph = _graphReader as Engine.Policy.GraphPolicyReader;
         }
 
         /// <inheritdoc />
@@ -218,166 +237,6 @@ namespace SmtpAuthTroubleshooter.Commands
 
         #region Private
 
-        private object ReadTenantFromExchange()
-        {
-            var tenant = new Engine.Policy.TenantPolicyData();
-            try
-            {
-                PSObject? transport = _exchange.Invoke("Get-TransportConfig", new Dictionary<string, object?>()).FirstOrDefault();
-                tenant.TransportRead = transport is not null;
-                if (transport is not null)
-                {
-                    tenant.SmtpAuthDisabled = ExchangeReader.Bool(transport, "SmtpClientAuthenticationDisabled");
-                    tenant.AllowLegacyTls = ExchangeReader.Bool(transport, "AllowLegacyTLSClients");
-                }
-            }
-            catch (ExchangeCallException ex)
-            {
-                tenant.UnknownReasons.Add(Strings.Format("ExchangeReadFailed", "Organization SMTP AUTH (Get-TransportConfig)", ex.Message));
-            }
-
-            try
-            {
-                PSObject? org = _exchange.Invoke("Get-OrganizationConfig", new Dictionary<string, object?>()).FirstOrDefault();
-                tenant.OrganizationRead = org is not null;
-                tenant.DefaultAuthenticationPolicy = org is null ? null : ExchangeReader.Text(org, "DefaultAuthenticationPolicy");
-            }
-            catch (ExchangeCallException ex)
-            {
-                tenant.UnknownReasons.Add(Strings.Format("ExchangeReadFailed", "Default authentication policy (Get-OrganizationConfig)", ex.Message));
-            }
-
-            try
-            {
-                var policies = new Dictionary<string, (string, bool?)>(StringComparer.OrdinalIgnoreCase);
-                foreach (PSObject p in _exchange.Invoke("Get-AuthenticationPolicy", new Dictionary<string, object?>()))
-                {
-                    string name = ExchangeReader.Text(p, "Name") ?? ExchangeReader.Text(p, "Identity") ?? "?";
-                    bool? allow = ExchangeReader.Bool(p, "AllowBasicAuthSmtp");
-                    foreach (string key in s_policyKeys.Select(k => ExchangeReader.Text(p, k)).Where(k => k is not null)!)
-                    {
-                        policies[key!] = (name, allow);
-                    }
-                }
-
-                tenant.AuthenticationPolicies = policies;
-            }
-            catch (ExchangeCallException ex)
-            {
-                tenant.UnknownReasons.Add(Strings.Format("ExchangeReadFailed", "Authentication policies (Get-AuthenticationPolicy)", ex.Message));
-            }
-
-            return tenant;
-        }
-
-        private void ReadAppAndSendAs()
-        {
-            if (ClientId is not null)
-            {
-                try
-                {
-                    PSObject? sp = _exchange.Invoke("Get-ServicePrincipal", new Dictionary<string, object?> { ["Identity"] = ClientId }).FirstOrDefault();
-                    _spRegistered = sp is not null;
-                    _spObjectId = sp is null ? null : ExchangeReader.Text(sp, "ObjectId");
-                    _spIdentity = sp is null ? null : ExchangeReader.Text(sp, "Identity") ?? _spObjectId;
-                }
-                catch (ExchangeCallException ex) when (ex.NotFound)
-                {
-                    _spRegistered = false;
-                }
-                catch (ExchangeCallException ex)
-                {
-                    _spUnknown = Strings.Format("ExchangeReadFailed", "Exchange service principal (Get-ServicePrincipal)", ex.Message);
-                }
-            }
-
-            if (From is not null)
-            {
-                try
-                {
-                    _sendAsTrustees = new HashSet<string>(
-                        _exchange.Invoke("Get-RecipientPermission", new Dictionary<string, object?> { ["Identity"] = From, ["AccessRights"] = "SendAs" })
-                            .Where(p => !string.Equals(ExchangeReader.Text(p, "AccessControlType"), "Deny", StringComparison.OrdinalIgnoreCase))
-                            .Select(p => ExchangeReader.Text(p, "Trustee") ?? string.Empty),
-                        StringComparer.OrdinalIgnoreCase);
-                }
-                catch (ExchangeCallException ex)
-                {
-                    WriteWarning(Strings.Format("ExchangeReadFailed", "SendAs rights (Get-RecipientPermission)", ex.Message));
-                }
-            }
-        }
-
-        private void StartGraph()
-        {
-            var tenant = (Engine.Policy.TenantPolicyData)_tenant;
-            if (SkipGraph)
-            {
-                _graphUnavailable = Strings.Get("GraphSkipped");
-            }
-            else
-            {
-                Uri baseUri = GraphBaseUri ?? new Uri(s_graphEndpoints[Environment]);
-                IGraphTransport? transport = null;
-                if (GraphAccessToken is not null)
-                {
-                    var http = Engine.Policy.HttpGraphTransport.WithToken(baseUri, GraphAccessToken);
-                    _transportToDispose = http;
-                    transport = http;
-                }
-                else if (UseManagedIdentity || GraphCertificate is not null)
-                {
-                    var http = GraphCertificate is not null
-                        ? Engine.Policy.HttpGraphTransport.WithCertificate(baseUri, TenantId!, GraphClientId!, GraphCertificate)
-                        : Engine.Policy.HttpGraphTransport.WithManagedIdentity(baseUri, GraphClientId);
-                    _transportToDispose = http;
-                    transport = http;
-                }
-                else if (MgGraphSessionTransport.SessionExists(this))
-                {
-                    transport = new MgGraphSessionTransport(f => InvokeOnPipelineThreadAsync(f));
-                }
-                else
-                {
-                    _graphUnavailable = Strings.Get("GraphNotConnected");
-                }
-
-                if (transport is not null)
-                {
-                    WriteVerbose(Strings.Format("VerboseGraphTransport", transport.Description));
-                    StartGraphReader(transport);
-                }
-            }
-
-            if (_graphUnavailable is not null)
-            {
-                WriteWarning(_graphUnavailable);
-                tenant.UnknownReasons.Add(_graphUnavailable);
-            }
-        }
-
-        private void StartGraphReader(IGraphTransport transport)
-        {
-            var tenant = (Engine.Policy.TenantPolicyData)_tenant;
-            var options = new Engine.Policy.GraphReadOptions
-            {
-                SignInLookbackHours = SignInLookbackHours,
-                ClientId = ClientId,
-                ExchangeServicePrincipalObjectId = _spObjectId,
-                TenantWideSignIns = All,
-                UseWhatIf = ConditionalAccessWhatIf,
-            };
-            // The reader lives for the whole command, across many pumps: it reports through the long-lived Sink.
-            IDiagnosticSink longLived = Sink;
-            RunOnPipelineThread(async (sink, token) =>
-            {
-                var reader = new Engine.Policy.GraphPolicyReader(new Engine.Policy.GraphReader(transport, longLived, requestTimeout: TimeSpan.FromSeconds(GraphRequestTimeoutSec)), options, longLived);
-                await reader.ReadTenantAsync(tenant, token).ConfigureAwait(false);
-                _graphReader = reader;
-                return true;
-            });
-        }
-
         private void Flush()
         {
             if (_batch.Count == 0)
@@ -387,373 +246,63 @@ namespace SmtpAuthTroubleshooter.Commands
 
             List<string> ids = _batch.ToList();
             _batch.Clear();
-            var found = new List<object>();
-            foreach ((string id, object? data, ErrorRecord? error) in ReadMailboxes(ids))
+            IReadOnlyList<PolicyStateResult> results = RunOnPipelineThread((sink, token) => _reader.ReadAsync(ids, token));
+            foreach (PolicyStateResult r in results)
             {
-                if (error is not null)
+                if (r.State is null)
                 {
-                    WriteError(error);
+                    WriteError(CreateErrorRecord("MailboxNotFound", ErrorCategory.ObjectNotFound, Strings.Format("MailboxNotFound", r.Identity), r.Identity, Strings.Format("MailboxNotFoundAction", r.Identity)));
                 }
                 else
                 {
-                    found.Add(data!);
+                    Emit(r.State);
                 }
-            }
-
-            Emit(found);
-        }
-
-        // One filtered call per kind for the whole batch; identities the filter cannot match are looked up one by one.
-        private List<(string Id, object? Data, ErrorRecord? Error)> ReadMailboxes(List<string> ids)
-        {
-            var results = new List<(string Id, object? Data, ErrorRecord? Error)>();
-            string filter = string.Join(" -or ", ids.SelectMany(i => new[] { "UserPrincipalName -eq '" + Quote(i) + "'", "PrimarySmtpAddress -eq '" + Quote(i) + "'" }));
-            var mailboxes = new List<PSObject>();
-            string? listFailure = null;
-            try
-            {
-                mailboxes.AddRange(_exchange.Invoke("Get-EXOMailbox", new Dictionary<string, object?>
-                {
-                    ["Filter"] = filter,
-                    ["ResultSize"] = "Unlimited",
-                    ["Properties"] = s_mailboxProperties,
-                }));
-            }
-            catch (ExchangeCallException ex)
-            {
-                listFailure = ex.Message;
-            }
-
-            var byId = new Dictionary<string, PSObject>(StringComparer.OrdinalIgnoreCase);
-            foreach (PSObject m in mailboxes)
-            {
-                foreach (string? key in new[] { ExchangeReader.Text(m, "UserPrincipalName"), ExchangeReader.Text(m, "PrimarySmtpAddress") })
-                {
-                    if (key is not null)
-                    {
-                        byId[key] = m;
-                    }
-                }
-            }
-
-            var matched = new List<(string Id, PSObject Mailbox)>();
-            foreach (string id in ids)
-            {
-                if (byId.TryGetValue(id, out PSObject? m))
-                {
-                    matched.Add((id, m));
-                    continue;
-                }
-
-                // Aliases, names, GUIDs: look up one by one.
-                PSObject? single = null;
-                ErrorRecord? error = null;
-                try
-                {
-                    single = _exchange.Invoke("Get-EXOMailbox", new Dictionary<string, object?>
-                    {
-                        ["Identity"] = id,
-                        ["Properties"] = s_mailboxProperties,
-                    }).FirstOrDefault();
-                }
-                catch (ExchangeCallException ex) when (ex.NotFound)
-                {
-                    error = CreateErrorRecord("MailboxNotFound", ErrorCategory.ObjectNotFound, Strings.Format("MailboxNotFound", id), id, Strings.Format("MailboxNotFoundAction", id));
-                }
-                catch (ExchangeCallException ex)
-                {
-                    // The read failed, not the mailbox: emit the state with what is known (never lose a mailbox).
-                    var partial = new Engine.Policy.MailboxPolicyData { UserPrincipalName = id };
-                    partial.UnknownReasons.Add(Strings.Format("ExchangeReadFailed", "Mailbox (Get-EXOMailbox)", listFailure ?? ex.Message));
-                    results.Add((id, partial, null));
-                    continue;
-                }
-
-                if (error is not null)
-                {
-                    results.Add((id, null, error));
-                }
-                else if (single is null)
-                {
-                    results.Add((id, null, CreateErrorRecord("MailboxNotFound", ErrorCategory.ObjectNotFound, Strings.Format("MailboxNotFound", id), id, Strings.Format("MailboxNotFoundAction", id))));
-                }
-                else
-                {
-                    matched.Add((id, single));
-                }
-            }
-
-            foreach (object data in ReadMailboxDetails(matched.Select(x => x.Mailbox).ToList()))
-            {
-                results.Add((string.Empty, data, null));
-            }
-
-            return results;
-        }
-
-        private List<object> ReadMailboxDetails(List<PSObject> mailboxes, Dictionary<string, bool?>? casByAddress = null, Dictionary<string, string?>? policyByUpn = null)
-        {
-            var result = new List<object>();
-            if (mailboxes.Count == 0)
-            {
-                return result;
-            }
-
-            var data = mailboxes.Select(m => new Engine.Policy.MailboxPolicyData
-            {
-                UserPrincipalName = ExchangeReader.Text(m, "UserPrincipalName"),
-                PrimarySmtpAddress = ExchangeReader.Text(m, "PrimarySmtpAddress"),
-                RecipientTypeDetails = ExchangeReader.Text(m, "RecipientTypeDetails"),
-                ExternalDirectoryObjectId = ExchangeReader.Text(m, "ExternalDirectoryObjectId"),
-            }).ToList();
-
-            string? casFailure = null;
-            if (casByAddress is null)
-            {
-                casByAddress = new Dictionary<string, bool?>(StringComparer.OrdinalIgnoreCase);
-                try
-                {
-                    string filter = string.Join(" -or ", data.Where(d => d.PrimarySmtpAddress is not null).Select(d => "PrimarySmtpAddress -eq '" + Quote(d.PrimarySmtpAddress!) + "'"));
-                    foreach (PSObject cas in _exchange.Invoke("Get-EXOCasMailbox", new Dictionary<string, object?>
-                    {
-                        ["Filter"] = filter,
-                        ["ResultSize"] = "Unlimited",
-                        ["Properties"] = s_smtpProperty,
-                    }))
-                    {
-                        if (ExchangeReader.Text(cas, "PrimarySmtpAddress") is string address)
-                        {
-                            casByAddress[address] = ExchangeReader.Bool(cas, "SmtpClientAuthenticationDisabled");
-                        }
-                    }
-                }
-                catch (ExchangeCallException ex)
-                {
-                    casFailure = Strings.Format("ExchangeReadFailed", "Mailbox SMTP AUTH (Get-EXOCasMailbox)", ex.Message);
-                }
-            }
-
-            string? userFailure = null;
-            if (policyByUpn is null)
-            {
-                policyByUpn = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-                try
-                {
-                    string filter = string.Join(" -or ", data.Where(d => d.UserPrincipalName is not null).Select(d => "UserPrincipalName -eq '" + Quote(d.UserPrincipalName!) + "'"));
-                    foreach (PSObject user in _exchange.Invoke("Get-User", new Dictionary<string, object?> { ["Filter"] = filter, ["ResultSize"] = "Unlimited" }))
-                    {
-                        if (ExchangeReader.Text(user, "UserPrincipalName") is string upn)
-                        {
-                            policyByUpn[upn] = ExchangeReader.Text(user, "AuthenticationPolicy");
-                        }
-                    }
-                }
-                catch (ExchangeCallException ex)
-                {
-                    userFailure = Strings.Format("ExchangeReadFailed", "User authentication policy (Get-User)", ex.Message);
-                }
-            }
-
-            foreach (Engine.Policy.MailboxPolicyData d in data)
-            {
-                if (casFailure is not null)
-                {
-                    d.UnknownReasons.Add(casFailure);
-                }
-                else if (d.PrimarySmtpAddress is not null && casByAddress.TryGetValue(d.PrimarySmtpAddress, out bool? disabled))
-                {
-                    d.CasRead = true;
-                    d.MailboxSmtpAuthDisabled = disabled;
-                }
-
-                if (userFailure is not null)
-                {
-                    d.UnknownReasons.Add(userFailure);
-                }
-                else
-                {
-                    d.UserRead = true;
-                    d.UserAuthenticationPolicy = d.UserPrincipalName is not null && policyByUpn.TryGetValue(d.UserPrincipalName, out string? policy) ? policy : null;
-                }
-
-                ReadAppOnlyForMailbox(d, _spRegistered, _spIdentity, _spUnknown);
-                if (From is not null)
-                {
-                    d.From = From;
-                    d.SendAsAllowed = string.Equals(From, d.PrimarySmtpAddress, StringComparison.OrdinalIgnoreCase) || string.Equals(From, d.UserPrincipalName, StringComparison.OrdinalIgnoreCase)
-                        ? true
-                        : _sendAsTrustees is null ? null : _sendAsTrustees.Contains(d.UserPrincipalName ?? string.Empty) || _sendAsTrustees.Contains(d.PrimarySmtpAddress ?? string.Empty);
-                }
-
-                result.Add(d);
-            }
-
-            return result;
-        }
-
-        private void ReadAppOnlyForMailbox(object mailbox, bool? spRegistered, string? spIdentity, string? spUnknown)
-        {
-            if (ClientId is null)
-            {
-                return;
-            }
-
-            var d = (Engine.Policy.MailboxPolicyData)mailbox;
-            _ = (spRegistered, spIdentity, spUnknown);
-            d.ClientId = ClientId;
-            d.ServicePrincipalRegistered = _spRegistered;
-            if (_spUnknown is not null)
-            {
-                d.UnknownReasons.Add(_spUnknown);
-            }
-
-            if (_spRegistered != true || d.UserPrincipalName is null)
-            {
-                // No Exchange service principal: its mailbox permission cannot exist, and is not the deciding fact.
-                return;
-            }
-
-            try
-            {
-                Collection<PSObject> permissions = _exchange.Invoke("Get-MailboxPermission", new Dictionary<string, object?> { ["Identity"] = d.UserPrincipalName, ["User"] = _spIdentity });
-                d.ServicePrincipalHasMailboxAccess = permissions.Any(p =>
-                    (ExchangeReader.Text(p, "AccessRights") ?? string.Empty).IndexOf("FullAccess", StringComparison.OrdinalIgnoreCase) >= 0 &&
-                    ExchangeReader.Bool(p, "Deny") != true);
-            }
-            catch (ExchangeCallException ex) when (ex.NotFound)
-            {
-                d.ServicePrincipalHasMailboxAccess = false;
-            }
-            catch (ExchangeCallException ex)
-            {
-                d.UnknownReasons.Add(Strings.Format("ExchangeReadFailed", "Service principal mailbox permission (Get-MailboxPermission)", ex.Message));
             }
         }
 
         private void ScanAll()
         {
-            WriteProgress(new ProgressRecord(ProgressId, "Get-SmtpAuthPolicyState", "Listing user mailboxes"));
-            // Each listing is streamed and kept only as the few strings the state needs (memory stays flat-ish: a
-            // few hundred bytes a mailbox, not the EXO objects).
-            var mailboxes = new List<PSObject>();
-            var cas = new Dictionary<string, bool?>(StringComparer.OrdinalIgnoreCase);
-            var policies = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            WriteProgress(new ProgressRecord(ProgressId, "Get-SmtpAuthPolicyState", "Listing mailboxes"));
             try
             {
-                _exchange.InvokeStreaming("Get-EXOMailbox", new Dictionary<string, object?>
+                RunOnPipelineThread(async (sink, token) =>
                 {
-                    ["ResultSize"] = "Unlimited",
-                    ["RecipientTypeDetails"] = s_userMailbox,
-                    ["Properties"] = s_mailboxProperties,
-                }, m => mailboxes.Add(Compact(m)));
+                    await _reader.ReadAllAsync(batch => InvokeOnPipelineThreadAsync(() =>
+                    {
+                        foreach (SmtpAuthPolicyState state in batch)
+                        {
+                            Emit(state);
+                        }
+
+                        return true;
+                    }), token).ConfigureAwait(false);
+                    return true;
+                });
             }
             catch (ExchangeCallException ex)
             {
                 ThrowTerminatingError(CreateErrorRecord("MailboxListFailed", ErrorCategory.ReadError, Strings.Format("ExchangeReadFailed", "Mailbox list (Get-EXOMailbox)", ex.Message), null, Strings.Get("ExchangeOnlineNotConnectedAction")));
-                return;
-            }
-
-            bool casOk = true;
-            bool usersOk = true;
-            try
-            {
-                _exchange.InvokeStreaming("Get-EXOCasMailbox", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Properties"] = s_smtpProperty }, c =>
-                {
-                    if (ExchangeReader.Text(c, "PrimarySmtpAddress") is string address)
-                    {
-                        cas[address] = ExchangeReader.Bool(c, "SmtpClientAuthenticationDisabled");
-                    }
-                });
-            }
-            catch (ExchangeCallException)
-            {
-                casOk = false;
-            }
-
-            try
-            {
-                // Only users with a policy of their own; everyone else gets the organization default.
-                _exchange.InvokeStreaming("Get-User", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited", ["Filter"] = "AuthenticationPolicy -ne $null" }, u =>
-                {
-                    if (ExchangeReader.Text(u, "UserPrincipalName") is string upn)
-                    {
-                        policies[upn] = ExchangeReader.Text(u, "AuthenticationPolicy");
-                    }
-                });
-            }
-            catch (ExchangeCallException)
-            {
-                usersOk = false;
-            }
-
-            _total = mailboxes.Count;
-            for (int i = 0; i < mailboxes.Count; i += BatchSize)
-            {
-                List<PSObject> chunk = mailboxes.GetRange(i, Math.Min(BatchSize, mailboxes.Count - i));
-                // A failed bulk read falls back to per-batch reads for that kind (null dictionaries).
-                Emit(ReadMailboxDetails(chunk, casOk ? cas : null, usersOk ? policies : null));
             }
         }
 
-        // A small stand-alone copy of the four properties the state needs, so the EXO object can go.
-        private static PSObject Compact(PSObject mailbox)
+        private void Emit(SmtpAuthPolicyState state)
         {
-            var compact = new PSObject();
-            foreach (string name in s_mailboxProperties)
-            {
-                compact.Properties.Add(new PSNoteProperty(name, ExchangeReader.Text(mailbox, name)));
-            }
-
-            return compact;
-        }
-
-        private void Emit(List<object> batch)
-        {
-            if (batch.Count == 0)
+            WriteObject(state);
+            _processed++;
+            if (_processed % BatchSize != 0 && _processed != _reader.Total)
             {
                 return;
-            }
-
-            var tenant = (Engine.Policy.TenantPolicyData)_tenant;
-            var data = batch.Cast<Engine.Policy.MailboxPolicyData>().ToList();
-            if (_graphReader is Engine.Policy.GraphPolicyReader graph)
-            {
-                try
-                {
-                    RunOnPipelineThread(async (sink, token) =>
-                    {
-                        await graph.ReadUsersAsync(tenant, data, token).ConfigureAwait(false);
-                        return true;
-                    });
-                }
-                catch (Exception ex) when (ex is not PipelineStoppedException)
-                {
-                    // Graph failed as a whole for this batch: the Exchange half still stands.
-                    foreach (Engine.Policy.MailboxPolicyData d in data)
-                    {
-                        d.UnknownReasons.Add(Strings.Format("GraphReadFailed", ex.Message));
-                    }
-                }
-            }
-
-            DateTime now = DateTime.UtcNow;
-            foreach (Engine.Policy.MailboxPolicyData d in data)
-            {
-                WriteObject(Engine.Policy.PolicyEvaluator.Evaluate(tenant, d, now));
-                _processed++;
             }
 
             var progress = new ProgressRecord(ProgressId, "Get-SmtpAuthPolicyState",
-                _total is int total ? string.Format(CultureInfo.CurrentCulture, "{0} of {1} mailboxes", _processed, total) : string.Format(CultureInfo.CurrentCulture, "{0} mailboxes", _processed));
-            if (_total is int t && t > 0)
+                _reader.Total is int total ? string.Format(CultureInfo.CurrentCulture, "{0} of {1} mailboxes", _processed, total) : string.Format(CultureInfo.CurrentCulture, "{0} mailboxes", _processed));
+            if (_reader.Total is int t && t > 0)
             {
                 progress.PercentComplete = Math.Min(100, _processed * 100 / t);
             }
 
             WriteProgress(progress);
         }
-
-        private static string Quote(string value) => value.Replace("'", "''");
 
         #endregion
     }

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Management.Automation;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -12,7 +13,10 @@ namespace SmtpAuthTroubleshooter.Commands
     /// <summary>
     /// Graph through the caller's existing Connect-MgGraph session: each request is the caller's own
     /// Invoke-MgGraphRequest (-OutputType Json -SkipHttpErrorCheck), run in the caller's runspace on the pipeline
-    /// thread. We never touch the Graph module's token cache or MSAL (STYLE rule 41).
+    /// thread. We never touch the Graph module's token cache or MSAL (STYLE rule 41). This is the bottom of the engine's
+    /// Graph pipeline for this way in (the engine wraps it in an HttpMessageHandler), so the session shares the retry
+    /// policy and the circuit of the other ways in. Cancellation (Ctrl+C, the per-attempt time-out) is honoured: a
+    /// request still queued is skipped, a running Invoke-MgGraphRequest is stopped.
     /// </summary>
     internal sealed class MgGraphSessionTransport : IGraphTransport
     {
@@ -22,11 +26,22 @@ $sc = $null; $rh = $null
 $p = @{ Method = $Method; Uri = $Uri; OutputType = 'Json'; SkipHttpErrorCheck = $true; StatusCodeVariable = 'sc'; ResponseHeadersVariable = 'rh'; ErrorAction = 'Stop' }
 if ($null -ne $Body) { $p.Body = $Body; $p.ContentType = 'application/json' }
 if ($null -ne $Headers) { $p.Headers = $Headers }
-$r = Invoke-MgGraphRequest @p
+try { $r = Invoke-MgGraphRequest @p }
+catch { return [pscustomobject]@{ Status = $null; Body = $null; RetryAfter = $null; Error = $_ } }
 $ra = $null
 if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($rh[$k]) -join '') } } }
-[pscustomobject]@{ Status = $sc; Body = $r; RetryAfter = $ra }
+[pscustomobject]@{ Status = $sc; Body = $r; RetryAfter = $ra; Error = $null }
 ";
+
+        // The Microsoft Graph PowerShell SDK's own RetryHandler (Kiota) retries 429/503/504 inside Invoke-MgGraphRequest
+        // and, when it runs out, throws "Too many retries performed. More than 3 retries encountered while sending the
+        // request. (HTTP request failed with status code: TooManyRequests. ...)". That is an answer, not a lost
+        // connection: it becomes a throttled answer that our retry layer must not retry again (one layer per answer).
+        private static readonly Regex s_retriesExhausted = new Regex(@"Too many retries performed", RegexOptions.CultureInvariant);
+        private static readonly Regex s_statusName = new Regex(@"status code: (?<name>TooManyRequests|ServiceUnavailable|GatewayTimeout)", RegexOptions.CultureInvariant);
+
+        /// <summary>The error code the engine's session handler recognises (GraphTransportHandler.RetriesExhaustedCode).</summary>
+        private const string RetriesExhaustedCode = "SmtpAuthTroubleshooter.CallerRetriesExhausted";
 
         private readonly Func<Func<GraphHttpResponse>, Task<GraphHttpResponse>> _onPipelineThread;
 
@@ -58,14 +73,33 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             }
         }
 
-        public Task<GraphHttpResponse> SendAsync(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+        public async Task<GraphHttpResponse> SendAsync(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            return _onPipelineThread(() => Send(method, url, jsonBody, headers));
+            Task<GraphHttpResponse> work = _onPipelineThread(() => Send(method, url, jsonBody, headers, cancellationToken));
+            if (!cancellationToken.CanBeCanceled || work.IsCompleted)
+            {
+                return await work.ConfigureAwait(false);
+            }
+
+            var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+            {
+                if (await Task.WhenAny(work, cancelled.Task).ConfigureAwait(false) != work)
+                {
+                    // The pipeline thread stops the running request (or skips it if it has not started); its outcome is not awaited.
+                    _ = work.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    throw new OperationCanceledException(cancellationToken);
+                }
+            }
+
+            return await work.ConfigureAwait(false);
         }
 
-        private static GraphHttpResponse Send(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers)
+        private static GraphHttpResponse Send(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
         {
+            // Queued on the pipeline thread but cancelled (time-out, Ctrl+C) before it ran: do not send it.
+            cancellationToken.ThrowIfCancellationRequested();
             Hashtable? headerTable = null;
             if (headers is not null)
             {
@@ -81,27 +115,128 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             Collection<PSObject> output;
             try
             {
-                output = ps.Invoke();
+                using (cancellationToken.Register(() => ps.BeginStop(null, null)))
+                {
+                    output = ps.Invoke();
+                }
+            }
+            catch (RuntimeException ex) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ex.Message, ex, cancellationToken);
             }
             catch (RuntimeException ex)
             {
-                // No response at all (a connection failure inside Invoke-MgGraphRequest): the reader retries or reports it.
+                if (ThrottledToTheEnd(ex) is GraphHttpResponse throttled)
+                {
+                    return throttled;
+                }
+
+                // No response at all (a connection failure inside Invoke-MgGraphRequest): the engine retries once or reports it.
                 throw new System.Net.Http.HttpRequestException(ex.Message, ex);
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             if (output.Count == 0 || output[0] is null)
             {
                 string error = ps.Streams.Error.Count > 0 ? ps.Streams.Error[0].ToString() : "Invoke-MgGraphRequest returned nothing";
+                if (ps.Streams.Error.Count > 0 && ThrottledToTheEnd(ps.Streams.Error[0].Exception) is GraphHttpResponse throttled)
+                {
+                    return throttled;
+                }
+
                 throw new System.Net.Http.HttpRequestException(error);
             }
 
             PSObject result = output[0];
-            int status = ExchangeReader.Value(result, "Status") is object s && int.TryParse(Convert.ToString(s, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out int code) ? code : 0;
-            string? body = ExchangeReader.Text(result, "Body");
-            TimeSpan? retryAfter = ExchangeReader.Text(result, "RetryAfter") is string ra && double.TryParse(ra, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            if (Value(result, "Error") is object failure)
+            {
+                // Invoke-MgGraphRequest failed (a statement-terminating error, which -ErrorAction Stop does not promote).
+                Exception? error = (failure as ErrorRecord)?.Exception;
+                if (ThrottledToTheEnd(error) is GraphHttpResponse throttledToTheEnd)
+                {
+                    return throttledToTheEnd;
+                }
+
+                // No response at all (a connection failure inside Invoke-MgGraphRequest): the engine retries once or reports it.
+                throw new System.Net.Http.HttpRequestException(error?.Message ?? failure.ToString(), error);
+            }
+
+            int status = Value(result, "Status") is object s && int.TryParse(Convert.ToString(s, CultureInfo.InvariantCulture), NumberStyles.Integer, CultureInfo.InvariantCulture, out int code) ? code : 0;
+            string? body = Text(result, "Body");
+            TimeSpan? retryAfter = Text(result, "RetryAfter") is string ra && double.TryParse(ra, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
                 ? TimeSpan.FromSeconds(seconds)
                 : null;
             return new GraphHttpResponse(status, body, retryAfter);
+        }
+
+        private static object? Value(PSObject o, string name)
+        {
+            object? v = o.Properties[name]?.Value;
+            return v is PSObject p ? p.BaseObject : v;
+        }
+
+        private static string? Text(PSObject o, string name)
+        {
+            string? s = Value(o, name)?.ToString();
+            return string.IsNullOrWhiteSpace(s) ? null : s;
+        }
+
+        // "Too many retries performed" from the caller's Graph module: the throttled status it gave up on, marked so that
+        // the engine does not retry it again. Null for anything else.
+        internal static GraphHttpResponse? ThrottledToTheEnd(Exception? exception)
+        {
+            for (Exception? e = exception; e is not null; e = e.InnerException)
+            {
+                if (!s_retriesExhausted.IsMatch(e.Message))
+                {
+                    continue;
+                }
+
+                int status = s_statusName.Match(e.Message) is { Success: true } m
+                    ? m.Groups["name"].Value switch { "ServiceUnavailable" => 503, "GatewayTimeout" => 504, _ => 429 }
+                    : 429;
+                string message = "The Microsoft Graph PowerShell module retried and gave up: " + FirstLine(e.Message);
+                string body = "{\"error\":{\"code\":\"" + RetriesExhaustedCode + "\",\"message\":\"" + JsonEscape(message) + "\"}}";
+                return new GraphHttpResponse(status, body, null);
+            }
+
+            return null;
+        }
+
+        private static string JsonEscape(string text)
+        {
+            var sb = new System.Text.StringBuilder(text.Length);
+            foreach (char c in text)
+            {
+                switch (c)
+                {
+                    case '"':
+                        sb.Append("\\\"");
+                        break;
+                    case '\\':
+                        sb.Append("\\\\");
+                        break;
+                    default:
+                        if (c < ' ')
+                        {
+                            sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                        }
+                        else
+                        {
+                            sb.Append(c);
+                        }
+
+                        break;
+                }
+            }
+
+            return sb.ToString();
+        }
+
+        private static string FirstLine(string text)
+        {
+            int end = text.IndexOf(" (HTTP request failed", StringComparison.Ordinal);
+            return end > 0 ? text.Substring(0, end) : (text.Length > 200 ? text.Substring(0, 200) + "..." : text);
         }
     }
 }

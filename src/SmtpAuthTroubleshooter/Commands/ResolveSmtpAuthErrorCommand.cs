@@ -39,6 +39,8 @@ namespace SmtpAuthTroubleshooter.Commands
 
         #endregion
 
+        private bool _stateLostWarned;
+
         #region Overrides
 
         /// <inheritdoc />
@@ -48,14 +50,20 @@ namespace SmtpAuthTroubleshooter.Commands
             ErrorInput? input = piped is SmtpAuthPolicyState preflight
                 ? new ErrorInput(string.Empty) { PolicyState = preflight, UserPrincipalName = preflight.UserPrincipalName }
                 : ErrorInput.From(InputObject);
-            if (input is not null && piped is SmtpAuthTestResult probe)
-            {
-                input.PolicyState = PipelineContext.StateFor(probe);
-            }
-
             if (input is not null && PolicyState is not null)
             {
                 input.PolicyState = PolicyState;
+            }
+            else if (input?.PolicyStateId is string stateId)
+            {
+                // Piped with a policy state (Get-SmtpAuthPolicyState | Test-SmtpAuth): found by its id, also after
+                // Select-Object * or Export-Clixml/Import-Clixml in this session; said plainly when it is not here.
+                input.PolicyState = PipelineContext.StateFor(stateId);
+                if (input.PolicyState is null && !_stateLostWarned)
+                {
+                    _stateLostWarned = true;
+                    WriteWarning(Strings.Format("PolicyStateLost", input.UserPrincipalName ?? stateId));
+                }
             }
 
             if (input is null)

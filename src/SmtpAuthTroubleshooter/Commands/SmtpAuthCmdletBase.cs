@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Reflection;
+using System.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Security.Authentication;
 using System.Threading;
 using System.Threading.Tasks;
@@ -233,6 +235,84 @@ namespace SmtpAuthTroubleshooter.Commands
         /// when written on the pipeline thread.
         /// </summary>
         protected IDiagnosticSink Sink => _sink ??= new PumpSink(this);
+
+        private int _graphSignInReported;
+
+        /// <summary>
+        /// The command's one Microsoft Graph connection (issue 11): the SDK's pipeline with the one retry policy and the
+        /// circuit, and one credential with the cloud's authority. The way in, first that applies: -GraphAccessToken,
+        /// -GraphCertificate, -UseManagedIdentity, the caller's Connect-MgGraph session. Null when there is no way in.
+        /// A tenant or client id Azure.Identity rejects stops the command (GraphCredentialInvalid); a sign-in that fails
+        /// later writes one GraphAuthenticationFailed error for the command. The caller disposes the connection.
+        /// </summary>
+        protected IDisposable? OpenGraphConnection(SecureString? token, bool managedIdentity, string? tenantId, string? clientId, X509Certificate2? certificate,
+            SmtpCloudEnvironment environment, Uri? baseUri, int requestTimeoutSec)
+        {
+            var options = new Engine.Policy.GraphConnectionOptions { RequestTimeout = TimeSpan.FromSeconds(requestTimeoutSec) };
+            IDiagnosticSink longLived = Sink;
+            Uri endpoint = baseUri ?? Engine.Policy.GraphSignIn.GraphEndpointFor(environment);
+            Engine.Policy.GraphConnection? connection = null;
+            if (token is not null)
+            {
+                connection = Engine.Policy.GraphConnection.WithToken(endpoint, token, options, longLived);
+            }
+            else if (certificate is not null || managedIdentity)
+            {
+                Engine.Policy.GraphSignIn? signIn = null;
+                try
+                {
+                    signIn = certificate is not null
+                        ? Engine.Policy.GraphSignIn.Certificate(tenantId!, clientId!, certificate, environment)
+                        : Engine.Policy.GraphSignIn.ManagedIdentity(clientId, environment);
+                }
+                catch (ArgumentException ex)
+                {
+                    // Azure.Identity checks the tenant and client ids as the credential is built: a bad parameter.
+                    ThrowTerminatingError(CreateErrorRecord("GraphCredentialInvalid", ErrorCategory.InvalidArgument, ex.Message,
+                        (object?)certificate ?? clientId, Strings.Get("GraphCredentialInvalidAction"), ex));
+                }
+
+                connection = Engine.Policy.GraphConnection.WithSignIn(endpoint, signIn!, options, longLived);
+            }
+            else if (MgGraphSessionTransport.SessionExists(this))
+            {
+                connection = Engine.Policy.GraphConnection.WithTransport(new MgGraphSessionTransport(f => InvokeOnPipelineThreadAsync(f)), options, longLived);
+            }
+
+            if (connection is not null)
+            {
+                connection.WhenSignInFails(ReportGraphSignInFailure);
+                WriteVerbose(Strings.Format("VerboseGraphTransport", connection.Description));
+            }
+
+            return connection;
+        }
+
+        // Sign-in failed (Azure.Identity): the reads already leave the Entra fields unknown with this reason; the admin
+        // also gets one non-terminating error per command, not one per mailbox. Called from the engine while a read runs,
+        // so the record goes to the pipeline thread through the running pump.
+        private void ReportGraphSignInFailure(string message, string? recommendedAction)
+        {
+            if (Interlocked.Exchange(ref _graphSignInReported, 1) != 0)
+            {
+                return;
+            }
+
+            ErrorRecord record = CreateErrorRecord("GraphAuthenticationFailed", ErrorCategory.AuthenticationError,
+                Strings.Format("GraphAuthenticationFailed", message), null, recommendedAction);
+            try
+            {
+                _ = InvokeOnPipelineThreadAsync(() =>
+                {
+                    WriteError(record);
+                    return true;
+                });
+            }
+            catch (PSInvalidOperationException)
+            {
+                // No pump and not the pipeline thread (cannot happen: Graph reads run inside one); the reasons remain.
+            }
+        }
 
         private void Post(Action action)
         {

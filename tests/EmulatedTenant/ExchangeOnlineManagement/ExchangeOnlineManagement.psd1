@@ -14,6 +14,7 @@
         'Get-TransportConfig', 'Get-OrganizationConfig', 'Get-AuthenticationPolicy',
         'Get-EXOMailbox', 'Get-EXOCasMailbox', 'Get-CASMailbox', 'Get-User', 'Get-ServicePrincipal',
         'Get-MailboxPermission', 'Get-EXOMailboxPermission', 'Get-RecipientPermission', 'Get-EXORecipientPermission',
+        'Get-AcceptedDomain', 'Get-MessageTraceV2',
         'Get-ExoStandInCallCount', 'Get-ExoStandInCallLog', 'Get-ExoStandInState',
         'Set-ExoStandInDelay', 'Set-ExoStandInFault', 'Set-ExoStandInOption', 'Reset-ExoStandIn'
     )

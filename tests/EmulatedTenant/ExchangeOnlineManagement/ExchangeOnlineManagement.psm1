@@ -40,6 +40,10 @@ $script:TypeNames = @{
     ServicePrincipal    = New-TypeNames 'Microsoft.Exchange.Data.Directory.Management' 'ServicePrincipal' @('Microsoft.Exchange.Data.Directory.ADPresentationObject', 'Microsoft.Exchange.Data.ConfigurableObject')
     MailboxPermission   = New-TypeNames 'Microsoft.Exchange.Management.RecipientTasks' 'MailboxAcePresentationObject' @('Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject', 'Microsoft.Exchange.Data.ConfigurableObject')
     RecipientPermission = New-TypeNames 'Microsoft.Exchange.Management.RecipientTasks' 'RecipientAcePresentationObject' @('Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject', 'Microsoft.Exchange.Data.ConfigurableObject')
+    AcceptedDomain      = New-TypeNames 'Microsoft.Exchange.Data.Directory.SystemConfiguration' 'AcceptedDomain' @('Microsoft.Exchange.Data.Directory.ADConfigurationObject', 'Microsoft.Exchange.Data.Directory.ADObject', 'Microsoft.Exchange.Data.ConfigurableObject')
+    # Get-MessageTraceV2: the type name is not documented; the FfoReporting namespace is the one the legacy
+    # Get-MessageTrace errors name (Microsoft.Exchange.Management.FfoReporting.GetMessageTrace). [inferred]
+    MessageTrace        = New-TypeNames 'Microsoft.Exchange.Management.FfoReporting' 'MessageTraceV2' @()
 }
 
 # Property sets of Get-EXOMailbox / Get-EXOCasMailbox (office-docs-powershell cmdlet-property-sets.md, SHAPES A.3/A.4).
@@ -83,7 +87,7 @@ $script:UserProperties = 'Identity', 'Name', 'DisplayName', 'FirstName', 'LastNa
 
 # Multi-valued properties (ArrayList on output) and defaults for the properties a scenario does not model.
 $script:MultiValued = [System.Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
-foreach ($name in 'EmailAddresses', 'AddressListMembership', 'GeneratedOfflineAddressBooks', 'AuditAdmin', 'AuditDelegate', 'AuditOwner', 'DefaultAuditSet', 'AcceptMessagesOnlyFrom', 'AcceptMessagesOnlyFromDLMembers', 'AcceptMessagesOnlyFromSendersOrMembers', 'GrantSendOnBehalfTo', 'RejectMessagesFrom', 'RejectMessagesFromDLMembers', 'RejectMessagesFromSendersOrMembers', 'InPlaceHolds', 'BypassModerationFromSendersOrMembers', 'ModeratedBy', 'PoliciesExcluded', 'PoliciesIncluded', 'ResourceCustom', 'ActiveSyncAllowedDeviceIDs', 'ActiveSyncBlockedDeviceIDs', 'ExternalImapSettings', 'ExternalPopSettings', 'ExternalSmtpSettings', 'InternalImapSettings', 'InternalPopSettings', 'InternalSmtpSettings', 'PersistedCapabilities', 'ExtensionCustomAttribute1', 'ExtensionCustomAttribute2', 'ExtensionCustomAttribute3', 'ExtensionCustomAttribute4', 'ExtensionCustomAttribute5', 'AccessRights', 'TLSReceiveDomainSecureList', 'TLSSendDomainSecureList', 'InternalSMTPServers') {
+foreach ($name in 'ObjectClass', 'EmailAddresses', 'AddressListMembership', 'GeneratedOfflineAddressBooks', 'AuditAdmin', 'AuditDelegate', 'AuditOwner', 'DefaultAuditSet', 'AcceptMessagesOnlyFrom', 'AcceptMessagesOnlyFromDLMembers', 'AcceptMessagesOnlyFromSendersOrMembers', 'GrantSendOnBehalfTo', 'RejectMessagesFrom', 'RejectMessagesFromDLMembers', 'RejectMessagesFromSendersOrMembers', 'InPlaceHolds', 'BypassModerationFromSendersOrMembers', 'ModeratedBy', 'PoliciesExcluded', 'PoliciesIncluded', 'ResourceCustom', 'ActiveSyncAllowedDeviceIDs', 'ActiveSyncBlockedDeviceIDs', 'ExternalImapSettings', 'ExternalPopSettings', 'ExternalSmtpSettings', 'InternalImapSettings', 'InternalPopSettings', 'InternalSmtpSettings', 'PersistedCapabilities', 'ExtensionCustomAttribute1', 'ExtensionCustomAttribute2', 'ExtensionCustomAttribute3', 'ExtensionCustomAttribute4', 'ExtensionCustomAttribute5', 'AccessRights', 'TLSReceiveDomainSecureList', 'TLSSendDomainSecureList', 'InternalSMTPServers') {
     $null = $script:MultiValued.Add($name)
 }
 
@@ -124,6 +128,11 @@ $script:State = @{
     ExpireAfter       = 0
     CallsSinceConnect = 0
     PolicyRendering   = 'Name'
+    # Get-MessageTraceV2: rows generated from the scenario's smtpClients at the first call after Connect-ExchangeOnline,
+    # the times of recent calls (100 queries per 5 minutes, as documented), and that limit (0 = off).
+    MessageTrace      = $null
+    TraceCalls        = [System.Collections.Generic.Queue[datetime]]::new()
+    TraceLimit        = 100
     Builders          = @{}
     Cache             = @{}
 }
@@ -166,8 +175,10 @@ function Get-StandInValue($Table, [string] $Key, $Default) {
 # Strict reading: unknown properties are refused, as TenantScenario.Load does in C#.
 $script:Schema = @{
     root        = 'schemaVersion', 'description', 'tenant', 'accounts'
-    tenant      = 'name', 'domain', 'tenantId', 'smtpClientAuthenticationDisabled', 'allowLegacyTlsClients', 'securityDefaultsEnabled', 'basicAuthRetired', 'defaultAuthenticationPolicy', 'authenticationPolicies', 'conditionalAccessPolicies', 'applications', 'groups', 'directoryRoles', 'domains', 'graph'
-    account     = 'userPrincipalName', 'objectId', 'displayName', 'primarySmtpAddress', 'aliases', 'password', 'appPasswords', 'recipientTypeDetails', 'smtpClientAuthenticationDisabled', 'authenticationPolicy', 'accountEnabled', 'locked', 'passwordExpired', 'perUserMfaState', 'basicAuthRetired', 'sendAs', 'fullAccessApps', 'userType', 'onPremisesSyncEnabled', 'signIns', 'description'
+    tenant      = 'name', 'domain', 'tenantId', 'smtpClientAuthenticationDisabled', 'allowLegacyTlsClients', 'securityDefaultsEnabled', 'basicAuthRetired', 'rejectDirectSend', 'defaultAuthenticationPolicy', 'acceptedDomains', 'authenticationPolicies', 'conditionalAccessPolicies', 'applications', 'groups', 'directoryRoles', 'domains', 'graph'
+    account     = 'userPrincipalName', 'objectId', 'displayName', 'primarySmtpAddress', 'aliases', 'password', 'appPasswords', 'recipientTypeDetails', 'smtpClientAuthenticationDisabled', 'authenticationPolicy', 'accountEnabled', 'locked', 'passwordExpired', 'perUserMfaState', 'basicAuthRetired', 'sendAs', 'fullAccessApps', 'userType', 'onPremisesSyncEnabled', 'signIns', 'smtpClients', 'description'
+    smtpClient  = 'ipAddress', 'authentication', 'perDay', 'days', 'quietDays', 'errorCode', 'failures', 'failFrom', 'location', 'userAgent', 'interactive', 'recipients', 'messagesPerSession', 'subject', 'messageSize', 'description'
+    acceptedDomain = 'domainName', 'domainType', 'default'
     application = 'appId', 'displayName', 'servicePrincipalObjectId', 'appRegistrationObjectId', 'exoServicePrincipalObjectId', 'roles', 'delegatedScopes'
     authPolicy  = 'name', 'allowBasicAuthSmtp'
 }
@@ -261,6 +272,7 @@ function New-StandInTenant($Json) {
     # at 10,000 accounts.
     $names = [System.Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
     $knownAccountKeys = [System.Collections.Generic.HashSet[string]]::new([string[]]$script:Schema['account'], [StringComparer]::Ordinal)
+    $knownClientKeys = [System.Collections.Generic.HashSet[string]]::new([string[]]$script:Schema['smtpClient'], [StringComparer]::Ordinal)
     $md5 = [System.Security.Cryptography.MD5]::Create()
     $utf8 = [System.Text.Encoding]::UTF8
     $serverLegacyDn = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Configuration/cn=Servers/cn=$script:ServerName"
@@ -277,6 +289,16 @@ function New-StandInTenant($Json) {
         }
         $upn = [string]$a['userPrincipalName']
         $objectId = [string]$a['objectId']
+        $clients = $a['smtpClients']
+        if ($null -ne $clients) {
+            foreach ($c in $clients) {
+                foreach ($key in $c.Keys) {
+                    if (-not $knownClientKeys.Contains($key)) { throw "Scenario account '$upn': smtpClients: unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+                }
+                if (-not $c['ipAddress']) { throw "Scenario account '$upn': every smtpClients entry needs an ipAddress." }
+            }
+            $clients = @($clients)
+        }
         if (-not $upn -or -not $objectId) { throw 'Scenario: every account needs userPrincipalName and objectId.' }
         $primary = [string]$a['primarySmtpAddress']; if (-not $primary) { $primary = $upn }
         $at = $primary.IndexOf('@')
@@ -310,7 +332,7 @@ function New-StandInTenant($Json) {
             __Ordinal = $ordinal; __Addresses = $addresses.ToArray()
             __SendAs = if ($null -ne $sendAs) { [string[]]$sendAs } else { [string[]]@() }
             __FullAccessApps = if ($null -ne $fullAccess) { [string[]]$fullAccess } else { [string[]]@() }
-            __AuthPolicyDN = $policyDn
+            __AuthPolicyDN = $policyDn; __SmtpClients = $clients
             Alias = $alias; Name = $name; Identity = $name; Id = $name; DisplayName = $display
             FirstName = if ($space -gt 0) { $display.Substring(0, $space) } else { $display }; LastName = if ($space -gt 0) { $display.Substring($space + 1) } else { '' }
             DistinguishedName = $dn; EmailAddresses = $emails.ToArray(); ExchangeVersion = '0.20 (15.0.0.0)'
@@ -368,9 +390,11 @@ function New-StandInTenant($Json) {
         Xexch50Enabled = $true; OrganizationId = $orgId; Guid = New-StandInGuid "transport|$($tenant.TenantId)"; ExchangeVersion = '0.1 (8.0.535.0)'
         WhenChanged = $script:Created.ToLocalTime(); WhenCreated = $script:Created.ToLocalTime(); WhenChangedUTC = $script:Created; WhenCreatedUTC = $script:Created; IsValid = $true; ObjectState = 'Unchanged'
     }
+    $tenant.AcceptedDomains = New-StandInAcceptedDomains $t $initial $orgId $configDn
     $tenant.OrganizationConfig = @{
         Name = $initial; DisplayName = $tenant.Name; Identity = $initial; Id = $initial; Guid = New-StandInGuid "org|$($tenant.TenantId)"
         DefaultAuthenticationPolicy = $policyName; OAuth2ClientProfileEnabled = $true; IsDehydrated = $false; AuditDisabled = $false
+        RejectDirectSend = [bool](Get-StandInValue $t 'rejectDirectSend' $false)
         ExchangeVersion = $script:ExchangeVersion; OrganizationId = $orgId; DistinguishedName = "CN=$initial,CN=ConfigurationUnits,DC=NAMPR03A006,DC=PROD,DC=OUTLOOK,DC=COM"
         SmtpActionableMessagesEnabled = $true; EwsEnabled = $null; MailTipsAllTipsEnabled = $true; ActivityBasedAuthenticationTimeoutEnabled = $true
         WhenChanged = $script:Created.ToLocalTime(); WhenCreated = $script:Created.ToLocalTime(); WhenChangedUTC = $script:Created; WhenCreatedUTC = $script:Created; IsValid = $true; ObjectState = 'Unchanged'
@@ -854,6 +878,7 @@ function Connect-ExchangeOnline {
         })
     $script:State.Tenant = $tenant
     $script:State.CallsSinceConnect = 0
+    $script:State.MessageTrace = $null
     if ($PSBoundParameters.ContainsKey('DelayMilliseconds')) { $script:State.Delays['*'] = $DelayMilliseconds }
     $script:Defaults['RunspaceId'] = [guid]::NewGuid()
     if ($ShowBanner) {
@@ -1293,6 +1318,286 @@ function Get-EXORecipientPermission {
     }
 }
 
+# ------------------------------------------------------------------------------------------------ mail flow cmdlets
+
+# Get-AcceptedDomain | Format-List as seen on a real tenant (EvotecIT/PSWinDocumentation.O365, Get-WinExchangeAcceptedDomains.ps1).
+$script:AcceptedDomainProperties = 'DomainName', 'CatchAllRecipientID', 'DomainType', 'MatchSubDomains', 'AddressBookEnabled', 'Default', 'EmailOnly', 'ExternallyManaged', 'AuthenticationType', 'LiveIdInstanceType', 'PendingRemoval', 'PendingCompletion', 'FederatedOrganizationLink', 'MailFlowPartner', 'OutboundOnly', 'PendingFederatedAccountNamespace', 'PendingFederatedDomain', 'IsCoexistenceDomain', 'PerimeterDuplicateDetected', 'IsDefaultFederatedDomain', 'EnableNego2Authentication', 'InitialDomain', 'AdminDisplayName', 'ExchangeVersion', 'Name', 'DistinguishedName', 'Identity', 'ObjectCategory', 'ObjectClass', 'WhenChanged', 'WhenCreated', 'WhenChangedUTC', 'WhenCreatedUTC', 'ExchangeObjectId', 'OrganizationId', 'Id', 'Guid', 'OriginatingServer', 'IsValid', 'ObjectState'
+
+# tenant.acceptedDomains, or (as the C# TenantSettings.EffectiveAcceptedDomains) every tenant.domains entry as
+# Authoritative with tenant.domain the default, then the initial domain.
+function New-StandInAcceptedDomains($T, [string] $Initial, [string] $OrgId, [string] $ConfigDn) {
+    $list = [System.Collections.Generic.List[object]]::new()
+    $auth = @{}
+    foreach ($d in @($T['domains'])) { if ($d) { $auth[[string]$d['id']] = [string](Get-StandInValue $d 'authenticationType' 'Managed') } }
+    $entries = if ($null -ne $T['acceptedDomains']) {
+        foreach ($d in $T['acceptedDomains']) {
+            Assert-StandInKeys $d 'acceptedDomain' "accepted domain '$($d['domainName'])'"
+            $type = [string](Get-StandInValue $d 'domainType' 'Authoritative')
+            if ($type -cnotin 'Authoritative', 'InternalRelay', 'ExternalRelay') { throw "Scenario accepted domain '$($d['domainName'])': domainType must be Authoritative, InternalRelay or ExternalRelay." }
+            @{ Name = [string]$d['domainName']; Type = $type; Default = [bool](Get-StandInValue $d 'default' $false) }
+        }
+    }
+    else {
+        $names = @(if ($null -ne $T['domains']) { foreach ($d in $T['domains']) { [string]$d['id'] } } else { [string]$T['domain'] })
+        foreach ($n in $names) { @{ Name = $n; Type = 'Authoritative'; Default = $n -ieq [string]$T['domain'] } }
+        if ($names -notcontains $Initial) { @{ Name = $Initial; Type = 'Authoritative'; Default = $false } }
+    }
+    foreach ($e in $entries) {
+        $name = $e.Name
+        $guid = New-StandInGuid "accepteddomain|$($T['tenantId'])|$name"
+        $list.Add(@{
+                DomainName = $name; CatchAllRecipientID = $null; DomainType = $e.Type; MatchSubDomains = $false; AddressBookEnabled = $e.Type -eq 'Authoritative'
+                Default = $e.Default; EmailOnly = $false; ExternallyManaged = $false; AuthenticationType = if ($auth[$name]) { $auth[$name] } else { 'Managed' }
+                LiveIdInstanceType = 'Business'; PendingRemoval = $false; PendingCompletion = $false; FederatedOrganizationLink = $null; MailFlowPartner = $null
+                OutboundOnly = $false; PendingFederatedAccountNamespace = $false; PendingFederatedDomain = $false; IsCoexistenceDomain = $false
+                PerimeterDuplicateDetected = $false; IsDefaultFederatedDomain = $false; EnableNego2Authentication = $false; InitialDomain = $name -ieq $Initial
+                AdminDisplayName = ''; ExchangeVersion = $script:ExchangeVersion; Name = $name; Identity = $name; Id = $name
+                DistinguishedName = "CN=$name,CN=Accepted Domains,CN=Transport Settings,$ConfigDn"
+                ObjectCategory = "$script:Forest/Configuration/Schema/ms-Exch-Accepted-Domain"; ObjectClass = [string[]]@('top', 'msExchAcceptedDomain')
+                WhenChanged = $script:Created.ToLocalTime(); WhenCreated = $script:Created.ToLocalTime(); WhenChangedUTC = $script:Created; WhenCreatedUTC = $script:Created
+                ExchangeObjectId = $guid; Guid = $guid; OrganizationId = $OrgId; OriginatingServer = $script:DomainController; IsValid = $true; ObjectState = 'Unchanged'
+            })
+    }
+    , $list
+}
+
+function Get-AcceptedDomain {
+    [CmdletBinding()]
+    param(
+        [Parameter(Position = 0, ValueFromPipeline)][object] $Identity,
+        [object] $ResultSize = 1000
+    )
+    begin { $go = Enter-StandInCall $PSCmdlet 'Get-AcceptedDomain' $PSBoundParameters }
+    process {
+        if (-not $go) { return }
+        $domains = $script:State.Tenant.AcceptedDomains
+        $limit = ConvertTo-StandInResultSize $PSCmdlet $ResultSize
+        $id = Get-StandInIdentityText $Identity
+        if ($id) {
+            $found = @($domains | Where-Object { $_.Name -ieq $id -or $_.DomainName -ieq $id -or $_.Guid.ToString() -ieq $id -or $_.DistinguishedName -ieq $id })
+            if ($found.Count -eq 0) {
+                if (-not (Test-StandInIdentityFault $PSCmdlet 'Get-AcceptedDomain' $id $null)) { Write-StandInNotFound 'Get-AcceptedDomain' $id $script:OtherNotFoundCode }
+                return
+            }
+            Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'AcceptedDomain' $script:AcceptedDomainProperties $found)
+            return
+        }
+        $list = [System.Collections.Generic.List[object]]::new($domains)
+        if ($list.Count -gt $limit) { $list = $list.GetRange(0, $limit); Write-Warning $script:ResultSizeWarning }
+        Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'AcceptedDomain' $script:AcceptedDomainProperties $list)
+    }
+}
+
+# The properties scripts read from Get-MessageTraceV2 (Received, SenderAddress, RecipientAddress, Subject, Status, ToIP,
+# FromIP, Size, MessageId, MessageTraceId), plus Organization, StartDate and EndDate as the Reporting web service's
+# MessageTrace rows carry them. The V2 output is not documented: [inferred].
+$script:MessageTraceProperties = 'Organization', 'MessageId', 'Received', 'SenderAddress', 'RecipientAddress', 'Subject', 'Status', 'ToIP', 'FromIP', 'Size', 'MessageTraceId', 'StartDate', 'EndDate'
+$script:TicksPerDay = 864000000000.0
+
+# The sessions of one smtpClients entry, newest first, as one List of long[3] (ordinal k, ticks before "now", error
+# code): the same arithmetic as SmtpClientSchedule in the C# emulator (Model/SmtpClients.cs), so message trace rows
+# line up with the Graph emulator's sign-ins (same offsets before "now").
+function Get-StandInSmtpSessions([string] $Upn, $Client) {
+    $list = [System.Collections.Generic.List[long[]]]::new()
+    $perDay = [double](Get-StandInValue $Client 'perDay' 1)
+    if ($perDay -le 0) { return , $list }
+    $days = [int](Get-StandInValue $Client 'days' 30)
+    $n = [int][Math]::Round($perDay * $days, [MidpointRounding]::AwayFromZero)
+    $interval = $script:TicksPerDay / $perDay
+    $quiet = [double](Get-StandInValue $Client 'quietDays' 0) * $script:TicksPerDay
+    $baseCode = [int](Get-StandInValue $Client 'errorCode' 0)
+    $failFrom = -1.0; $failCode = 50126
+    $ff = $Client['failFrom']
+    if ($ff) { $failFrom = [double](Get-StandInValue $ff 'daysAgo' 0) * $script:TicksPerDay; $failCode = [int](Get-StandInValue $ff 'errorCode' 50126) }
+    $failures = [System.Collections.Generic.List[object]]::new()
+    if ($Client['failures']) {
+        foreach ($e in $Client['failures'].GetEnumerator() | Sort-Object { [int]$_.Key }) { $failures.Add([pscustomobject]@{ Code = [int]$e.Key; Share = [double]$e.Value }) }
+    }
+    [long] $x = 2166136261
+    foreach ($b in [System.Text.Encoding]::UTF8.GetBytes(("$Upn|$($Client['ipAddress'])").ToLowerInvariant())) { $x = (($x -bxor $b) * 16777619) % 4294967296 }
+    for ($k = 0; $k -lt $n; $k++) {
+        $x = (1664525 * $x + 1013904223) % 4294967296
+        $u1 = $x / 4294967296.0
+        $x = (1664525 * $x + 1013904223) % 4294967296
+        $u2 = $x / 4294967296.0
+        $offset = [long][Math]::Floor($quiet + (($k + $u1) * $interval))
+        $code = $baseCode
+        if ($failFrom -ge 0 -and $offset -lt $failFrom) { $code = $failCode }
+        else {
+            $cumulative = 0.0
+            foreach ($f in $failures) { $cumulative += $f.Share; if ($u2 -lt $cumulative) { $code = $f.Code; break } }
+        }
+        $list.Add([long[]]@($k, $offset, $code))
+    }
+    , $list
+}
+
+# Every message trace row of the tenant (one per recipient; each message has one recipient), newest first then by
+# recipient, from the successful sessions of every smtpClients entry with recipients. "Now" is the first call after
+# Connect-ExchangeOnline; rows older than 90 days are dropped (message trace retention).
+function Get-StandInMessageTraceRows {
+    if ($null -ne $script:State.MessageTrace) { return , $script:State.MessageTrace }
+    $tenant = $script:State.Tenant
+    $now = [DateTime]::UtcNow
+    $oldest = $now.AddDays(-90).Ticks
+    $internal = @{}
+    foreach ($d in $tenant.AcceptedDomains) { $internal[$d.DomainName.ToLowerInvariant()] = $d.DomainType }
+    $keys = [System.Collections.Generic.List[string]]::new()
+    $rows = [System.Collections.Generic.List[object]]::new()
+    $md5 = [System.Security.Cryptography.MD5]::Create()
+    $utf8 = [System.Text.Encoding]::UTF8
+    foreach ($r in $tenant.Recipients) {
+        if ($null -eq $r.__SmtpClients) { continue }
+        foreach ($client in $r.__SmtpClients) {
+            $recipients = @($client['recipients'])
+            if ($recipients.Count -eq 0 -or $null -eq $recipients[0]) { continue }
+            $perSession = [int](Get-StandInValue $client 'messagesPerSession' 1)
+            $size = [int](Get-StandInValue $client 'messageSize' 24576)
+            $ip = [string]$client['ipAddress']
+            $local = $r.PrimarySmtpAddress.Split('@')[0]
+            $senderDomain = $r.PrimarySmtpAddress.Split('@')[-1]
+            $subject = [string](Get-StandInValue $client 'subject' "Message from $local")
+            foreach ($s in (Get-StandInSmtpSessions $r.UserPrincipalName $client)) {
+                if ($s[2] -ne 0) { continue }
+                $k = $s[0]
+                $sessionTicks = $now.Ticks - $s[1]
+                if ($sessionTicks -lt $oldest) { break }
+                for ($j = 0; $j -lt $perSession; $j++) {
+                    $ticks = $sessionTicks + (2 + $j) * 10000000L
+                    $to = [string]$recipients[($k * $perSession + $j) % $recipients.Count]
+                    $domain = $to.Split('@')[-1].ToLowerInvariant()
+                    $type = $internal[$domain]
+                    # Internal (Authoritative) mail stays in Exchange Online: no ToIP. A relay domain goes to the on-premises
+                    # smart host; other domains to their MX (documentation addresses, fixed per domain).
+                    $toIp = if ($type -eq 'Authoritative') { $null } elseif ($type) { '198.51.100.250' } else { '198.51.100.' + (200 + $domain.Length % 50) }
+                    $hash = $md5.ComputeHash($utf8.GetBytes("MT|$($r.UserPrincipalName)|$ip|$k|$j".ToUpperInvariant()))
+                    $hash[7] = ($hash[7] -band 0x0F) -bor 0x40; $hash[8] = ($hash[8] -band 0x3F) -bor 0x80
+                    $traceId = [guid]::new($hash)
+                    $received = [datetime]::new($ticks, [DateTimeKind]::Utc)
+                    $rows.Add(@{
+                            Organization = $tenant.InitialDomain; MessageId = "<$($traceId.ToString('N'))@$senderDomain>"; Received = $received
+                            SenderAddress = $r.PrimarySmtpAddress; RecipientAddress = $to; Subject = $subject; Status = 'Delivered'; ToIP = $toIp; FromIP = $ip
+                            Size = [int]($size + ($k % 7) * 1024); MessageTraceId = $traceId; StartDate = $null; EndDate = $null; __Ticks = $ticks
+                        })
+                    $keys.Add(([long]::MaxValue - $ticks).ToString('D19') + '|' + $to.ToLowerInvariant())
+                }
+            }
+        }
+    }
+    $md5.Dispose()
+    $sorted = $rows.ToArray()
+    $sortKeys = $keys.ToArray()
+    [Array]::Sort[string, object]($sortKeys, $sorted, [StringComparer]::Ordinal)   # the generic overload: the plain one sorts a copy
+    $script:State.MessageTrace = $sorted
+    , $sorted
+}
+
+function ConvertTo-StandInUtc($Value) {
+    $d = [datetime]$Value
+    if ($d.Kind -eq [DateTimeKind]::Utc) { $d } else { $d.ToUniversalTime() }
+}
+
+function Get-MessageTraceV2 {
+    <#
+    Stand-in for Get-MessageTraceV2 (Exchange Online). Parameters, limits and paging as documented
+    (learn.microsoft.com/powershell/module/exchangepowershell/get-messagetracev2): the last 90 days, at most 10 days per
+    query, ResultSize 1-5000 (default 1000), no -Page: continue with -StartingRecipientAddress and -EndDate taken from
+    the last row's RecipientAddress and Received. Without dates: the last 48 hours. Results newest first, then by
+    recipient; a full page is not announced (no warning), as field reports say of the real cmdlet.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName)][datetime] $EndDate,
+        [Parameter(Position = 1, ValueFromPipelineByPropertyName)][string] $FromIP,
+        [Parameter(Position = 2, ValueFromPipelineByPropertyName)][string[]] $MessageId,
+        [Parameter(Position = 3, ValueFromPipelineByPropertyName)][guid] $MessageTraceId,
+        [Parameter(Position = 4, ValueFromPipelineByPropertyName)][string[]] $RecipientAddress,
+        [Parameter(Position = 5, ValueFromPipelineByPropertyName)][int] $ResultSize = 1000,
+        [Parameter(Position = 6, ValueFromPipelineByPropertyName)][string[]] $SenderAddress,
+        [Parameter(Position = 7, ValueFromPipelineByPropertyName)][datetime] $StartDate,
+        [Parameter(Position = 8, ValueFromPipelineByPropertyName)][string] $StartingRecipientAddress,
+        [Parameter(Position = 9)][ValidateSet('Delivered', 'Expanded', 'Failed', 'FilteredAsSpam', 'GettingStatus', 'None', 'Pending', 'Quarantined')][string[]] $Status,
+        [Parameter(Position = 10, ValueFromPipelineByPropertyName)][string] $Subject,
+        [Parameter(Position = 11, ValueFromPipelineByPropertyName)][ValidateSet('Contains', 'EndsWith', 'StartsWith')][string] $SubjectFilterType,
+        [Parameter(Position = 12, ValueFromPipelineByPropertyName)][string] $ToIP
+    )
+    if (-not (Enter-StandInCall $PSCmdlet 'Get-MessageTraceV2' $PSBoundParameters)) { return }
+
+    # Throttling: "A maximum of 100 query requests are accepted within a 5 minute running window." The refusal's
+    # wording is not documented; this text is the stand-in's own.
+    $limit = $script:State.TraceLimit
+    if ($limit -gt 0) {
+        $calls = $script:State.TraceCalls
+        $windowStart = [DateTime]::UtcNow.AddMinutes(-5)
+        while ($calls.Count -gt 0 -and $calls.Peek() -lt $windowStart) { $null = $calls.Dequeue() }
+        if ($calls.Count -ge $limit) {
+            $retry = [int][Math]::Ceiling(($calls.Peek() - $windowStart).TotalSeconds)
+            Write-StandInError 'Get-MessageTraceV2' "The request was throttled: at most $limit Get-MessageTraceV2 queries are accepted in a 5-minute window. Retry after $retry seconds." 'ThrottlingException'
+            return
+        }
+        $calls.Enqueue([DateTime]::UtcNow)
+    }
+
+    if ($ResultSize -lt 1 -or $ResultSize -gt 5000) {
+        # Documented: "A valid value is from 1 to 5000." Field reports: 5001 is refused with an InternalServerError.
+        Write-StandInError 'Get-MessageTraceV2' "The ResultSize value $ResultSize is not valid. A valid value is from 1 to 5000." 'ArgumentException'
+        return
+    }
+    $now = [DateTime]::UtcNow
+    $end = if ($PSBoundParameters.ContainsKey('EndDate')) { ConvertTo-StandInUtc $EndDate } else { $now }
+    $start = if ($PSBoundParameters.ContainsKey('StartDate')) { ConvertTo-StandInUtc $StartDate } else { $end.AddHours(-48) }
+    if ($start -gt $end) {
+        Write-StandInError 'Get-MessageTraceV2' 'The StartDate must be earlier than the EndDate.' 'ArgumentException'   # wording not documented
+        return
+    }
+    if ($start.Date -lt $now.Date.AddDays(-90)) {
+        # Seen on live tenants (2026): refused at 91 days back with this text.
+        Write-StandInError 'Get-MessageTraceV2' "Invalid StartDate value. The StartDate can't be older than 90 days from today." 'ArgumentException'
+        return
+    }
+    # Tolerance of one second: scripts compute StartDate and EndDate from two Get-Date calls, and a 10-day window
+    # is accepted on real tenants.
+    if (($end - $start) -gt [TimeSpan]::FromDays(10).Add([TimeSpan]::FromSeconds(1))) {
+        # Seen on live tenants (2026): an 11-day window is refused with this text (the leading "||" included).
+        Write-StandInError 'Get-MessageTraceV2' "||The interval between StartDate and EndDate can't be longer than 10 days." 'ArgumentException'
+        return
+    }
+
+    $rows = Get-StandInMessageTraceRows
+    $startTicks = $start.Ticks; $endTicks = $end.Ticks
+    $senders = if ($SenderAddress) { [System.Collections.Generic.HashSet[string]]::new([string[]]$SenderAddress, [StringComparer]::OrdinalIgnoreCase) } else { $null }
+    $recipientSet = if ($RecipientAddress) { [System.Collections.Generic.HashSet[string]]::new([string[]]$RecipientAddress, [StringComparer]::OrdinalIgnoreCase) } else { $null }
+    $ids = if ($MessageId) { [System.Collections.Generic.HashSet[string]]::new([string[]]$MessageId, [StringComparer]::OrdinalIgnoreCase) } else { $null }
+    $hasTraceId = $PSBoundParameters.ContainsKey('MessageTraceId')
+    $subjectMode = if ($SubjectFilterType) { $SubjectFilterType } else { 'Contains' }
+    $out = [System.Collections.Generic.List[object]]::new()
+    foreach ($row in $rows) {
+        $t = $row.__Ticks
+        if ($t -gt $endTicks) { continue }
+        if ($t -lt $startTicks) { break }
+        if ($StartingRecipientAddress -and $t -eq $endTicks -and [string]::Compare($row.RecipientAddress, $StartingRecipientAddress, [StringComparison]::OrdinalIgnoreCase) -le 0) { continue }
+        if ($null -ne $senders -and -not $senders.Contains($row.SenderAddress)) { continue }
+        if ($null -ne $recipientSet -and -not $recipientSet.Contains($row.RecipientAddress)) { continue }
+        if ($null -ne $ids -and -not $ids.Contains($row.MessageId)) { continue }
+        if ($hasTraceId -and $row.MessageTraceId -ne $MessageTraceId) { continue }
+        if ($FromIP -and $row.FromIP -ne $FromIP) { continue }
+        if ($ToIP -and $row.ToIP -ne $ToIP) { continue }
+        if ($Status -and $Status -notcontains $row.Status) { continue }
+        if ($Subject) {
+            $match = switch ($subjectMode) {
+                'StartsWith' { $row.Subject.StartsWith($Subject, [StringComparison]::OrdinalIgnoreCase) }
+                'EndsWith' { $row.Subject.EndsWith($Subject, [StringComparison]::OrdinalIgnoreCase) }
+                default { $row.Subject.IndexOf($Subject, [StringComparison]::OrdinalIgnoreCase) -ge 0 }
+            }
+            if (-not $match) { continue }
+        }
+        $copy = $row.Clone(); $copy.StartDate = $start; $copy.EndDate = $end
+        $out.Add($copy)
+        if ($out.Count -ge $ResultSize) { break }
+    }
+    Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'MessageTrace' $script:MessageTraceProperties $out)
+}
+
 # ------------------------------------------------------------------------------------------------ test hooks
 
 function Get-ExoStandInCallCount {
@@ -1329,6 +1634,8 @@ function Get-ExoStandInState {
         Throttles         = $script:State.Throttles.Clone()
         IdentityFaults    = @($script:State.IdentityFaults)
         PolicyRendering   = $script:State.PolicyRendering
+        MessageTraceRows  = if ($null -ne $script:State.MessageTrace) { $script:State.MessageTrace.Count } else { $null }
+        MessageTraceLimit = $script:State.TraceLimit
     }
 }
 
@@ -1370,10 +1677,14 @@ function Set-ExoStandInFault {
 }
 
 function Set-ExoStandInOption {
-    <# -AuthenticationPolicyRendering Name|DistinguishedName: how Get-User AuthenticationPolicy and Get-OrganizationConfig DefaultAuthenticationPolicy render (SHAPES E.3). #>
+    <#
+    -AuthenticationPolicyRendering Name|DistinguishedName: how Get-User AuthenticationPolicy and Get-OrganizationConfig DefaultAuthenticationPolicy render (SHAPES E.3).
+    -MessageTraceQueryLimit N: Get-MessageTraceV2 queries accepted per 5-minute window (default 100, as documented; 0 = no limit).
+    #>
     [CmdletBinding(SupportsShouldProcess)]
-    param([ValidateSet('Name', 'DistinguishedName')][string] $AuthenticationPolicyRendering)
+    param([ValidateSet('Name', 'DistinguishedName')][string] $AuthenticationPolicyRendering, [ValidateRange(0, 1000000)][int] $MessageTraceQueryLimit = -1)
     if ($AuthenticationPolicyRendering -and $PSCmdlet.ShouldProcess('AuthenticationPolicyRendering', $AuthenticationPolicyRendering)) { $script:State.PolicyRendering = $AuthenticationPolicyRendering }
+    if ($PSBoundParameters.ContainsKey('MessageTraceQueryLimit') -and $PSCmdlet.ShouldProcess('MessageTraceQueryLimit', "$MessageTraceQueryLimit")) { $script:State.TraceLimit = $MessageTraceQueryLimit; $script:State.TraceCalls.Clear() }
 }
 
 function Reset-ExoStandIn {
@@ -1388,5 +1699,7 @@ function Reset-ExoStandIn {
     $script:State.Throttles = @{}
     $script:State.ExpireAfter = 0
     $script:State.PolicyRendering = 'Name'
+    $script:State.TraceCalls.Clear()
+    $script:State.TraceLimit = 100
     if ($Disconnect) { $script:State.Connections.Clear() }
 }

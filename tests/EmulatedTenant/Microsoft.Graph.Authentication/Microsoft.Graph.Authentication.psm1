@@ -3,6 +3,8 @@
 # Graph base URI (the loopback emulator); Invoke-MgGraphRequest sends requests there with a fixed bearer token and
 # returns what the SDK returns: case-sensitive Hashtables by default (dates as DateTime, integers as Int64, arrays as
 # object[]), PSObject, the raw JSON or the HttpResponseMessage. What it cannot mimic: ../README.md.
+# Connect-MgGraph -StandInMaxRetry N imitates the SDK's own RetryHandler inside Invoke-MgGraphRequest (off by default):
+# 429/503/504 retried N times, then "Too many retries performed ..." as the real module throws it.
 Set-StrictMode -Version 3.0
 
 $script:DefaultClientId = '14d82eec-204b-4c2f-b7e8-296a70dab67e'
@@ -37,7 +39,10 @@ function Connect-MgGraph {
         # Stand-in only: the emulator's base URI, e.g. http://127.0.0.1:5123/ (default: $env:MG_STANDIN_GRAPH_BASEURI).
         [string] $GraphBaseUri = $env:MG_STANDIN_GRAPH_BASEURI,
         # Stand-in only: the signed-in account for delegated contexts (default: admin@<initial domain of the emulated tenant>).
-        [string] $StandInAccount
+        [string] $StandInAccount,
+        # Stand-in only: imitate the SDK's Kiota RetryHandler inside Invoke-MgGraphRequest (429/503/504 retried up to N
+        # times after Retry-After, capped at 180 s, or 3 s x 2^n; then "Too many retries performed"). 0 = off (default).
+        [ValidateRange(0, 10)][int] $StandInMaxRetry = 0
     )
     if (-not $GraphBaseUri) {
         $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
@@ -92,6 +97,7 @@ function Connect-MgGraph {
     }
     $script:State.BaseUri = $base
     $script:State.Client = $client
+    $script:State.MaxRetry = $StandInMaxRetry
     if (-not $NoWelcome) {
         Write-Host 'Welcome to Microsoft Graph! (TEST STAND-IN: requests go to' $base.AbsoluteUri ')'
     }
@@ -221,7 +227,11 @@ function Invoke-MgGraphRequest {
         }
 
         try {
-            $response = $script:State.Client.SendAsync($request).GetAwaiter().GetResult()
+            # Waits in short steps, so that stopping the pipeline (Ctrl+C, PowerShell.Stop) ends the call, as the SDK's
+            # compiled cmdlet does through its cancellation token.
+            $pending = $script:State.Client.SendAsync($request)
+            while (-not $pending.AsyncWaitHandle.WaitOne(100)) { }
+            $response = $pending.GetAwaiter().GetResult()
         }
         catch {
             $ex = $_.Exception
@@ -231,6 +241,39 @@ function Invoke-MgGraphRequest {
             $record = [System.Management.Automation.ErrorRecord]::new($ex, $id, 'InvalidOperation', $request)
             if ($ex.InnerException) { $record.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($ex.InnerException.Message) }
             $PSCmdlet.ThrowTerminatingError($record)
+        }
+
+        # The SDK's RetryHandler (Kiota), when -StandInMaxRetry asked for it: same rules, same message when it gives up.
+        $retries = 0
+        $maxRetry = if ($script:State.ContainsKey('MaxRetry')) { [int]$script:State.MaxRetry } else { 0 }
+        while ($maxRetry -gt 0 -and [int]$response.StatusCode -in 429, 503, 504) {
+            $failed = $response.Content.ReadAsStringAsync().GetAwaiter().GetResult()
+            if ($retries -ge $maxRetry) {
+                $inner = [System.Exception[]]@(1..($retries + 1) | ForEach-Object { [System.Net.Http.HttpRequestException]::new("HTTP request failed with status code: $($response.StatusCode).$failed") })
+                $aggregate = [System.AggregateException]::new("Too many retries performed. More than $retries retries encountered while sending the request.", $inner)
+                $script:State.Log.Add([pscustomobject]@{ Time = [DateTime]::UtcNow; Method = $Method; Uri = $target.AbsoluteUri; Status = [int]$response.StatusCode; Error = $aggregate.Message })
+                $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($aggregate, 'InvokeGraphHttpResponseException', 'InvalidOperation', $request))
+            }
+            $delay = 3 * [math]::Pow(2, $retries)
+            $values = $null
+            if ($response.Headers.TryGetValues('Retry-After', [ref]$values)) {
+                $seconds = 0
+                if ([int]::TryParse(@($values)[0], [ref]$seconds)) { $delay = $seconds }
+            }
+            Start-Sleep -Milliseconds ([math]::Min($delay, 180) * 1000)
+            $retries++
+            $again = [System.Net.Http.HttpRequestMessage]::new($request.Method, $request.RequestUri)
+            foreach ($h in $request.Headers) { $again.Headers.TryAddWithoutValidation($h.Key, [string[]]@($h.Value)) | Out-Null }
+            $again.Headers.Remove('Retry-Attempt') | Out-Null
+            $again.Headers.TryAddWithoutValidation('Retry-Attempt', "$retries") | Out-Null
+            if ($request.Content) {
+                $again.Content = [System.Net.Http.ByteArrayContent]::new($request.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult())
+                foreach ($h in $request.Content.Headers) { $again.Content.Headers.TryAddWithoutValidation($h.Key, [string[]]@($h.Value)) | Out-Null }
+            }
+            $request = $again
+            $pending = $script:State.Client.SendAsync($request)
+            while (-not $pending.AsyncWaitHandle.WaitOne(100)) { }
+            $response = $pending.GetAwaiter().GetResult()
         }
 
         $status = [int]$response.StatusCode

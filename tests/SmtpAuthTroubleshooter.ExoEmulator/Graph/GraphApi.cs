@@ -461,6 +461,11 @@ internal sealed class GraphApi(GraphEmulator emulator)
             : Ok(new JsonObject { ["perUserMfaState"] = account.PerUserMfaState.ToString().ToLowerInvariant() });
     }
 
+    /// <summary>
+    /// GET auditLogs/signIns from the <see cref="SignInLog"/>: newest first, $filter (with signInEventTypes/any(...) on
+    /// beta), $select, $top (1-1000, default 1000), $skiptoken paging. v1.0 lists interactive sign-ins only, and so does
+    /// beta unless the filter names signInEventTypes. signInEventTypes, userAgent and authenticationProtocol exist on beta only.
+    /// </summary>
     private GraphResponse SignIns(GraphRequest request, string version, IReadOnlyList<string> segments)
     {
         if ((Denied(request, "auditLogs/signIns") ?? NotPremium(request)) is { } refused)
@@ -468,15 +473,73 @@ internal sealed class GraphApi(GraphEmulator emulator)
             return refused;
         }
 
-        return Page(request, version, segments, "auditLogs/signIns", Directory.SignIns, 1000, 1000, "microsoft.graph.signIn", defaultProperties: null, knownProperties: SignInProperties);
-    }
+        bool beta = version == "beta";
+        var known = beta ? SignInLog.BetaProperties : SignInLog.V1Properties;
+        const string entityType = "microsoft.graph.signIn";
+        if (!TrySelect(request, known, entityType, out var select, out var error))
+        {
+            return error!;
+        }
 
-    private static readonly string[] SignInProperties =
-    [
-        "id", "createdDateTime", "userDisplayName", "userPrincipalName", "userId", "appDisplayName", "appId", "resourceDisplayName", "resourceId",
-        "clientAppUsed", "ipAddress", "correlationId", "isInteractive", "conditionalAccessStatus", "riskDetail", "riskLevelAggregated",
-        "riskLevelDuringSignIn", "riskState", "riskEventTypes_v2", "status", "deviceDetail", "location", "appliedConditionalAccessPolicies",
-    ];
+        ODataFilter? filter = null;
+        if (request.QueryOption("$filter") is { Length: > 0 } filterText)
+        {
+            try
+            {
+                filter = ODataFilter.Parse(filterText, known, entityType);
+            }
+            catch (ODataFilterException ex)
+            {
+                return BadRequest(request, ex.Message);
+            }
+        }
+
+        const int maxPageSize = 1000;
+        int pageSize = emulator.Options.PageSize ?? maxPageSize;
+        if (request.QueryOption("$top") is { } topText)
+        {
+            if (!int.TryParse(topText, NumberStyles.None, CultureInfo.InvariantCulture, out int top) || top < 1 || top > maxPageSize)
+            {
+                return BadRequest(request, $"Invalid page size specified: '{topText}'. Must be between 1 and {maxPageSize.ToString(CultureInfo.InvariantCulture)} inclusive.");
+            }
+
+            pageSize = top;
+        }
+
+        int start = 0;
+        if (request.QueryOption("$skiptoken") is { } skipToken && !TryDecodeSkipToken(skipToken, "row:", out start))
+        {
+            return BadRequest(request, "The specified $skiptoken is invalid or expired.");
+        }
+
+        var log = Directory.SignIns;
+        bool interactiveOnly = !beta || filter is null || !filter.Reads("signInEventTypes");
+        var (positions, next) = log.Query(filter, beta, interactiveOnly, start, pageSize);
+        var value = new JsonArray();
+        foreach (int position in positions)
+        {
+            var projected = new JsonObject();
+            foreach (var (name, v) in Project(log.Render(position, beta), select, defaultProperties: null))
+            {
+                projected[name] = v;
+            }
+
+            value.Add(projected);
+        }
+
+        const string set = "auditLogs/signIns";
+        var result = new JsonObject
+        {
+            ["@odata.context"] = Context(version, select is null ? set : $"{set}({string.Join(',', select)})"),
+        };
+        if (next is { } n)
+        {
+            result["@odata.nextLink"] = NextLink(request, version, segments, EncodeSkipToken("row:", start), EncodeSkipToken("row:", n));
+        }
+
+        result["value"] = value;
+        return Ok(result);
+    }
 
     private GraphResponse Domains(GraphRequest request, string version, IReadOnlyList<string> segments) =>
         Denied(request, "domains") ?? Page(request, version, segments, "domains", Directory.Domains, 100, 999, "microsoft.graph.domain", defaultProperties: null);
@@ -676,7 +739,7 @@ internal sealed class GraphApi(GraphEmulator emulator)
         }
 
         int offset = 0;
-        if (request.QueryOption("$skiptoken") is { } skipToken && !TryDecodeSkipToken(skipToken, out offset))
+        if (request.QueryOption("$skiptoken") is { } skipToken && !TryDecodeSkipToken(skipToken, "skip:", out offset))
         {
             return BadRequest(request, "The specified $skiptoken is invalid or expired.");
         }
@@ -707,14 +770,18 @@ internal sealed class GraphApi(GraphEmulator emulator)
         return Ok(result);
     }
 
-    private string NextLink(GraphRequest request, string version, IReadOnlyList<string> segments, int offset, int next)
+    private string NextLink(GraphRequest request, string version, IReadOnlyList<string> segments, int offset, int next) =>
+        NextLink(request, version, segments, EncodeSkipToken("skip:", offset), EncodeSkipToken("skip:", next));
+
+    /// <summary>The absolute @odata.nextLink: the same query with $skiptoken = <paramref name="nextToken"/> (or the faulty form the faults ask for).</summary>
+    private string NextLink(GraphRequest request, string version, IReadOnlyList<string> segments, string currentToken, string nextToken)
     {
         var faults = emulator.Faults;
         string token = faults.NextLink switch
         {
             NextLinkFault.BadToken => "X%27broken%27",
-            NextLinkFault.Loop => EncodeSkipToken(offset),
-            _ => EncodeSkipToken(next),
+            NextLinkFault.Loop => currentToken,
+            _ => nextToken,
         };
         string baseUri = faults.NextLink == NextLinkFault.Unreachable ? "http://127.0.0.1:1/" : emulator.BaseUri.ToString();
         string path = version + "/" + string.Join('/', segments.Select(Uri.EscapeDataString));
@@ -724,10 +791,11 @@ internal sealed class GraphApi(GraphEmulator emulator)
         return baseUri + path + "?" + string.Join('&', query);
     }
 
-    private static string EncodeSkipToken(int offset) =>
-        "RFNwdAIAAQAAA" + Convert.ToBase64String(Encoding.ASCII.GetBytes("skip:" + offset.ToString(CultureInfo.InvariantCulture))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string EncodeSkipToken(string kind, int offset) =>
+        "RFNwdAIAAQAAA" + Convert.ToBase64String(Encoding.ASCII.GetBytes(kind + offset.ToString(CultureInfo.InvariantCulture))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private static bool TryDecodeSkipToken(string token, out int offset)
+    /// <summary>Decodes a $skiptoken this emulator issued: <paramref name="kind"/> is "skip:" (offset in the filtered list) or "row:" (index in the sign-in log's scan).</summary>
+    private static bool TryDecodeSkipToken(string token, string kind, out int offset)
     {
         offset = 0;
         if (!token.StartsWith("RFNwdAIAAQAAA", StringComparison.Ordinal))
@@ -740,7 +808,7 @@ internal sealed class GraphApi(GraphEmulator emulator)
             string b64 = token[13..].Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
             string text = Encoding.ASCII.GetString(Convert.FromBase64String(b64));
-            return text.StartsWith("skip:", StringComparison.Ordinal) && int.TryParse(text[5..], NumberStyles.None, CultureInfo.InvariantCulture, out offset);
+            return text.StartsWith(kind, StringComparison.Ordinal) && int.TryParse(text[kind.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out offset);
         }
         catch (FormatException)
         {

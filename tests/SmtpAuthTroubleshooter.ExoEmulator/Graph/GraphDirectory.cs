@@ -109,8 +109,8 @@ public sealed class GraphDirectory
     /// <summary>Every service principal (apps of the scenario, then Office 365 Exchange Online), full JSON.</summary>
     public IReadOnlyList<JsonObject> ServicePrincipals { get; }
 
-    /// <summary>Every sign-in, newest first, full JSON.</summary>
-    public IReadOnlyList<JsonObject> SignIns { get; }
+    /// <summary>The sign-in log: explicit sign-ins and the sessions of basic-auth smtpClients, newest first.</summary>
+    public SignInLog SignIns { get; }
 
     public IReadOnlyList<JsonObject> Domains { get; }
 
@@ -315,9 +315,9 @@ public sealed class GraphDirectory
         ["appRoles"] = appRoles,
     };
 
-    private List<JsonObject> BuildSignIns()
+    private SignInLog BuildSignIns()
     {
-        var list = new List<(DateTimeOffset When, JsonObject Json)>();
+        var list = new List<(ScenarioAccount Account, DateTimeOffset When, JsonObject Json)>();
         foreach (var account in Scenario.Accounts)
         {
             int n = 0;
@@ -331,7 +331,7 @@ public sealed class GraphDirectory
                 bool exchange = signIn.ClientAppUsed is "Authenticated SMTP" or "IMAP4" or "POP3" or "Exchange ActiveSync" or "Autodiscover" or "Exchange Web Services" or "MAPI Over HTTP" or "Outlook Anywhere (RPC over HTTP)" or "Other clients";
                 string key = account.ObjectId + "|" + n.ToString(CultureInfo.InvariantCulture);
                 byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key));
-                list.Add((when, new JsonObject
+                list.Add((account, when, new JsonObject
                 {
                     ["id"] = DerivedIds.Guid("signIn", key),
                     ["createdDateTime"] = when.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
@@ -387,7 +387,8 @@ public sealed class GraphDirectory
             }
         }
 
-        return list.OrderByDescending(x => x.When).ThenBy(x => x.Json["id"]!.GetValue<string>(), StringComparer.Ordinal).Select(x => x.Json).ToList();
+        var ordered = list.OrderByDescending(x => x.When).ThenBy(x => x.Json["id"]!.GetValue<string>(), StringComparer.Ordinal).ToList();
+        return new SignInLog(Scenario, Anchor, ordered);
     }
 
     /// <summary>status.failureReason texts (EXO-SMTP-AUTH.md 1.7; wording [inferred] except 53003 per SHAPES B.7).</summary>

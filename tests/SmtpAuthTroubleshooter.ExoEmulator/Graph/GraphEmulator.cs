@@ -25,6 +25,7 @@ public sealed class GraphEmulator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _batchRoutes = new(StringComparer.Ordinal);
     private readonly GraphApi _api;
+    private readonly ManagedIdentityEndpoint _identity = new();
     private GraphDirectory _directory;
     private GraphFaultSettings _faults;
     private Task _acceptLoop = Task.CompletedTask;
@@ -34,6 +35,7 @@ public sealed class GraphEmulator : IAsyncDisposable
     private long _inner;
     private long _throttled;
     private long _control;
+    private long _miBearer;
     private int _stopped;
     private int _disposed;
 
@@ -111,7 +113,11 @@ public sealed class GraphEmulator : IAsyncDisposable
         Interlocked.Read(ref _inner),
         Interlocked.Read(ref _throttled),
         new SortedDictionary<string, long>(_routes, StringComparer.Ordinal),
-        new SortedDictionary<string, long>(_batchRoutes, StringComparer.Ordinal));
+        new SortedDictionary<string, long>(_batchRoutes, StringComparer.Ordinal))
+    {
+        TokenRequests = _identity.Requests,
+        ManagedIdentityBearerRequests = Interlocked.Read(ref _miBearer),
+    };
 
     /// <summary>Zeroes the counters and restores the faults given at start.</summary>
     public void Reset()
@@ -120,8 +126,10 @@ public sealed class GraphEmulator : IAsyncDisposable
         Interlocked.Exchange(ref _units, 0);
         Interlocked.Exchange(ref _inner, 0);
         Interlocked.Exchange(ref _throttled, 0);
+        Interlocked.Exchange(ref _miBearer, 0);
         _routes.Clear();
         _batchRoutes.Clear();
+        _identity.Reset();
         Faults = Options.Faults;
     }
 
@@ -264,6 +272,11 @@ public sealed class GraphEmulator : IAsyncDisposable
             return HandleControl(request);
         }
 
+        if (request.Segments.Count == 2 && request.Segments[0] == "msi" && request.Segments[1] == "token")
+        {
+            return _identity.Handle(request, Options.Clock);
+        }
+
         long n = Interlocked.Increment(ref _outer);
         var faults = Faults;
         if (faults.KillAt > 0 && n == faults.KillAt)
@@ -314,12 +327,19 @@ public sealed class GraphEmulator : IAsyncDisposable
             return GraphApi.Error(401, "InvalidAuthenticationToken", "Access token is empty.", Options.Clock, request, match.Key);
         }
 
+        if (!inner && request.Header("Authorization") is { } bearer && _identity.Issued(bearer))
+        {
+            Interlocked.Increment(ref _miBearer);
+        }
+
         // The $batch envelope is not a unit of work; its inner requests are.
         if (!match.IsBatch)
         {
             var faults = Faults;
             long unit = Interlocked.Increment(ref _units);
-            if (faults.ThrottleEvery > 0 && unit % faults.ThrottleEvery == 0)
+            if ((faults.ThrottleEvery > 0 && unit % faults.ThrottleEvery == 0) ||
+                (faults.ThrottleFirst > 0 && unit <= faults.ThrottleFirst) ||
+                (faults.ThrottlePathContains is { Length: > 0 } throttledPath && ("/" + string.Join('/', request.Segments)).Contains(throttledPath, StringComparison.OrdinalIgnoreCase)))
             {
                 Interlocked.Increment(ref _throttled);
                 return GraphApi.Throttled(faults, Options.Clock, request, match.Key);
@@ -376,6 +396,8 @@ public sealed class GraphEmulator : IAsyncDisposable
     {
         ["delayMs"] = (int)f.Delay.TotalMilliseconds,
         ["throttleEvery"] = f.ThrottleEvery,
+        ["throttleFirst"] = f.ThrottleFirst,
+        ["throttlePathContains"] = f.ThrottlePathContains,
         ["throttleStatus"] = f.ThrottleStatus,
         ["retryAfter"] = f.RetryAfter,
         ["nextLink"] = JsonNamingPolicy.CamelCase.ConvertName(f.NextLink.ToString()),
@@ -395,6 +417,8 @@ public sealed class GraphEmulator : IAsyncDisposable
             {
                 "delayMs" => f with { Delay = TimeSpan.FromMilliseconds(value!.GetValue<int>()) },
                 "throttleEvery" => f with { ThrottleEvery = value!.GetValue<int>() },
+                "throttleFirst" => f with { ThrottleFirst = value!.GetValue<int>() },
+                "throttlePathContains" => f with { ThrottlePathContains = value?.GetValue<string>() },
                 "throttleStatus" => f with { ThrottleStatus = value!.GetValue<int>() is 429 or 503 ? value.GetValue<int>() : throw new ArgumentException("throttleStatus must be 429 or 503.") },
                 "retryAfter" => f with { RetryAfter = value is null ? null : value.GetValueKind() == JsonValueKind.Number ? value.GetValue<double>().ToString(CultureInfo.InvariantCulture) : value.GetValue<string>() },
                 "nextLink" => f with { NextLink = Enum.Parse<NextLinkFault>(value!.GetValue<string>(), ignoreCase: true) },
@@ -419,6 +443,12 @@ public sealed record GraphStatistics(
     IReadOnlyDictionary<string, long> Routes,
     IReadOnlyDictionary<string, long> BatchRoutes)
 {
+    /// <summary>Managed identity token requests served on /msi/token (App Service protocol), in order.</summary>
+    public IReadOnlyList<ManagedIdentityTokenRequest> TokenRequests { get; init; } = Array.Empty<ManagedIdentityTokenRequest>();
+
+    /// <summary>Outer Graph requests that carried a token issued by /msi/token.</summary>
+    public long ManagedIdentityBearerRequests { get; init; }
+
     public long RouteCount(string route) => Routes.TryGetValue(route, out long n) ? n : 0;
 
     public long BatchRouteCount(string route) => BatchRoutes.TryGetValue(route, out long n) ? n : 0;
@@ -431,5 +461,7 @@ public sealed record GraphStatistics(
         ["serving"] = serving,
         ["routes"] = new JsonObject(Routes.Select(r => KeyValuePair.Create(r.Key, (JsonNode?)r.Value))),
         ["batchRoutes"] = new JsonObject(BatchRoutes.Select(r => KeyValuePair.Create(r.Key, (JsonNode?)r.Value))),
+        ["tokenRequests"] = new JsonArray(TokenRequests.Select(t => (JsonNode?)t.ToJson()).ToArray()),
+        ["managedIdentityBearerRequests"] = ManagedIdentityBearerRequests,
     };
 }

@@ -62,6 +62,12 @@ public sealed record GraphFaultSettings
     /// <summary>Every Nth unit of work (an outer request, or one inner request of a $batch) is throttled; 0 = never.</summary>
     public int ThrottleEvery { get; init; }
 
+    /// <summary>The first N units of work are throttled (then none, unless another throttle fault applies); 0 = never.</summary>
+    public int ThrottleFirst { get; init; }
+
+    /// <summary>Every unit of work whose path contains this text is throttled, for as long as the fault is set (sustained throttling of one read).</summary>
+    public string? ThrottlePathContains { get; init; }
+
     /// <summary>429 (default) or 503.</summary>
     public int ThrottleStatus { get; init; } = 429;
 

@@ -26,11 +26,27 @@ public static class ScaleScenarioGenerator
 
     private static readonly JsonSerializerOptions CompactOptions = new(ScenarioJson.Options) { WriteIndented = false };
 
+    private static readonly ScenarioLocation[] Locations =
+    [
+        new() { City = "Seattle", State = "Washington", CountryOrRegion = "US" },
+        new() { City = "Chicago", State = "Illinois", CountryOrRegion = "US" },
+        new() { City = "Amsterdam", State = "Noord-Holland", CountryOrRegion = "NL" },
+        new() { City = "Munich", State = "Bavaria", CountryOrRegion = "DE" },
+        new() { City = "Osaka", State = "Osaka", CountryOrRegion = "JP" },
+    ];
+
     /// <summary>Builds a scenario with <paramref name="count"/> mailboxes (user00001@scale.example.com, ...).</summary>
-    public static TenantScenario Generate(int count, int seed = 1)
+    /// <param name="count">Mailboxes.</param>
+    /// <param name="seed">Same count, seed and options: same scenario.</param>
+    /// <param name="signInDays">0: no SMTP clients. 1-30: every mailbox gets SMTP AUTH clients active over this many days (<see cref="SmtpClientsFor"/>), so the Graph emulator serves about count × days × <paramref name="signInsPerDay"/> Authenticated SMTP sign-ins.</param>
+    /// <param name="signInsPerDay">Sessions per mailbox per day (split over its clients).</param>
+    public static TenantScenario Generate(int count, int seed = 1, int signInDays = 0, double signInsPerDay = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(signInDays, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(signInDays, 90);
         var random = new Random(seed);
+        var clientRandom = new Random(unchecked(seed * 7919) ^ 0x5CA1E);   // separate stream: without clients the scenario is byte-for-byte the old one
         string NewGuid()
         {
             Span<byte> bytes = stackalloc byte[16];
@@ -115,6 +131,7 @@ public static class ScaleScenarioGenerator
                 OnPremisesSyncEnabled = random.NextDouble() < 0.3 ? true : null,
                 FullAccessApps = appMailbox ? [MailerAppId] : [],
                 SignIns = signIns,
+                SmtpClients = signInDays > 0 ? SmtpClientsFor(i, clientRandom, signInDays, signInsPerDay) : null,
             });
         }
 
@@ -178,12 +195,49 @@ public static class ScaleScenarioGenerator
 
         var scenario = new TenantScenario
         {
-            Description = $"Generated: {count.ToString(CultureInfo.InvariantCulture)} mailboxes, seed {seed.ToString(CultureInfo.InvariantCulture)}.",
+            Description = $"Generated: {count.ToString(CultureInfo.InvariantCulture)} mailboxes, seed {seed.ToString(CultureInfo.InvariantCulture)}."
+                + (signInDays > 0 ? $" SMTP clients over {signInDays.ToString(CultureInfo.InvariantCulture)} days, {signInsPerDay.ToString(CultureInfo.InvariantCulture)} session(s) per mailbox per day." : string.Empty),
             Tenant = tenant,
             Accounts = accounts,
         };
         scenario.Validate("generated scenario");
         return scenario;
+    }
+
+    /// <summary>
+    /// The SMTP clients of mailbox <paramref name="i"/>: 70% one client succeeding at <paramref name="perDay"/>; 10% two
+    /// clients (two IPs) at half that each; 5% failing with 50126; 3% a mix (10% 50126, 2% 50053); 3% blocked by CA
+    /// (53003); 3% succeeding until 1-10 days ago, then 50126; 3% non-interactive; 3% OAuth only (no sign-ins).
+    /// IPs are 198.18.x.y (198.19.x.y for the second client); 1% send traced mail to internal recipients.
+    /// </summary>
+    private static List<ScenarioSmtpClient> SmtpClientsFor(int i, Random random, int days, double perDay)
+    {
+        string ip = $"198.18.{(i >> 8) & 0xFF}.{i & 0xFF}";
+        double r = random.NextDouble();
+        var location = Locations[random.Next(Locations.Length)];
+        IReadOnlyList<string>? recipients = random.NextDouble() < 0.01
+            ? [$"user{(1 + random.Next(Math.Max(1, i))).ToString("D5", CultureInfo.InvariantCulture)}@{Domain}", $"it@{Domain}"]
+            : null;
+        var client = new ScenarioSmtpClient { IpAddress = ip, PerDay = perDay, Days = days, Location = location, Recipients = recipients };
+        if (r < 0.70)
+        {
+            return [client];
+        }
+
+        if (r < 0.80)
+        {
+            return [client with { PerDay = perDay / 2 }, client with { IpAddress = $"198.19.{(i >> 8) & 0xFF}.{i & 0xFF}", PerDay = perDay / 2, Location = Locations[(i + 1) % Locations.Length] }];
+        }
+
+        return r switch
+        {
+            < 0.85 => [client with { ErrorCode = 50126 }],
+            < 0.88 => [client with { Failures = new Dictionary<string, double> { ["50126"] = 0.1, ["50053"] = 0.02 } }],
+            < 0.91 => [client with { ErrorCode = 53003 }],
+            < 0.94 => [client with { FailFrom = new ScenarioFailFrom { DaysAgo = 1 + random.Next(10), ErrorCode = 50126 } }],
+            < 0.97 => [client with { Interactive = false }],
+            _ => [client with { Authentication = SmtpClientAuthentication.OAuth }],
+        };
     }
 
     /// <summary>Writes <paramref name="scenario"/> as compact JSON with a leading comment line (JSONC).</summary>

@@ -66,6 +66,10 @@ public sealed record ScenarioAccount
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ScenarioSignIn>? SignIns { get; init; }
 
+    /// <summary>SMTP AUTH clients of this mailbox (devices, apps at an IP): generated sign-ins and message trace rows. Null = none.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioSmtpClient>? SmtpClients { get; init; }
+
     /// <summary>Free text for people (e.g. what the account's clients get wrong); ignored by the emulator.</summary>
     public string? Description { get; init; }
 

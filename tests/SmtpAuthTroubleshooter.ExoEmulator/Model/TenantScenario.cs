@@ -155,6 +155,16 @@ public sealed record TenantScenario
                     problems.Add($"account '{who}': a sign-in needs minutesAgo >= 0 and a clientAppUsed.");
                 }
             }
+
+            var clientIps = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var client in account.SmtpClients ?? [])
+            {
+                client.Validate(who, problems);
+                if (!clientIps.Add(client.IpAddress))
+                {
+                    problems.Add($"account '{who}': smtpClients lists '{client.IpAddress}' twice (one client per IP).");
+                }
+            }
         }
 
         var upns = new HashSet<string>(Accounts.Select(a => a.UserPrincipalName), StringComparer.OrdinalIgnoreCase);

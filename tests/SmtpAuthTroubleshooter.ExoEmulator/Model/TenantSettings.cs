@@ -53,6 +53,13 @@ public sealed record TenantSettings
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ScenarioDomain>? Domains { get; init; }
 
+    /// <summary><c>Get-OrganizationConfig</c> RejectDirectSend: true refuses unauthenticated mail from the tenant's own domains on the MX (Direct Send).</summary>
+    public bool RejectDirectSend { get; init; }
+
+    /// <summary><c>Get-AcceptedDomain</c>. Null = every <see cref="EffectiveDomains"/> entry as Authoritative (<see cref="Domain"/> the default) plus the initial domain.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ScenarioAcceptedDomain>? AcceptedDomains { get; init; }
+
     /// <summary>Graph caller permissions and licence. Null = every permission, premium.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public GraphSettings? Graph { get; init; }
@@ -68,6 +75,23 @@ public sealed record TenantSettings
 
     /// <summary><see cref="Graph"/>, or the defaults (all permissions, premium).</summary>
     public GraphSettings EffectiveGraph() => Graph ?? new GraphSettings();
+
+    /// <summary><see cref="AcceptedDomains"/>, or the derived list (every domain Authoritative, <see cref="Domain"/> the default, then the initial domain).</summary>
+    public IReadOnlyList<ScenarioAcceptedDomain> EffectiveAcceptedDomains()
+    {
+        if (AcceptedDomains is { } listed)
+        {
+            return listed;
+        }
+
+        var list = EffectiveDomains().Select(d => new ScenarioAcceptedDomain { DomainName = d.Id, Default = d.Id.Equals(Domain, StringComparison.OrdinalIgnoreCase) }).ToList();
+        if (!list.Any(d => d.DomainName.Equals(InitialDomain(), StringComparison.OrdinalIgnoreCase)))
+        {
+            list.Add(new ScenarioAcceptedDomain { DomainName = InitialDomain() });
+        }
+
+        return list;
+    }
 
     /// <summary>The initial domain, e.g. contoso.onmicrosoft.com (first label of <see cref="Domain"/>).</summary>
     public string InitialDomain() => (Domain.Split('.')[0] + ".onmicrosoft.com").ToLowerInvariant();
@@ -117,6 +141,24 @@ public sealed record TenantSettings
         }
 
         ValidateDirectory(problems);
+
+        if (AcceptedDomains is { } accepted)
+        {
+            if (accepted.Count(d => d.Default) != 1)
+            {
+                problems.Add("tenant.acceptedDomains: exactly one domain must be the default.");
+            }
+
+            foreach (var group in accepted.GroupBy(d => d.DomainName, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            {
+                problems.Add($"tenant.acceptedDomains: '{group.Key}' is listed {group.Count()} times.");
+            }
+
+            foreach (var d in accepted.Where(d => string.IsNullOrWhiteSpace(d.DomainName) || !d.DomainName.Contains('.', StringComparison.Ordinal)))
+            {
+                problems.Add($"tenant.acceptedDomains: '{d.DomainName}' is not a domain name.");
+            }
+        }
 
         if (SecurityDefaultsEnabled && ConditionalAccessPolicies.Any(p => p.State == ConditionalAccessPolicyState.Enabled))
         {

@@ -313,9 +313,9 @@ internal sealed partial class SmtpSession
             ServerCertificate = _server.Certificate,
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-#pragma warning disable SYSLIB0039 // Offered on purpose: EXO completes legacy handshakes and then answers 421 4.7.66.
+#pragma warning disable SYSLIB0039, CA5397 // Offered on purpose: EXO completes legacy handshakes and then answers 421 4.7.66.
             EnabledSslProtocols = SslProtocols.Tls | SslProtocols.Tls11 | SslProtocols.Tls12 | SslProtocols.Tls13,
-#pragma warning restore SYSLIB0039
+#pragma warning restore SYSLIB0039, CA5397
         };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_token);
         timeout.CancelAfter(_options.ReadTimeout);

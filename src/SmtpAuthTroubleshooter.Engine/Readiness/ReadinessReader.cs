@@ -1,0 +1,626 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using SmtpAuthTroubleshooter.Engine.Policy;
+
+namespace SmtpAuthTroubleshooter.Engine.Readiness
+{
+    /// <summary>What a readiness read covers.</summary>
+    public sealed class ReadinessOptions
+    {
+        /// <summary>Days of sign-ins (1-30).</summary>
+        public int Days { get; set; } = 30;
+        /// <summary>Also list mailboxes that could use SMTP AUTH but had no sign-in in the window.</summary>
+        public bool IncludeUnused { get; set; }
+        /// <summary>The text of the Exchange admin center's SMTP AUTH clients report (CSV), if given.</summary>
+        public string? SmtpAuthReportCsv { get; set; }
+        /// <summary>Read message trace to tell internal-only senders (Get-MessageTraceV2).</summary>
+        public bool ReadMessageTrace { get; set; } = true;
+        /// <summary>At most this many Get-MessageTraceV2 queries (the service allows about 100 per 5 minutes; each sender
+        /// takes one per 10 days of the window, fewer when an external recipient shows up early).</summary>
+        public int MessageTraceQueryBudget { get; set; } = 100;
+        /// <summary>Mailboxes the admin names as code the organization owns.</summary>
+        public IReadOnlyCollection<string> OwnCode { get; set; } = Array.Empty<string>();
+        /// <summary>Now (tests set it).</summary>
+        public DateTime NowUtc { get; set; } = DateTime.UtcNow;
+    }
+
+    /// <summary>
+    /// Retirement readiness (issue 12): who still sends with basic SMTP AUTH (Entra "Authenticated SMTP" sign-ins, read
+    /// tenant-wide in pages and aggregated as they stream), who could (the policy-state engine, Exchange half), what the
+    /// end-of-December 2026 default-off does to each sender, and where each should move (MigrationRules.json). Each source
+    /// that cannot be read leaves its fields empty and says why; nothing throws but cancellation.
+    /// </summary>
+    public sealed class ReadinessReader
+    {
+        /// <summary>When basic SMTP AUTH is disabled by default for existing tenants (the end of December 2026).</summary>
+        public static readonly DateTime DefaultOffUtc = new DateTime(2026, 12, 31, 0, 0, 0, DateTimeKind.Utc);
+
+        private static readonly string[] s_rejectDirectSend = { "RejectDirectSend" };
+        private static readonly string[] s_domainName = { "DomainName", "DomainType" };
+        private static readonly string[] s_recipient = { "RecipientAddress" };
+
+        /// <summary>Above this many senders the mailboxes are read with one listing per kind instead of filtered batches.</summary>
+        internal const int ListingThreshold = 200;
+
+        private readonly GraphReader? _graph;
+        private readonly string? _graphUnavailable;
+        private readonly IExchangeSession? _exchange;
+        private readonly ReadinessOptions _options;
+        private readonly IDiagnosticSink _sink;
+        private readonly MigrationAdvisor _advisor;
+
+        /// <summary>Creates a reader. <paramref name="graph"/> null: the sign-in log is not read (<paramref name="graphUnavailable"/> says why).</summary>
+        public ReadinessReader(GraphReader? graph, string? graphUnavailable, IExchangeSession? exchange, ReadinessOptions options, IDiagnosticSink sink, MigrationAdvisor? advisor = null)
+        {
+            _graph = graph;
+            _graphUnavailable = graphUnavailable;
+            _exchange = exchange;
+            _options = options ?? throw new ArgumentNullException(nameof(options));
+            _sink = sink ?? throw new ArgumentNullException(nameof(sink));
+            _advisor = advisor ?? MigrationAdvisor.Embedded;
+        }
+
+        /// <summary>Sign-in rows read.</summary>
+        public long SignInRows { get; private set; }
+
+        /// <summary>Basic SMTP AUTH sign-ins per day over every sender (the report's chart), once read.</summary>
+        public string? TotalPerDay { get; private set; }
+
+        /// <summary>Reads every source and returns one client per sender, most affected first.</summary>
+        public async Task<IReadOnlyList<SmtpAuthClient>> ReadAsync(CancellationToken cancellationToken)
+        {
+            var reasons = new List<string>();
+            var aggregator = new SignInAggregator(_options.Days, _options.NowUtc);
+            bool usageRead = await ReadSignInsAsync(aggregator, reasons, cancellationToken).ConfigureAwait(false);
+            SignInRows = aggregator.Rows;
+            TotalPerDay = usageRead ? aggregator.PerDayText(aggregator.Total()) : null;
+            IReadOnlyList<SenderUsage> senders = usageRead ? aggregator.Senders : Array.Empty<SenderUsage>();
+            _sink.Verbose(string.Format(CultureInfo.InvariantCulture, "Sign-in log: {0} rows, {1} senders (mailbox and IP).", aggregator.Rows, senders.Count));
+
+            Dictionary<string, (string? Protocol, long? Messages)> report = ParseReport(_options.SmtpAuthReportCsv, reasons);
+
+            // Exposure: the Exchange half of the policy state, for every mailbox seen (and every mailbox with -IncludeUnused).
+            var states = new Dictionary<string, SmtpAuthPolicyState>(StringComparer.OrdinalIgnoreCase);
+            bool? rejectDirectSend = null;
+            string? exposureUnknown = null;
+            if (_exchange is null)
+            {
+                exposureUnknown = "Exchange Online was not read (no Connect-ExchangeOnline session): SmtpAuthEnabled and the basic-auth verdict are empty.";
+            }
+            else
+            {
+                var policy = new PolicyStateReader(_exchange, new PolicyReadOptions(), _sink, () => _options.NowUtc);
+                await policy.ReadTenantAsync(cancellationToken).ConfigureAwait(false);
+                rejectDirectSend = await ReadRejectDirectSendAsync(cancellationToken).ConfigureAwait(false);
+                // Many senders: one tenant-wide listing per kind (three EXO calls) costs less than a filtered call per
+                // kind for every 50 of them; a few senders: filtered calls.
+                List<string> seenNames = senders.Select(s => s.UserPrincipalName).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+                if (_options.IncludeUnused || seenNames.Count > ListingThreshold)
+                {
+                    await policy.ReadAllAsync(batch =>
+                    {
+                        foreach (SmtpAuthPolicyState s in batch)
+                        {
+                            if (s.UserPrincipalName is string upn)
+                            {
+                                states[upn] = s;
+                            }
+                        }
+
+                        return Task.CompletedTask;
+                    }, cancellationToken).ConfigureAwait(false);
+                }
+
+                List<string> seen = seenNames.Where(u => !states.ContainsKey(u)).ToList();
+                if (seen.Count > 0)
+                {
+                    foreach (PolicyStateResult r in await policy.ReadAsync(seen, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (r.State is not null)
+                        {
+                            states[r.Identity] = r.State;
+                        }
+                    }
+                }
+            }
+
+            // Message trace for the senders that need a path (basic use), busiest first, within the trace's limits.
+            Dictionary<string, (bool InternalOnly, int Messages)> trace = await ReadTraceAsync(
+                senders.Where(s => s.Count > 0).Select(s => s.UserPrincipalName).Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons, cancellationToken).ConfigureAwait(false);
+
+            var ipsPerMailbox = senders.GroupBy(s => s.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Select(s => s.Ip).Distinct().ToList(), StringComparer.OrdinalIgnoreCase);
+            var ownCode = new HashSet<string>(_options.OwnCode, StringComparer.OrdinalIgnoreCase);
+            string? usageUnknown = usageRead ? null : reasons.FirstOrDefault();
+            var clients = new List<SmtpAuthClient>();
+            foreach (SenderUsage s in senders)
+            {
+                states.TryGetValue(s.UserPrincipalName, out SmtpAuthPolicyState? state);
+                clients.Add(Build(s.UserPrincipalName, s, state, report, trace, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown));
+            }
+
+            // Mailboxes without sign-ins: with -IncludeUnused every one that could use SMTP AUTH; and every sender the
+            // admin center report names (OAuth senders have no Authenticated SMTP sign-ins).
+            var listed = new HashSet<string>(senders.Select(s => s.UserPrincipalName), StringComparer.OrdinalIgnoreCase);
+            IEnumerable<string> extra = report.Keys.Where(k => !listed.Contains(k));
+            if (_options.IncludeUnused)
+            {
+                extra = extra.Concat(states.Values.Where(st => st.SmtpAuthEnabled == true && st.UserPrincipalName is not null && !listed.Contains(st.UserPrincipalName)).Select(st => st.UserPrincipalName!));
+            }
+
+            foreach (string upn in extra.Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(u => u, StringComparer.OrdinalIgnoreCase))
+            {
+                states.TryGetValue(upn, out SmtpAuthPolicyState? state);
+                clients.Add(Build(upn, null, state, report, trace, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown));
+            }
+
+            return clients
+                .OrderBy(c => ImpactOrder(c.ImpactAtDefaultOff))
+                .ThenByDescending(c => c.SignInCount ?? 0)
+                .ThenBy(c => c.UserPrincipalName, StringComparer.OrdinalIgnoreCase)
+                .ToList();
+        }
+
+        private SmtpAuthClient Build(string upn, SenderUsage? s, SmtpAuthPolicyState? state, Dictionary<string, (string? Protocol, long? Messages)> report,
+            Dictionary<string, (bool InternalOnly, int Messages)> trace, Dictionary<string, List<string>> ipsPerMailbox, HashSet<string> ownCode,
+            bool? rejectDirectSend, List<string> reasons, string? exposureUnknown, string? usageUnknown)
+        {
+            bool usageRead = usageUnknown is null;
+            var c = new SmtpAuthClient
+            {
+                UserPrincipalName = state?.UserPrincipalName ?? upn,
+                ClientIp = s?.Ip,
+                Days = _options.Days,
+                SignInCount = usageRead ? s?.Count ?? 0 : null,
+                SuccessCount = usageRead ? s?.Successes ?? 0 : null,
+                FailureCount = usageRead ? s?.Failures ?? 0 : null,
+                FirstSeenUtc = s?.FirstUtc,
+                LastSeenUtc = s?.LastUtc,
+                LastSuccessUtc = s?.LastSuccessUtc,
+                LastErrorCode = s?.LastErrorCode,
+                LastFailureReason = s?.LastFailureReason,
+                Location = s?.Location,
+                UserAgent = s?.UserAgent,
+                SignInsPerDay = s is null ? null : new SignInAggregator(_options.Days, _options.NowUtc).PerDayText(s.PerDay),
+                TurnedToFailure = usageRead ? s?.TurnedToFailure ?? false : null,
+                SmtpAuthEnabled = state?.SmtpAuthEnabled,
+                SmtpAuthDecidedBy = state?.SmtpAuthDecidedBy,
+                BasicAuthVerdict = state?.BasicAuthVerdict ?? PolicyVerdict.Unknown,
+                BasicAuthBlockedBy = state?.BasicAuthBlockedBy,
+                RecipientTypeDetails = state?.RecipientTypeDetails,
+            };
+            if (report.TryGetValue(upn, out (string? Protocol, long? Messages) r))
+            {
+                c.AuthenticationProtocol = r.Protocol;
+                c.MessagesSent = r.Messages;
+            }
+
+            if (trace.TryGetValue(upn, out (bool InternalOnly, int Messages) t))
+            {
+                c.InternalRecipientsOnly = t.Messages > 0 ? t.InternalOnly : null;
+                c.TracedMessages = t.Messages;
+            }
+
+            bool oauthSeen = c.AuthenticationProtocol?.IndexOf("OAuth", StringComparison.OrdinalIgnoreCase) >= 0;
+            bool oauthOnly = oauthSeen && c.AuthenticationProtocol!.IndexOf("Basic", StringComparison.OrdinalIgnoreCase) < 0;
+            (c.ImpactAtDefaultOff, c.ImpactReason) = Impact(s, usageRead, oauthOnly, usageUnknown);
+
+            List<string> ips = ipsPerMailbox.TryGetValue(upn, out List<string>? list) ? list : new List<string>();
+            var facts = new SenderFacts
+            {
+                UserPrincipalName = c.UserPrincipalName,
+                ClientIp = c.ClientIp,
+                BasicSignIns = s?.Count ?? 0,
+                BasicSuccesses = s?.Successes ?? 0,
+                SmtpAuthEnabled = c.SmtpAuthEnabled,
+                OAuthOnly = oauthOnly,
+                OAuthSeen = oauthSeen,
+                InternalRecipientsOnly = c.InternalRecipientsOnly,
+                StaticPublicIp = ips.Count == 1 && IsPublic(ips[0]),
+                RejectDirectSend = rejectDirectSend,
+                MessagesSent = c.MessagesSent,
+                OwnCode = ownCode.Contains(upn),
+            };
+            if (!usageRead && !oauthOnly)
+            {
+                c.MigrationPath = SmtpAuthMigrationPath.Review;
+                c.MigrationReason = "The sign-in log was not read, so whether and how this mailbox sends is not known.";
+            }
+            else
+            {
+                var values = new Dictionary<string, string?>(StringComparer.Ordinal)
+                {
+                    ["UserPrincipalName"] = c.UserPrincipalName,
+                    ["ClientIp"] = c.ClientIp,
+                    ["ConnectorName"] = c.ClientIp is null ? null : "SMTP relay " + c.ClientIp,
+                };
+                (c.MigrationPath, c.MigrationReason, c.MigrationCommand) = _advisor.Advise(facts, values);
+            }
+
+            var unknown = new List<string>(reasons);
+            if (exposureUnknown is not null)
+            {
+                unknown.Add(exposureUnknown);
+            }
+            else if (state is null)
+            {
+                unknown.Add("No Exchange Online mailbox by this name was found: SmtpAuthEnabled is empty.");
+            }
+            else if (!string.IsNullOrEmpty(state.UnknownReasons))
+            {
+                unknown.Add(state.UnknownReasons!);
+            }
+
+            c.UnknownReasons = unknown.Count == 0 ? null : string.Join(" ", unknown.Distinct(StringComparer.Ordinal));
+            return c;
+        }
+
+        private static (SmtpAuthImpact, string) Impact(SenderUsage? s, bool usageRead, bool oauthOnly, string? usageUnknown)
+        {
+            if (oauthOnly && (s is null || s.Count == 0))
+            {
+                return (SmtpAuthImpact.Unaffected, "OAuth only (admin center report): the default-off does not touch it.");
+            }
+
+            if (!usageRead)
+            {
+                return (SmtpAuthImpact.Unknown, usageUnknown ?? "The sign-in log was not read.");
+            }
+
+            if (s is null || s.Count == 0)
+            {
+                return (SmtpAuthImpact.Unaffected, "No basic SMTP AUTH sign-in in the window.");
+            }
+
+            string code = s.LastErrorCode is int e
+                ? string.Format(CultureInfo.InvariantCulture, "{0}{1}", e, ErrorCatalog.Embedded.SignInCodes.TryGetValue(e, out string? cause) ? " (" + cause + ")" : string.Empty)
+                : "?";
+            if (s.TurnedToFailure)
+            {
+                return (SmtpAuthImpact.AlreadyFailing, string.Format(CultureInfo.InvariantCulture,
+                    "Basic sign-ins succeeded until {0:u} and have failed since ({1} failures, last error {2}){3}", s.LastSuccessUtc, s.FailuresSinceLastSuccess, code,
+                    s.LastSuccessUtc >= DefaultOffUtc.AddDays(-1) ? ": the pattern of the basic-auth default-off." : "."));
+            }
+
+            if (s.Successes > 0)
+            {
+                return (SmtpAuthImpact.Breaks, string.Format(CultureInfo.InvariantCulture,
+                    "{0} of {1} basic SMTP AUTH sign-ins succeeded, the last at {2:u}: this sender stops working when basic auth is disabled by default.", s.Successes, s.Count, s.LastSuccessUtc));
+            }
+
+            return (SmtpAuthImpact.AlreadyFailing, string.Format(CultureInfo.InvariantCulture,
+                "All {0} basic SMTP AUTH sign-ins failed (last error {1}): it does not work today either.", s.Count, code));
+        }
+
+        private static int ImpactOrder(SmtpAuthImpact impact) => impact switch
+        {
+            SmtpAuthImpact.Breaks => 0,
+            SmtpAuthImpact.AlreadyFailing => 1,
+            SmtpAuthImpact.Unknown => 2,
+            _ => 3,
+        };
+
+        private async Task<bool> ReadSignInsAsync(SignInAggregator aggregator, List<string> reasons, CancellationToken cancellationToken)
+        {
+            if (_graph is null)
+            {
+                reasons.Add("Sign-ins: " + (_graphUnavailable ?? "Microsoft Graph is not connected") + "; usage fields are empty.");
+                return false;
+            }
+
+            string since = _options.NowUtc.Date.AddDays(1 - _options.Days).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            // beta separates interactive and non-interactive sign-ins (signInEventTypes) and adds userAgent; v1.0 lists the
+            // interactive ones. Beta first; v1.0 when beta refuses the filter.
+            string filter = "createdDateTime ge " + since + " and clientAppUsed eq 'Authenticated SMTP'";
+            string beta = "beta/auditLogs/signIns?$filter=" + Uri.EscapeDataString(filter + " and (signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser'))") + "&$top=1000";
+            string v1 = "v1.0/auditLogs/signIns?$filter=" + Uri.EscapeDataString(filter) + "&$top=1000";
+            GraphResult? failure = await PageAsync(beta, aggregator, cancellationToken).ConfigureAwait(false);
+            if (failure is { Status: 400 } && aggregator.Rows == 0)
+            {
+                _sink.Verbose("Sign-ins: beta refused the event-type filter; reading v1.0 (interactive sign-ins only).");
+                failure = await PageAsync(v1, aggregator, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (failure is null)
+            {
+                return true;
+            }
+
+            reasons.Add("Sign-ins: " + Explain(failure) + (aggregator.Rows > 0 ? string.Format(CultureInfo.InvariantCulture, " (after {0} rows; the counts would be incomplete)", aggregator.Rows) : string.Empty) + "; usage fields are empty.");
+            return false;
+        }
+
+        private async Task<GraphResult?> PageAsync(string url, SignInAggregator aggregator, CancellationToken cancellationToken)
+        {
+            string? next = url;
+            int page = 0;
+            while (next is not null)
+            {
+                GraphResult result = await _graph!.GetAsync(next, cancellationToken).ConfigureAwait(false);
+                if (!result.Ok || result.Body is not JsonElement body)
+                {
+                    return result.Ok ? new GraphResult(result.Status, null, "MalformedResponse", "The response had no JSON body.") : result;
+                }
+
+                if (body.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (JsonElement row in value.EnumerateArray())
+                    {
+                        aggregator.Add(row);
+                    }
+                }
+
+                page++;
+                _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Sign-in log: {0:N0} sign-ins read ({1} pages)", aggregator.Rows, page), -1);
+                next = body.TryGetProperty("@odata.nextLink", out JsonElement link) && link.ValueKind == JsonValueKind.String ? link.GetString() : null;
+            }
+
+            return null;
+        }
+
+        private static string Explain(GraphResult r)
+        {
+            if (r.Status == 403 && string.Equals(r.ErrorCode, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", StringComparison.OrdinalIgnoreCase))
+            {
+                return "the sign-in log API needs an Entra ID P1 or P2 licence in the tenant (Graph answered 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant); without one, the Entra admin center shows 7 days of sign-ins, but not through the API";
+            }
+
+            if (r.Status == 403)
+            {
+                return "Graph refused the read (403 " + r.ErrorCode + "): it needs AuditLog.Read.All and Directory.Read.All";
+            }
+
+            if (r.Throttled is not null)
+            {
+                return "Graph kept throttling the read (" + r.Throttled + ")";
+            }
+
+            return string.Format(CultureInfo.InvariantCulture, "the read failed ({0} {1}: {2})", r.Status, r.ErrorCode, r.ErrorMessage);
+        }
+
+        private async Task<bool?> ReadRejectDirectSendAsync(CancellationToken cancellationToken)
+        {
+            bool? value = null;
+            try
+            {
+                await _exchange!.InvokeAsync(new ExchangeCommand("Get-OrganizationConfig", new Dictionary<string, object?>(), s_rejectDirectSend), r => value = r.Bool("RejectDirectSend"), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ExchangeCallException ex)
+            {
+                _sink.Verbose("Get-OrganizationConfig RejectDirectSend: " + ex.Message);
+            }
+
+            return value;
+        }
+
+        // Per sender: are all recipients in accepted domains? Get-MessageTraceV2 takes at most 10 days per query.
+        private async Task<Dictionary<string, (bool InternalOnly, int Messages)>> ReadTraceAsync(List<string> senders, List<string> reasons, CancellationToken cancellationToken)
+        {
+            var result = new Dictionary<string, (bool, int)>(StringComparer.OrdinalIgnoreCase);
+            if (_exchange is null || !_options.ReadMessageTrace || senders.Count == 0)
+            {
+                return result;
+            }
+
+            var domains = new List<string>();
+            try
+            {
+                await _exchange.InvokeAsync(new ExchangeCommand("Get-AcceptedDomain", new Dictionary<string, object?>(), s_domainName),
+                    r =>
+                    {
+                        // Only authoritative domains have their mailboxes in this tenant; an InternalRelay domain's
+                        // recipients may live elsewhere, which High Volume Email and Direct Send cannot reach.
+                        string? type = r.Text("DomainType");
+                        if (r.Text("DomainName") is string d && (type is null || string.Equals(type, "Authoritative", StringComparison.OrdinalIgnoreCase)))
+                        {
+                            domains.Add(d);
+                        }
+                    }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ExchangeCallException ex)
+            {
+                reasons.Add("Message trace: the accepted domains could not be read (" + ex.Message + "); InternalRecipientsOnly is empty.");
+                return result;
+            }
+
+            DateTime end = _options.NowUtc;
+            DateTime start = end.AddDays(-_options.Days);
+            int budget = _options.MessageTraceQueryBudget;
+            int done = 0;
+            foreach (string sender in senders)
+            {
+                if (budget <= 0)
+                {
+                    _sink.Warning(string.Format(CultureInfo.CurrentCulture, "Message trace: {0} senders use basic SMTP AUTH; the {1} busiest were traced within the service's limit of about 100 queries per 5 minutes. The rest have InternalRecipientsOnly empty and a Review path unless another fact decides.", senders.Count, done));
+                    break;
+                }
+
+                bool internalOnly = true;
+                bool complete = true;
+                int messages = 0;
+                try
+                {
+                    for (DateTime windowEnd = end; windowEnd > start && internalOnly; windowEnd = windowEnd.AddDays(-10))
+                    {
+                        if (budget-- <= 0)
+                        {
+                            complete = false;
+                            break;
+                        }
+
+                        DateTime windowStart = windowEnd.AddDays(-10) < start ? start : windowEnd.AddDays(-10);
+                        var parameters = new Dictionary<string, object?> { ["SenderAddress"] = sender, ["StartDate"] = windowStart, ["EndDate"] = windowEnd, ["ResultSize"] = 5000 };
+                        await _exchange.InvokeAsync(new ExchangeCommand("Get-MessageTraceV2", parameters, s_recipient), r =>
+                        {
+                            messages++;
+                            string? to = r.Text("RecipientAddress");
+                            int at = to?.LastIndexOf('@') ?? -1;
+                            if (at < 0 || !domains.Any(d => string.Equals(d, to!.Substring(at + 1), StringComparison.OrdinalIgnoreCase)))
+                            {
+                                internalOnly = false;
+                            }
+                        }, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    // An unfinished trace can still say "external" (one external recipient decides), never "internal only".
+                    if (complete || !internalOnly)
+                    {
+                        result[sender] = (internalOnly, messages);
+                    }
+                }
+                catch (ExchangeCallException ex)
+                {
+                    _sink.Verbose("Message trace for " + sender + ": " + ex.Message);
+                }
+
+                done++;
+                _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Message trace: {0} of {1} senders", done, senders.Count), done * 100 / senders.Count);
+            }
+
+            return result;
+        }
+
+        // The admin center's "SMTP AUTH clients" CSV export: sender, messages sent, authentication protocol (columns found by name).
+        private static Dictionary<string, (string? Protocol, long? Messages)> ParseReport(string? csv, List<string> reasons)
+        {
+            var result = new Dictionary<string, (string?, long?)>(StringComparer.OrdinalIgnoreCase);
+            if (string.IsNullOrWhiteSpace(csv))
+            {
+                return result;
+            }
+
+            List<string[]> rows = Csv(csv!);
+            if (rows.Count == 0)
+            {
+                return result;
+            }
+
+            string[] header = rows[0];
+            int sender = Array.FindIndex(header, h => h.IndexOf("sender", StringComparison.OrdinalIgnoreCase) >= 0 || h.IndexOf("address", StringComparison.OrdinalIgnoreCase) >= 0);
+            int protocol = Array.FindIndex(header, h => h.IndexOf("protocol", StringComparison.OrdinalIgnoreCase) >= 0);
+            int messages = Array.FindIndex(header, h => h.IndexOf("message", StringComparison.OrdinalIgnoreCase) >= 0);
+            if (sender < 0)
+            {
+                reasons.Add("The SMTP AUTH clients report has no sender column (" + string.Join(", ", header) + "); it was not used.");
+                return result;
+            }
+
+            foreach (string[] row in rows.Skip(1))
+            {
+                if (row.Length <= sender || string.IsNullOrWhiteSpace(row[sender]))
+                {
+                    continue;
+                }
+
+                string key = row[sender].Trim();
+                string? proto = protocol >= 0 && row.Length > protocol ? row[protocol].Trim() : null;
+                long? count = messages >= 0 && row.Length > messages && long.TryParse(row[messages].Replace(",", string.Empty).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : null;
+                if (result.TryGetValue(key, out (string? Protocol, long? Messages) seen))
+                {
+                    // One row per sender and protocol: both protocols, summed messages.
+                    proto = string.Join(", ", new[] { seen.Protocol, proto }.Where(p => !string.IsNullOrEmpty(p)).Distinct(StringComparer.OrdinalIgnoreCase));
+                    count = (seen.Messages ?? 0) + (count ?? 0);
+                }
+
+                result[key] = (string.IsNullOrEmpty(proto) ? null : proto, count);
+            }
+
+            return result;
+        }
+
+        private static List<string[]> Csv(string text)
+        {
+            var rows = new List<string[]>();
+            var field = new StringBuilder();
+            var row = new List<string>();
+            bool quoted = false;
+            for (int i = 0; i < text.Length; i++)
+            {
+                char ch = text[i];
+                if (quoted)
+                {
+                    if (ch == '"' && i + 1 < text.Length && text[i + 1] == '"')
+                    {
+                        field.Append('"');
+                        i++;
+                    }
+                    else if (ch == '"')
+                    {
+                        quoted = false;
+                    }
+                    else
+                    {
+                        field.Append(ch);
+                    }
+                }
+                else if (ch == '"')
+                {
+                    quoted = true;
+                }
+                else if (ch == ',')
+                {
+                    row.Add(field.ToString());
+                    field.Clear();
+                }
+                else if (ch == '\n' || ch == '\r')
+                {
+                    if (ch == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+                    {
+                        i++;
+                    }
+
+                    row.Add(field.ToString());
+                    field.Clear();
+                    if (row.Any(f => f.Length > 0))
+                    {
+                        rows.Add(row.ToArray());
+                    }
+
+                    row.Clear();
+                }
+                else if (ch != '\uFEFF')
+                {
+                    field.Append(ch);
+                }
+            }
+
+            row.Add(field.ToString());
+            if (row.Any(f => f.Length > 0))
+            {
+                rows.Add(row.ToArray());
+            }
+
+            return rows;
+        }
+
+        private static bool IsPublic(string ip)
+        {
+            if (!IPAddress.TryParse(ip, out IPAddress? a))
+            {
+                return false;
+            }
+
+            if (IPAddress.IsLoopback(a))
+            {
+                return false;
+            }
+
+            byte[] b = a.GetAddressBytes();
+            if (a.AddressFamily == AddressFamily.InterNetwork)
+            {
+                return !(b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127) || b[0] == 0);
+            }
+
+            return !(a.IsIPv6LinkLocal || a.IsIPv6SiteLocal || (b[0] & 0xFE) == 0xFC);
+        }
+    }
+}

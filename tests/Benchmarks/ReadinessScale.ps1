@@ -1,0 +1,76 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Benchmark (not a test): Get-SmtpAuthClient -Days 30 over an emulated tenant of -Count mailboxes with 30 days of
+    Authenticated SMTP sign-ins (10,000 x 30 = about 300,000 rows) and -DelayMs on every Graph request and Exchange call,
+    side by side with the per-mailbox loop an admin writes today (one filtered sign-in query per mailbox, paged). Each
+    runs in a fresh pwsh; prints requests, wall time and peak working set, and the ratio. Issue 12's goal: at most 0.05 of
+    the loop's wall time, peak working set at most 300 MB.
+    Run alone: dotnet pwsh ./tests/Benchmarks/ReadinessScale.ps1 -ModulePath ./out/SmtpAuthTroubleshooter/<v>/SmtpAuthTroubleshooter.psd1
+#>
+param([Parameter(Mandatory)][string] $ModulePath, [int] $Count = 10000, [int] $DelayMs = 50, [int] $LoopSample = 0)
+$ErrorActionPreference = 'Stop'
+. "$PSScriptRoot/../EmulatedTenant/tenant.ps1"
+$ModulePath = (Resolve-Path $ModulePath).Path
+$work = Join-Path ([System.IO.Path]::GetTempPath()) ('smtpauth-readiness-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+$null = New-Item -ItemType Directory $work
+$scenario = New-ScaleScenario -Count $Count -Path (Join-Path $work "readiness-$Count.json") -SignInDays 30
+$graph = Start-GraphEmulator -Scenario $scenario -ExtraArgs @('--delay-ms', "$DelayMs")
+$pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+$tenantRoot = (Resolve-Path "$PSScriptRoot/../EmulatedTenant").Path
+
+$common = @"
+`$ErrorActionPreference = 'Stop'
+`$env:PSModulePath = '$tenantRoot' + [IO.Path]::PathSeparator + `$env:PSModulePath
+Import-Module ExchangeOnlineManagement, Microsoft.Graph.Authentication
+Connect-ExchangeOnline -ScenarioPath '$scenario' -DelayMilliseconds $DelayMs -ShowBanner:`$false
+`$null = Connect-MgGraph -GraphBaseUri '$($graph.BaseUri)' -NoWelcome
+Reset-ExoStandIn
+Invoke-RestMethod -Method Post -Uri '$($graph.BaseUri)_emulator/reset' -ContentType 'application/json' -Body '{}' | Out-Null
+Set-ExoStandInDelay $DelayMs
+"@
+$report = @"
+`$sw.Stop()
+`$stats = Invoke-RestMethod -Uri '$($graph.BaseUri)_emulator/stats'
+`$exo = (Get-ExoStandInCallCount).Values | Measure-Object -Sum
+[pscustomobject]@{ Objects = `$n; Mailboxes = `$mailboxes; WallSeconds = [math]::Round(`$sw.Elapsed.TotalSeconds, 1); ExchangeCalls = `$exo.Sum; GraphRequests = `$stats.totalRequests; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB) } | ConvertTo-Json -Compress
+"@
+$start = "`n`$sw = [Diagnostics.Stopwatch]::StartNew()`n"
+$ours = $common + "`nImport-Module '$ModulePath'" + $start + @"
+`$n = 0; `$mailboxes = $Count
+Get-SmtpAuthClient -Days 30 -SkipMessageTrace -WarningAction SilentlyContinue | ForEach-Object { `$n++ }
+"@ + "`n" + $report
+# The loop admins write today: every mailbox, then its own filtered sign-in query (paged), client-side counts.
+$limit = if ($LoopSample -gt 0) { "| Select-Object -First $LoopSample" } else { '' }
+$loop = $common + $start + @"
+`$n = 0; `$mailboxes = 0
+`$since = [datetime]::UtcNow.Date.AddDays(-29).ToString('yyyy-MM-ddTHH:mm:ssZ')
+foreach (`$m in (Get-EXOMailbox -ResultSize Unlimited $limit)) {
+    `$mailboxes++
+    `$uri = "v1.0/auditLogs/signIns?```$filter=userPrincipalName eq '`$(`$m.UserPrincipalName)' and clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge `$since"
+    `$rows = 0
+    while (`$uri) { `$page = Invoke-MgGraphRequest -Uri `$uri; `$rows += @(`$page.value).Count; `$uri = `$page.'@odata.nextLink' }
+    if (`$rows -gt 0) { `$n++ }
+}
+"@ + "`n" + $report
+
+function Invoke-Run([string] $Name, [string] $Script) {
+    $file = Join-Path $work "$($Name -replace '\W', '-').ps1"
+    Set-Content $file $Script
+    $out = & $pwsh -NoProfile -NonInteractive -File $file 2>&1
+    $json = $out | Where-Object { "$_" -like '{*' } | Select-Object -Last 1
+    if (-not $json) { throw "$Name failed:`n$($out | Out-String)" }
+    $r = $json | ConvertFrom-Json
+    $r | Add-Member -NotePropertyName Approach -NotePropertyValue $Name -PassThru
+}
+try {
+    $results = @(Invoke-Run 'Get-SmtpAuthClient -Days 30' $ours)
+    $results += Invoke-Run ('per-mailbox sign-in loop' + $(if ($LoopSample) { " (first $LoopSample mailboxes)" })) $loop
+    $results | Select-Object Approach, Mailboxes, Objects, WallSeconds, ExchangeCalls, GraphRequests, PeakWorkingSetMB | Format-Table -AutoSize | Out-String -Width 200 | Write-Output
+    $loopSeconds = $results[1].WallSeconds * $(if ($LoopSample) { $Count / [math]::Max(1, $results[1].Mailboxes) } else { 1 })
+    'Wall time ratio ours/loop = {0:F3}{1}; peak working set {2} MB' -f ($results[0].WallSeconds / $loopSeconds), $(if ($LoopSample) { " (loop extrapolated linearly from $($results[1].Mailboxes) mailboxes to $Count)" }), $results[0].PeakWorkingSetMB
+}
+finally {
+    Stop-GraphEmulator $graph
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
+}

@@ -1,0 +1,178 @@
+#requires -Modules Pester
+# Issue 12: Get-SmtpAuthClient over the emulated tenant's readiness story (tests/EmulatedTenant/README.md): every impact
+# value and migration path, the $null inherit case, a tenant without Entra ID P1 (403), sign-ins across pages, the admin
+# center CSV join, message trace, and the report from real output.
+BeforeAll {
+    . "$PSScriptRoot/common.ps1"
+    . "$PSScriptRoot/../EmulatedTenant/tenant.ps1"
+    $script:OriginalModulePath = $env:PSModulePath
+    Import-EmulatedTenantModules
+    Import-Module $script:ModuleManifest -Force
+    $script:Demo = (Resolve-Path "$PSScriptRoot/../SmtpAuthTroubleshooter.ExoEmulator/Scenarios/demo-tenant.json").Path
+    $script:Csv = (Resolve-Path "$PSScriptRoot/../EmulatedTenant/Fixtures/smtp-auth-clients.csv").Path
+
+    function Connect-Tenant([string] $Scenario) {
+        $graph = Start-GraphEmulator -Scenario $Scenario
+        Connect-ExchangeOnline -ScenarioPath $Scenario -ShowBanner:$false
+        $null = Connect-MgGraph -GraphBaseUri $graph.BaseUri -NoWelcome
+        Reset-ExoStandIn
+        $graph
+    }
+    function Disconnect-Tenant($Graph) {
+        Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue
+        Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
+        Stop-GraphEmulator $Graph
+    }
+}
+
+AfterAll {
+    Remove-Module ExchangeOnlineManagement, Microsoft.Graph.Authentication -ErrorAction SilentlyContinue
+    $env:PSModulePath = $script:OriginalModulePath
+}
+
+Describe 'Get-SmtpAuthClient over the demo tenant' -Tag Readiness {
+    BeforeAll {
+        $script:Graph = Connect-Tenant $script:Demo
+        $script:Clients = @(Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath $script:Csv -WarningAction SilentlyContinue)
+        $script:Stats = Invoke-GraphEmulatorControl -Emulator $script:Graph -Endpoint stats
+        function Get-Client([string] $Upn, [string] $Ip) { $script:Clients | Where-Object { $_.UserPrincipalName -eq $Upn -and (-not $Ip -or $_.ClientIp -eq $Ip) } }
+    }
+    AfterAll { Disconnect-Tenant $script:Graph }
+
+    It 'gives one object per mailbox and client IP, most affected first' {
+        @(Get-Client 'erp.app@contoso.com').ClientIp | Sort-Object | Should -Be @('198.51.100.20', '198.51.100.21')
+        $order = @{ Breaks = 0; AlreadyFailing = 1; Unknown = 2; Unaffected = 3 }
+        $ranks = @($script:Clients | ForEach-Object { $order["$($_.ImpactAtDefaultOff)"] })
+        $ranks | Should -Be ($ranks | Sort-Object) -Because 'Breaks first, then AlreadyFailing, Unknown, Unaffected'
+    }
+
+    It 'marks <Upn> as <Impact>' -ForEach @(
+        @{ Upn = 'scanner.floor2@contoso.com'; Impact = 'Breaks'; Turned = $false }
+        @{ Upn = 'legacy.app@contoso.com'; Impact = 'Breaks'; Turned = $false }
+        @{ Upn = 'printer.lobby@contoso.com'; Impact = 'AlreadyFailing'; Turned = $false }
+        @{ Upn = 'frontdesk@contoso.com'; Impact = 'AlreadyFailing'; Turned = $false }
+        @{ Upn = 'nas.alerts@contoso.com'; Impact = 'AlreadyFailing'; Turned = $true }
+        @{ Upn = 'notifications@contoso.com'; Impact = 'Unaffected'; Turned = $null }
+    ) {
+        $c = @(Get-Client $Upn)[0]
+        "$($c.ImpactAtDefaultOff)" | Should -BeExactly $Impact
+        $c.ImpactReason | Should -Not -BeNullOrEmpty
+        if ($null -ne $Turned) { $c.TurnedToFailure | Should -Be $Turned }
+    }
+
+    It 'reads the failures'' error codes: 50126 for the old password, 53003 for Conditional Access' {
+        (Get-Client 'printer.lobby@contoso.com').LastErrorCode | Should -Be 50126
+        (Get-Client 'frontdesk@contoso.com').LastErrorCode | Should -Be 53003
+        (Get-Client 'printer.lobby@contoso.com').SuccessCount | Should -Be 0
+    }
+
+    It 'sees non-interactive sign-ins (beta signInEventTypes), which a v1.0 reader would miss' {
+        $legacy = Get-Client 'legacy.app@contoso.com'
+        $legacy.SignInCount | Should -BeGreaterThan 100
+        $script:Stats.routes.PSObject.Properties.Name -join ' ' | Should -Match 'GET /beta/auditLogs/signIns'
+    }
+
+    It 'reads the sign-in log tenant-wide in pages, not per mailbox' {
+        $pages = $script:Stats.routes.'GET /beta/auditLogs/signIns'
+        $rows = ($script:Clients | Measure-Object SignInCount -Sum).Sum
+        $rows | Should -BeGreaterThan 1000 -Because 'the story has more sign-ins than one page holds'
+        $pages | Should -BeGreaterThan 1
+        $pages | Should -BeLessOrEqual ([math]::Ceiling($rows / 1000) + 1)
+    }
+
+    It 'chooses <Path> for <Upn>' -ForEach @(
+        @{ Upn = 'scanner.floor2@contoso.com'; Path = 'DirectSend'; Because = 'internal recipients only, one public IP, RejectDirectSend off' }
+        @{ Upn = 'hr.copier@contoso.com'; Path = 'ConnectorRelay'; Because = 'a recipient in an InternalRelay domain is not a mailbox here; one public IP' }
+        @{ Upn = 'erp.app@contoso.com'; Path = 'OAuth'; Because = 'external recipients from two servers' }
+        @{ Upn = 'notifications@contoso.com'; Path = 'None'; Because = 'OAuth only in the admin center report' }
+        @{ Upn = 'printer.lobby@contoso.com'; Path = 'Review'; Because = 'it sends nothing (every sign-in fails), so the trace cannot tell' }
+        @{ Upn = 'smtp.override@contoso.com'; Path = 'DisableSmtpAuth'; Because = 'SMTP AUTH on for the mailbox, no use' }
+    ) {
+        $c = @(Get-Client $Upn)[0]
+        "$($c.MigrationPath)" | Should -BeExactly $Path -Because $Because
+        $c.MigrationReason | Should -Match 'https://'
+    }
+
+    It 'fills each path''s command with quoted values that parse' {
+        (Get-Client 'smtp.override@contoso.com').MigrationCommand | Should -BeExactly "Set-CASMailbox -Identity 'smtp.override@contoso.com' -SmtpClientAuthenticationDisabled `$true"
+        $relay = (Get-Client 'hr.copier@contoso.com').MigrationCommand
+        $relay | Should -Match "-SenderIPAddresses '203\.0\.113\.50'"
+        foreach ($command in $script:Clients.MigrationCommand | Where-Object { $_ }) {
+            $errors = $null
+            $null = [System.Management.Automation.Language.Parser]::ParseInput($command, [ref]$null, [ref]$errors)
+            @($errors) | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'joins the admin center CSV by sender: OAuth senders and message counts' {
+        (Get-Client 'notifications@contoso.com').MessagesSent | Should -Be 1200
+        (Get-Client 'notifications@contoso.com').AuthenticationProtocol | Should -BeExactly 'OAuth'
+        @(Get-Client 'healthy.basic@contoso.com')[0].AuthenticationProtocol | Should -Match 'OAuth' -Because 'both rows of the report are joined'
+        @(Get-Client 'healthy.basic@contoso.com')[0].AuthenticationProtocol | Should -Match 'Basic'
+    }
+
+    It 'lists, with -IncludeUnused, only mailboxes that can use SMTP AUTH: a $null mailbox follows the organization (off here)' {
+        $script:Clients.UserPrincipalName | Should -Not -Contain 'tenant.inherit@contoso.com' -Because 'its value is $null and the organization has SMTP AUTH off'
+        (Get-Client 'smtp.override@contoso.com').SmtpAuthDecidedBy | Should -BeExactly 'Mailbox'
+    }
+
+    It 'writes only scalar properties, so Export-Csv stays flat' {
+        $file = Join-Path $TestDrive 'clients.csv'
+        $script:Clients | Export-Csv $file -NoTypeInformation
+        (Get-Content -Raw $file) | Should -Not -Match 'System\.(Object|Collections|Int32\[\])'
+        @(Import-Csv $file).Count | Should -Be $script:Clients.Count
+    }
+
+    It 'feeds Export-SmtpAuthReport directly' {
+        $file = Join-Path $TestDrive 'readiness.html'
+        $script:Clients | Export-SmtpAuthReport -Path $file -AsOf '2026-11-30'
+        $html = Get-Content -Raw $file
+        $html | Should -Match ([regex]::Escape('senders stop working at the end of December 2026'))
+        $html | Should -Match 'scanner\.floor2@contoso\.com'
+    }
+}
+
+Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
+    It 'on a tenant without Entra ID P1 says so and leaves usage empty, instead of failing' {
+        $variant = New-TenantVariant $script:Demo -Path (Join-Path $TestDrive 'nop1.json') -NoPremium
+        $graph = Connect-Tenant $variant
+        try {
+            $clients = @(Get-SmtpAuthClient -IncludeUnused -WarningAction SilentlyContinue -ErrorVariable err)
+            $err | Should -BeNullOrEmpty
+            $clients.Count | Should -BeGreaterThan 0
+            $clients | ForEach-Object { "$($_.ImpactAtDefaultOff)" | Should -BeExactly 'Unknown' }
+            $clients[0].SignInCount | Should -BeNullOrEmpty
+            $clients[0].UnknownReasons | Should -Match 'Entra ID P1 or P2'
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
+    It 'with the organization switch on, counts a $null mailbox as exposed (decided by the organization)' {
+        $variant = New-TenantVariant $script:Demo -Path (Join-Path $TestDrive 'orgon.json') -TenantSmtpAuthEnabled
+        $graph = Connect-Tenant $variant
+        try {
+            $inherit = @(Get-SmtpAuthClient -IncludeUnused -SkipMessageTrace -WarningAction SilentlyContinue) | Where-Object UserPrincipalName -EQ 'tenant.inherit@contoso.com' | Select-Object -First 1
+            $inherit | Should -Not -BeNullOrEmpty -Because 'the widely shared -eq $false filter misses exactly this mailbox'
+            $inherit.SmtpAuthEnabled | Should -BeTrue
+            $inherit.SmtpAuthDecidedBy | Should -BeExactly 'Tenant'
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
+    It 'without an Exchange Online session still reads usage, and says what is empty' {
+        $graph = Start-GraphEmulator -Scenario $script:Demo
+        try {
+            Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue
+            $null = Connect-MgGraph -GraphBaseUri $graph.BaseUri -NoWelcome
+            $clients = @(Get-SmtpAuthClient -WarningVariable w -WarningAction SilentlyContinue)
+            ($w -join ' ') | Should -Match 'Exchange Online not read'
+            (@($clients | Where-Object UserPrincipalName -EQ 'scanner.floor2@contoso.com')[0]).ImpactAtDefaultOff | Should -Be 'Breaks'
+            $clients[0].UnknownReasons | Should -Match 'Exchange Online was not read'
+        }
+        finally { Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null; Stop-GraphEmulator $graph }
+    }
+
+    It 'refuses a report path that does not exist, with a stable error id' {
+        { Get-SmtpAuthClient -SmtpAuthReportPath (Join-Path $TestDrive 'nope.csv') -ErrorAction Stop } | Should -Throw -ErrorId 'SmtpAuthReportNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthClientCommand'
+    }
+}

@@ -1,0 +1,278 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Security;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using SmtpAuthTroubleshooter.Engine.Policy;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// Issue 11: one retry layer for Graph (Retry-After honoured whatever its length, a bounded total wait), a circuit
+    /// above it that opens on no-response failures only, and throttling that ends in Unknown fields with the reason,
+    /// never in an exception. Against a scripted loopback server, over the HTTP way in (the SDK's pipeline).
+    /// </summary>
+    public class GraphRetryTests
+    {
+        private const string SecurityDefaults = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy";
+        private const string ConditionalAccess = "/v1.0/identity/conditionalAccess/policies";
+
+        private static readonly string[] s_noResponseWords = { "did not respond", "no response" };
+
+        private static SecureString Token()
+        {
+            var token = new SecureString();
+            foreach (char c in "test-bearer")
+            {
+                token.AppendChar(c);
+            }
+
+            token.MakeReadOnly();
+            return token;
+        }
+
+        // The one place the tests build a reader: the HTTP way in with a fixed token.
+        private static GraphReader Reader(GraphTestServer server, RecordingSink sink, int maxRetries = 4, TimeSpan? maxWait = null, TimeSpan? requestTimeout = null) =>
+            new GraphReader(GraphConnection.WithToken(server.BaseUri, Token(), new GraphConnectionOptions
+            {
+                MaxRetries = maxRetries,
+                MaxWaitPerRequest = maxWait ?? TimeSpan.FromMinutes(2),
+                RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(30),
+            }, sink), sink);
+
+        private static GraphPolicyReader PolicyReader(GraphReader reader, RecordingSink sink) =>
+            new GraphPolicyReader(reader, new GraphReadOptions { Clock = () => new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero) }, sink);
+
+        private static GraphTestAnswer Healthy(GraphTestRequest request) => request.PathAndQuery switch
+        {
+            var p when p.StartsWith(SecurityDefaults, StringComparison.Ordinal) => GraphTestAnswer.Json("{\"isEnabled\":false}"),
+            var p when p.StartsWith(ConditionalAccess, StringComparison.Ordinal) => GraphTestAnswer.Json("{\"value\":[]}"),
+            var p when p.Contains("/$batch", StringComparison.Ordinal) => GraphTestAnswer.Json(BatchAnswer(request.Body)),
+            var p when p.StartsWith("/v1.0/domains/", StringComparison.Ordinal) => GraphTestAnswer.Json("{\"id\":\"contoso.com\",\"authenticationType\":\"Managed\"}"),
+            var p when p.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal) => GraphTestAnswer.Json("{\"value\":[]}"),
+            _ => new GraphTestAnswer(404, "{\"error\":{\"code\":\"NotFound\",\"message\":\"not scripted\"}}"),
+        };
+
+        // Every inner request of a $batch answered 200 with a body that fits its URL.
+        private static string BatchAnswer(string body)
+        {
+            var responses = new JsonArray();
+            foreach (JsonNode? r in JsonNode.Parse(body)!["requests"]!.AsArray())
+            {
+                string url = (string)r!["url"]!;
+                JsonNode inner = url.Contains("/authentication/requirements", StringComparison.Ordinal)
+                    ? new JsonObject { ["perUserMfaState"] = "disabled" }
+                    : new JsonObject { ["id"] = "11111111-1111-1111-1111-111111111111", ["accountEnabled"] = true, ["userType"] = "Member" };
+                responses.Add(new JsonObject { ["id"] = (string)r["id"]!, ["status"] = 200, ["body"] = inner });
+            }
+
+            return new JsonObject { ["responses"] = responses }.ToJsonString();
+        }
+
+        private static List<MailboxPolicyData> Mailboxes(params string[] upns) => upns.Select((u, i) => new MailboxPolicyData
+        {
+            UserPrincipalName = u,
+            ExternalDirectoryObjectId = "1111111" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-1111-1111-1111-111111111111",
+        }).ToList();
+
+        private static List<GraphTestRequest> To(GraphTestServer server, string path) =>
+            server.Requests.Where(r => r.PathAndQuery.StartsWith(path, StringComparison.Ordinal)).ToList();
+
+        [Fact]
+        public async Task A_RetryAfter_longer_than_the_request_timeout_is_waited_for_then_the_read_succeeds()
+        {
+            int sdCount = 0;
+            await using var server = new GraphTestServer((r, n) =>
+                r.PathAndQuery.StartsWith(SecurityDefaults, StringComparison.Ordinal) && Interlocked.Increment(ref sdCount) == 1 ? GraphTestAnswer.Throttled("2") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+
+            await PolicyReader(Reader(server, sink, requestTimeout: TimeSpan.FromSeconds(1)), sink).ReadTenantAsync(tenant, CancellationToken.None);
+
+            Assert.False(tenant.SecurityDefaultsEnabled);
+            Assert.Empty(tenant.UnknownReasons);
+            List<GraphTestRequest> sd = To(server, SecurityDefaults);
+            Assert.Equal(2, sd.Count);
+            Assert.True(sd[1].At - sd[0].At >= TimeSpan.FromSeconds(1.9), "the retry came " + (sd[1].At - sd[0].At).TotalSeconds + " s after the 429 that asked for 2 s");
+            Assert.DoesNotContain(sink.VerboseMessages, m => m.Contains("no response", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(sink.VerboseMessages, m => m.Contains("Graph 429 for", StringComparison.Ordinal) && m.Contains("retry 1 of 4 in 2 s", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public async Task B_Four_throttled_answers_with_RetryAfter_1_then_success_complete_the_read()
+        {
+            int sdCount = 0;
+            await using var server = new GraphTestServer((r, n) =>
+                r.PathAndQuery.StartsWith(SecurityDefaults, StringComparison.Ordinal) && Interlocked.Increment(ref sdCount) <= 4 ? GraphTestAnswer.Throttled("1") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+
+            await PolicyReader(Reader(server, sink), sink).ReadTenantAsync(tenant, CancellationToken.None);
+
+            Assert.False(tenant.SecurityDefaultsEnabled);
+            Assert.Empty(tenant.UnknownReasons);
+            Assert.Equal(5, To(server, SecurityDefaults).Count);
+        }
+
+        [Fact]
+        public async Task C_Sustained_429_leaves_the_fields_unknown_with_the_reason_one_retry_layer_no_exception()
+        {
+            await using var server = new GraphTestServer((r, n) =>
+                r.PathAndQuery.StartsWith(SecurityDefaults, StringComparison.Ordinal) ? GraphTestAnswer.Throttled("1") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            var watch = Stopwatch.StartNew();
+
+            await PolicyReader(Reader(server, sink, maxRetries: 2), sink).ReadTenantAsync(tenant, CancellationToken.None);
+
+            watch.Stop();
+            Assert.Null(tenant.SecurityDefaultsEnabled);
+            string reason = Assert.Single(tenant.UnknownReasons);
+            Assert.StartsWith("Security defaults: Microsoft Graph throttled the read (429)", reason, StringComparison.Ordinal);
+            Assert.Contains("2 retries", reason, StringComparison.Ordinal);
+            Assert.Equal(3, To(server, SecurityDefaults).Count);    // 1 + 2 retries: one layer, not retries under retries
+            Assert.NotNull(tenant.ConditionalAccessPolicies);        // the next read still ran
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), "took " + watch.Elapsed);
+            Assert.Empty(sink.Warnings);
+        }
+
+        [Fact]
+        public async Task D_Sustained_429_total_wait_is_bounded_by_the_per_request_budget()
+        {
+            await using var server = new GraphTestServer((r, n) =>
+                r.PathAndQuery.StartsWith(SecurityDefaults, StringComparison.Ordinal) ? GraphTestAnswer.Throttled("1") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            var watch = Stopwatch.StartNew();
+
+            await PolicyReader(Reader(server, sink, maxRetries: 10, maxWait: TimeSpan.FromSeconds(2.5)), sink).ReadTenantAsync(tenant, CancellationToken.None);
+
+            watch.Stop();
+            Assert.Null(tenant.SecurityDefaultsEnabled);
+            Assert.Contains(tenant.UnknownReasons, r => r.StartsWith("Security defaults: Microsoft Graph throttled the read (429)", StringComparison.Ordinal));
+            Assert.Equal(3, To(server, SecurityDefaults).Count);    // waits of 1 s + 1 s; a third would pass 2.5 s
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(6), "took " + watch.Elapsed);
+        }
+
+        [Fact]
+        public async Task E_RetryAfter_longer_than_the_budget_is_not_cut_short_the_read_gives_up_at_once()
+        {
+            await using var server = new GraphTestServer((r, n) =>
+                r.PathAndQuery.StartsWith(SecurityDefaults, StringComparison.Ordinal) ? GraphTestAnswer.Throttled("30") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            var watch = Stopwatch.StartNew();
+
+            await PolicyReader(Reader(server, sink, maxWait: TimeSpan.FromSeconds(5), requestTimeout: TimeSpan.FromSeconds(2)), sink).ReadTenantAsync(tenant, CancellationToken.None);
+
+            watch.Stop();
+            Assert.Single(To(server, SecurityDefaults));             // never retried before the time Graph asked for
+            string reason = Assert.Single(tenant.UnknownReasons);
+            Assert.Contains("(429)", reason, StringComparison.Ordinal);
+            Assert.Contains("asked to wait 30 s", reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("no response", reason, StringComparison.OrdinalIgnoreCase);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), "took " + watch.Elapsed);
+        }
+
+        [Fact]
+        public async Task F_No_response_is_counted_by_the_circuit_which_opens_after_three_and_the_rest_is_unknown_quickly()
+        {
+            await using var server = new GraphTestServer((r, n) => null);
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = PolicyReader(Reader(server, sink, requestTimeout: TimeSpan.FromSeconds(1)), sink);
+            var watch = Stopwatch.StartNew();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            List<MailboxPolicyData> first = Mailboxes("a@contoso.com", "b@contoso.com");
+            await reader.ReadUsersAsync(tenant, first, CancellationToken.None);
+            TimeSpan opened = watch.Elapsed;
+            List<MailboxPolicyData> second = Mailboxes("c@contoso.com", "d@contoso.com");
+            await reader.ReadUsersAsync(tenant, second, CancellationToken.None);
+            TimeSpan rest = watch.Elapsed - opened;
+
+            Assert.Single(sink.Warnings, w => w.Contains("did not respond to 3 requests in a row", StringComparison.Ordinal));
+            Assert.True(server.Count <= 6, server.Count + " requests: 3 reads of one retry each, then none");
+            Assert.True(opened < TimeSpan.FromSeconds(12), "the circuit took " + opened + " to open");
+            Assert.True(rest < TimeSpan.FromSeconds(1), "after the circuit opened a batch took " + rest);
+            Assert.All(tenant.UnknownReasons, r => Assert.Contains(s_noResponseWords, w => r.Contains(w, StringComparison.Ordinal)));
+            Assert.All(first.Concat(second), m =>
+            {
+                Assert.Null(m.AccountEnabled);
+                Assert.NotEmpty(m.UnknownReasons);
+                Assert.All(m.UnknownReasons, r => Assert.Contains(s_noResponseWords, w => r.Contains(w, StringComparison.Ordinal)));
+            });
+        }
+
+        [Fact]
+        public async Task G_Throttling_never_opens_the_circuit()
+        {
+            // The first 14 requests are throttled (Retry-After 0): seven reads in a row run out of retries, more than the
+            // three no-response failures that open the circuit. Then Graph answers again, and so must the reader.
+            await using var server = new GraphTestServer((r, n) => n <= 14 ? GraphTestAnswer.Throttled("0") : Healthy(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = PolicyReader(Reader(server, sink, maxRetries: 1), sink);
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, Mailboxes("a@contoso.com"), CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, Mailboxes("b@contoso.com"), CancellationToken.None);
+            List<MailboxPolicyData> late = Mailboxes("c@contoso.com");
+            await reader.ReadUsersAsync(tenant, late, CancellationToken.None);
+
+            Assert.Empty(sink.Warnings);
+            Assert.Contains(tenant.UnknownReasons, r => r.Contains("throttled", StringComparison.Ordinal));
+            Assert.DoesNotContain(tenant.UnknownReasons.Concat(late.SelectMany(m => m.UnknownReasons)), r => r.Contains("did not respond", StringComparison.Ordinal));
+            Assert.True(late[0].AccountEnabled, string.Join(" | ", late[0].UnknownReasons));
+            Assert.Equal("disabled", late[0].PerUserMfaState);
+        }
+
+        [Fact]
+        public async Task H_Inner_batch_429s_follow_the_same_rules_RetryAfter_honoured_then_unknown_with_the_reason()
+        {
+            // Every inner request of every $batch is throttled with Retry-After 1; the outer $batch answers 200.
+            await using var server = new GraphTestServer((r, n) =>
+            {
+                if (!r.PathAndQuery.Contains("/$batch", StringComparison.Ordinal))
+                {
+                    return Healthy(r);
+                }
+
+                var responses = new JsonArray();
+                foreach (JsonNode? inner in JsonNode.Parse(r.Body)!["requests"]!.AsArray())
+                {
+                    responses.Add(new JsonObject
+                    {
+                        ["id"] = (string)inner!["id"]!,
+                        ["status"] = 429,
+                        ["headers"] = new JsonObject { ["Retry-After"] = "1" },
+                        ["body"] = new JsonObject { ["error"] = new JsonObject { ["code"] = "TooManyRequests", ["message"] = "slow down" } },
+                    });
+                }
+
+                return GraphTestAnswer.Json(new JsonObject { ["responses"] = responses }.ToJsonString());
+            });
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = PolicyReader(Reader(server, sink, maxRetries: 2), sink);
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            List<MailboxPolicyData> boxes = Mailboxes("a@contoso.com");
+            var watch = Stopwatch.StartNew();
+
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            watch.Stop();
+            List<GraphTestRequest> batches = To(server, "/v1.0/$batch");
+            Assert.Equal(3, batches.Count);                          // users: 1 + 2 retries
+            Assert.True(batches[1].At - batches[0].At >= TimeSpan.FromSeconds(0.95), "inner Retry-After not honoured");
+            Assert.Null(boxes[0].AccountEnabled);
+            Assert.Contains(boxes[0].UnknownReasons, r => r.StartsWith("Entra user: Microsoft Graph throttled the read (429)", StringComparison.Ordinal));
+            Assert.Empty(sink.Warnings);
+        }
+    }
+}

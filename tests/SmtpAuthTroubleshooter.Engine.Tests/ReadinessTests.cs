@@ -1,0 +1,363 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using SmtpAuthTroubleshooter.Engine.Policy;
+using SmtpAuthTroubleshooter.Engine.Readiness;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// Issue 12: who still sends with basic SMTP AUTH, what the default-off does to each sender, where each should move.
+    /// The engine over a fake Graph transport and a fake Exchange session (the emulated tenant is the cmdlet's test).
+    /// </summary>
+    public class ReadinessTests
+    {
+        private static readonly DateTime s_now = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
+
+        private static JsonElement SignIn(string upn, string ip, DateTime when, int errorCode = 0, string client = "Authenticated SMTP", string? city = "Oslo") =>
+            JsonDocument.Parse(JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["userPrincipalName"] = upn,
+                ["ipAddress"] = ip,
+                ["createdDateTime"] = when.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                ["clientAppUsed"] = client,
+                ["status"] = new Dictionary<string, object?> { ["errorCode"] = errorCode, ["failureReason"] = errorCode == 0 ? null : "Invalid username or password." },
+                ["location"] = new Dictionary<string, object?> { ["city"] = city, ["countryOrRegion"] = "NO" },
+                ["userAgent"] = "BAV2ROPC",
+            })).RootElement.Clone();
+
+        [Fact]
+        public void Sign_ins_aggregate_per_mailbox_and_IP_with_counts_days_and_the_last_error()
+        {
+            var a = new SignInAggregator(30, s_now);
+            a.Add(SignIn("Scanner@contoso.com", "203.0.113.7", s_now.AddDays(-1)));
+            a.Add(SignIn("scanner@contoso.com", "203.0.113.7", s_now.AddDays(-2), 50126));
+            a.Add(SignIn("scanner@contoso.com", "203.0.113.7", s_now.AddDays(-2)));
+            a.Add(SignIn("scanner@contoso.com", "198.51.100.9", s_now.AddDays(-3)));
+            a.Add(SignIn("someone@contoso.com", "198.51.100.9", s_now.AddDays(-3), client: "Browser"));
+            a.Add(SignIn("old@contoso.com", "198.51.100.9", s_now.AddDays(-45)));
+
+            IReadOnlyList<SenderUsage> senders = a.Senders;
+            SenderUsage main = senders.Single(s => s.Ip == "203.0.113.7");
+            Assert.Equal(3, main.Count);
+            Assert.Equal(2, main.Successes);
+            Assert.Equal(1, main.Failures);
+            Assert.Equal(50126, main.LastErrorCode);
+            Assert.Equal(s_now.AddDays(-1), main.LastSuccessUtc);
+            Assert.Equal("Oslo, NO", main.Location);
+            Assert.Equal("BAV2ROPC", main.UserAgent);
+            Assert.False(main.TurnedToFailure);
+            Assert.Equal(2, senders.Count(s => s.UserPrincipalName.Equals("scanner@contoso.com", StringComparison.OrdinalIgnoreCase)));
+            Assert.Equal(1, a.Skipped);
+            Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0:yyyy-MM-dd}=2;{1:yyyy-MM-dd}=1", s_now.AddDays(-2), s_now.AddDays(-1)), a.PerDayText(main.PerDay));
+            Assert.Equal(4, a.Total().Sum());
+        }
+
+        [Fact]
+        public void Successes_that_turn_into_failures_are_marked()
+        {
+            var a = new SignInAggregator(30, s_now);
+            for (int d = 20; d >= 5; d--)
+            {
+                a.Add(SignIn("app@contoso.com", "203.0.113.8", s_now.AddDays(-d)));
+            }
+
+            for (int d = 4; d >= 1; d--)
+            {
+                a.Add(SignIn("app@contoso.com", "203.0.113.8", s_now.AddDays(-d), 50126));
+            }
+
+            SenderUsage s = Assert.Single(a.Senders);
+            Assert.True(s.TurnedToFailure);
+            Assert.Equal(4, s.FailuresSinceLastSuccess);
+        }
+
+        public static IEnumerable<object[]> Paths() => new[]
+        {
+            new object[] { SmtpAuthMigrationPath.None, new SenderFacts { OAuthOnly = true, OAuthSeen = true, BasicSignIns = 0 } },
+            new object[] { SmtpAuthMigrationPath.DisableSmtpAuth, new SenderFacts { UserPrincipalName = "o'brien@contoso.com", BasicSignIns = 0, SmtpAuthEnabled = true } },
+            new object[] { SmtpAuthMigrationPath.None, new SenderFacts { BasicSignIns = 0, SmtpAuthEnabled = false } },
+            new object[] { SmtpAuthMigrationPath.GraphSendMail, new SenderFacts { BasicSignIns = 5, OwnCode = true } },
+            new object[] { SmtpAuthMigrationPath.DirectSend, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = true, StaticPublicIp = true, RejectDirectSend = false } },
+            new object[] { SmtpAuthMigrationPath.HighVolumeEmail, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = true, StaticPublicIp = true, RejectDirectSend = true } },
+            new object[] { SmtpAuthMigrationPath.AzureCommunicationServices, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = false, MessagesSent = 250000 } },
+            new object[] { SmtpAuthMigrationPath.ConnectorRelay, new SenderFacts { ClientIp = "203.0.113.7", BasicSignIns = 5, InternalRecipientsOnly = false, StaticPublicIp = true } },
+            new object[] { SmtpAuthMigrationPath.OAuth, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = false } },
+            new object[] { SmtpAuthMigrationPath.Review, new SenderFacts { BasicSignIns = 5 } },
+        };
+
+        [Theory]
+        [MemberData(nameof(Paths))]
+        public void Every_migration_path_has_a_rule_that_decides_it_and_says_why(SmtpAuthMigrationPath expected, SenderFacts facts)
+        {
+            var values = new Dictionary<string, string?> { ["UserPrincipalName"] = facts.UserPrincipalName ?? "app@contoso.com", ["ClientIp"] = facts.ClientIp, ["ConnectorName"] = facts.ClientIp is null ? null : "SMTP relay " + facts.ClientIp };
+            (SmtpAuthMigrationPath path, string reason, string? command) = MigrationAdvisor.Embedded.Advise(facts, values);
+            Assert.Equal(expected, path);
+            Assert.False(string.IsNullOrWhiteSpace(reason));
+            Assert.Matches("https://", reason);
+            if (expected != SmtpAuthMigrationPath.Review)
+            {
+                Assert.Contains("Decided by:", reason, StringComparison.Ordinal);
+            }
+
+            // Commands are parsed with PowerShell's parser in the Cmdlet tests (FixCommandTests); here: nothing left unfilled.
+            Assert.DoesNotContain("'<", command ?? string.Empty, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void The_disable_and_relay_commands_are_filled_and_quoted()
+        {
+            var values = new Dictionary<string, string?> { ["UserPrincipalName"] = "o'brien@contoso.com", ["ClientIp"] = "203.0.113.7", ["ConnectorName"] = "SMTP relay 203.0.113.7" };
+            Assert.Equal("Set-CASMailbox -Identity 'o''brien@contoso.com' -SmtpClientAuthenticationDisabled $true",
+                MigrationAdvisor.Embedded.Advise(new SenderFacts { BasicSignIns = 0, SmtpAuthEnabled = true }, values).Command);
+            Assert.Equal("New-InboundConnector -Name 'SMTP relay 203.0.113.7' -ConnectorType OnPremises -SenderIPAddresses '203.0.113.7' -RequireTls $true",
+                MigrationAdvisor.Embedded.Advise(new SenderFacts { BasicSignIns = 3, InternalRecipientsOnly = false, StaticPublicIp = true }, values).Command);
+        }
+
+        [Theory]
+        [InlineData("{\"schemaVersion\":1,\"rules\":[{\"path\":\"Teleport\",\"when\":{\"always\":true},\"reason\":\"x\"}]}", "unknown path")]
+        [InlineData("{\"schemaVersion\":1,\"rules\":[{\"path\":\"OAuth\",\"when\":{\"fact\":\"Weather\",\"equals\":true},\"reason\":\"x\"},{\"path\":\"Review\",\"when\":{\"always\":true},\"reason\":\"y\"}]}", "unknown fact")]
+        [InlineData("{\"schemaVersion\":1,\"rules\":[{\"path\":\"OAuth\",\"when\":{\"fact\":\"OwnCode\",\"equals\":true},\"reason\":\"x\"}]}", "last rule must hold always")]
+        public void Bad_migration_rules_are_refused_at_load(string json, string because)
+        {
+            SmtpAuthTroubleshooterException ex = Assert.Throws<SmtpAuthTroubleshooterException>(() => MigrationAdvisor.Parse(json));
+            Assert.Equal("MigrationRulesInvalid", ex.ErrorId);
+            Assert.Contains(because, ex.Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Adding_a_path_rule_is_a_data_change()
+        {
+            MigrationAdvisor custom = MigrationAdvisor.Parse("{\"schemaVersion\":1,\"rules\":[{\"path\":\"AzureCommunicationServices\",\"when\":{\"fact\":\"MessagesSent\",\"atLeast\":5},\"reason\":\"volume\"},{\"path\":\"Review\",\"when\":{\"always\":true},\"reason\":\"y\"}]}");
+            Assert.Equal(SmtpAuthMigrationPath.AzureCommunicationServices, custom.Advise(new SenderFacts { MessagesSent = 7 }, new Dictionary<string, string?>()).Path);
+            Assert.Equal(SmtpAuthMigrationPath.Review, custom.Advise(new SenderFacts { MessagesSent = 4 }, new Dictionary<string, string?>()).Path);
+        }
+
+        // ---- the reader over fakes ----
+
+        private sealed class FakeGraph : IGraphTransport
+        {
+            public readonly List<string> Urls = new List<string>();
+            public int Status = 200;
+            public string? ErrorCode;
+            public List<JsonElement> Rows = new List<JsonElement>();
+            public int PageSize = 2;
+
+            public string Description => "a fake Graph";
+
+            public Task<GraphHttpResponse> SendAsync(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+            {
+                Urls.Add(url);
+                if (Status != 200)
+                {
+                    return Task.FromResult(new GraphHttpResponse(Status, "{\"error\":{\"code\":\"" + ErrorCode + "\",\"message\":\"Neither tenant is B2C or tenant doesn't have premium license\"}}", null));
+                }
+
+                Match skip = Regex.Match(url, @"skiptoken=(\d+)");
+                int from = skip.Success ? int.Parse(skip.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                List<JsonElement> page = Rows.Skip(from).Take(PageSize).ToList();
+                var body = new Dictionary<string, object?> { ["value"] = page };
+                if (from + PageSize < Rows.Count)
+                {
+                    body["@odata.nextLink"] = "https://graph.microsoft.com/beta/auditLogs/signIns?$skiptoken=" + (from + PageSize).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                return Task.FromResult(new GraphHttpResponse(200, JsonSerializer.Serialize(body), null));
+            }
+        }
+
+        private sealed class FakeExchange : IExchangeSession
+        {
+            public readonly List<ExchangeCommand> Log = new List<ExchangeCommand>();
+            public readonly Dictionary<string, bool?> Mailboxes = new Dictionary<string, bool?>(StringComparer.OrdinalIgnoreCase);
+            public readonly Dictionary<string, string[]> Recipients = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
+            public bool TenantSmtpDisabled { get; set; }
+            public bool RejectDirectSend = true;
+
+            public int Calls => Log.Count;
+
+            public Task<string?> CheckConnectionAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+            public Task InvokeAsync(ExchangeCommand command, Action<ExchangeRecord> onRecord, CancellationToken cancellationToken)
+            {
+                Log.Add(command);
+                foreach (Dictionary<string, object?> r in Answer(command))
+                {
+                    onRecord(new ExchangeRecord(r));
+                }
+
+                return Task.CompletedTask;
+            }
+
+            private IEnumerable<Dictionary<string, object?>> Answer(ExchangeCommand c)
+            {
+                switch (c.Name)
+                {
+                    case "Get-TransportConfig":
+                        yield return new Dictionary<string, object?> { ["SmtpClientAuthenticationDisabled"] = TenantSmtpDisabled };
+                        break;
+                    case "Get-OrganizationConfig":
+                        yield return new Dictionary<string, object?> { ["DefaultAuthenticationPolicy"] = null, ["RejectDirectSend"] = RejectDirectSend };
+                        break;
+                    case "Get-AuthenticationPolicy":
+                        break;
+                    case "Get-EXOMailbox":
+                    case "Get-EXOCasMailbox":
+                    case "Get-User":
+                        IEnumerable<string> names = Mailboxes.Keys;
+                        if (c.Parameters.TryGetValue("Filter", out object? f) && f is string filter && filter.Contains("-eq", StringComparison.Ordinal))
+                        {
+                            var wanted = Regex.Matches(filter, @"-eq '((?:[^']|'')*)'").Select(m => m.Groups[1].Value.Replace("''", "'", StringComparison.Ordinal)).ToList();
+                            names = names.Where(n => wanted.Contains(n, StringComparer.OrdinalIgnoreCase));
+                        }
+                        else if (c.Parameters.TryGetValue("Identity", out object? id))
+                        {
+                            names = names.Where(n => string.Equals(n, (string)id!, StringComparison.OrdinalIgnoreCase));
+                        }
+
+                        foreach (string n in names.ToList())
+                        {
+                            yield return new Dictionary<string, object?> { ["UserPrincipalName"] = n, ["PrimarySmtpAddress"] = n, ["RecipientTypeDetails"] = "UserMailbox", ["SmtpClientAuthenticationDisabled"] = Mailboxes[n], ["AuthenticationPolicy"] = null };
+                        }
+
+                        break;
+                    case "Get-AcceptedDomain":
+                        yield return new Dictionary<string, object?> { ["DomainName"] = "contoso.com" };
+                        break;
+                    case "Get-MessageTraceV2":
+                        string sender = (string)c.Parameters["SenderAddress"]!;
+                        foreach (string to in Recipients.TryGetValue(sender, out string[]? list) ? list : Array.Empty<string>())
+                        {
+                            yield return new Dictionary<string, object?> { ["RecipientAddress"] = to };
+                        }
+
+                        break;
+                    default:
+                        throw new ExchangeCallException(c.Name, "not in the fake", notFound: false);
+                }
+            }
+        }
+
+        private sealed class Sink : IDiagnosticSink
+        {
+            public readonly List<string> Warnings = new List<string>();
+            public void Verbose(string message) { }
+            public void Warning(string message) => Warnings.Add(message);
+            public void Debug(string message) { }
+            public void Progress(string activity, string status, int percentComplete) { }
+            public void Progress(string activity, string status, int percentComplete, int secondsRemaining) { }
+        }
+
+        private static (FakeGraph Graph, FakeExchange Exo) Tenant()
+        {
+            var graph = new FakeGraph();
+            var exo = new FakeExchange();
+            // breaks: basic succeeding, internal recipients only
+            for (int d = 1; d <= 5; d++)
+            {
+                graph.Rows.Add(SignIn("printer@contoso.com", "203.0.113.7", s_now.AddDays(-d)));
+            }
+
+            // already failing: every attempt 50126
+            graph.Rows.Add(SignIn("oldapp@contoso.com", "10.0.0.5", s_now.AddDays(-2), 50126));
+            graph.Rows.Add(SignIn("oldapp@contoso.com", "10.0.0.5", s_now.AddDays(-1), 50126));
+            // turned to failure
+            for (int d = 20; d >= 3; d--)
+            {
+                graph.Rows.Add(SignIn("crm@contoso.com", "198.51.100.20", s_now.AddDays(-d)));
+            }
+
+            graph.Rows.Add(SignIn("crm@contoso.com", "198.51.100.20", s_now.AddDays(-2), 50126));
+            graph.Rows.Add(SignIn("crm@contoso.com", "198.51.100.20", s_now.AddDays(-1), 50126));
+
+            exo.Mailboxes["printer@contoso.com"] = null;   // inherits the organization's setting
+            exo.Mailboxes["oldapp@contoso.com"] = false;
+            exo.Mailboxes["crm@contoso.com"] = false;
+            exo.Mailboxes["unused@contoso.com"] = false;   // SMTP AUTH on, never used
+            exo.Mailboxes["off@contoso.com"] = true;       // SMTP AUTH off
+            exo.Recipients["printer@contoso.com"] = new[] { "a@contoso.com", "b@contoso.com" };
+            exo.Recipients["crm@contoso.com"] = new[] { "a@contoso.com", "customer@fabrikam.com" };
+            return (graph, exo);
+        }
+
+        [Fact]
+        public async Task The_reader_joins_usage_exposure_trace_and_the_report_into_impact_and_path()
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            string csv = "Sender address,Domain,TLS1.0 %,TLS1.1 %,TLS1.2 %,Messages sent,Authentication protocol\r\n\"notify@contoso.com\",contoso.com,0,0,100,\"1,200\",OAuth\r\nprinter@contoso.com,contoso.com,0,0,100,40,Basic\r\n";
+            var options = new ReadinessOptions { Days = 30, IncludeUnused = true, SmtpAuthReportCsv = csv, NowUtc = s_now };
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, options, new Sink());
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            SmtpAuthClient printer = clients.Single(c => c.UserPrincipalName == "printer@contoso.com");
+            Assert.Equal(SmtpAuthImpact.Breaks, printer.ImpactAtDefaultOff);
+            Assert.True(printer.SmtpAuthEnabled);
+            Assert.Equal("Tenant", printer.SmtpAuthDecidedBy);   // the $null = inherit case
+            Assert.True(printer.InternalRecipientsOnly);
+            Assert.Equal(SmtpAuthMigrationPath.HighVolumeEmail, printer.MigrationPath);
+            Assert.Equal(40, printer.MessagesSent);
+            Assert.Equal("Basic", printer.AuthenticationProtocol);
+            Assert.Equal(5, printer.SignInCount);
+
+            SmtpAuthClient old = clients.Single(c => c.UserPrincipalName == "oldapp@contoso.com");
+            Assert.Equal(SmtpAuthImpact.AlreadyFailing, old.ImpactAtDefaultOff);
+            Assert.Equal(50126, old.LastErrorCode);
+            Assert.Contains("InvalidCredentials", old.ImpactReason, StringComparison.Ordinal);
+
+            SmtpAuthClient crm = clients.Single(c => c.UserPrincipalName == "crm@contoso.com");
+            Assert.True(crm.TurnedToFailure);
+            Assert.Equal(SmtpAuthImpact.AlreadyFailing, crm.ImpactAtDefaultOff);
+            Assert.False(crm.InternalRecipientsOnly);
+            Assert.Equal(SmtpAuthMigrationPath.ConnectorRelay, crm.MigrationPath);
+
+            SmtpAuthClient unused = clients.Single(c => c.UserPrincipalName == "unused@contoso.com");
+            Assert.Equal(SmtpAuthImpact.Unaffected, unused.ImpactAtDefaultOff);
+            Assert.Equal(SmtpAuthMigrationPath.DisableSmtpAuth, unused.MigrationPath);
+            Assert.Equal("Set-CASMailbox -Identity 'unused@contoso.com' -SmtpClientAuthenticationDisabled $true", unused.MigrationCommand);
+            Assert.DoesNotContain(clients, c => c.UserPrincipalName == "off@contoso.com");
+
+            SmtpAuthClient notify = clients.Single(c => c.UserPrincipalName == "notify@contoso.com");
+            Assert.Equal(SmtpAuthImpact.Unaffected, notify.ImpactAtDefaultOff);
+            Assert.Equal(SmtpAuthMigrationPath.None, notify.MigrationPath);
+            Assert.Equal(1200, notify.MessagesSent);
+
+            // Most affected first; the pages were followed; per-day text is there for the chart.
+            Assert.Equal(SmtpAuthImpact.Breaks, clients[0].ImpactAtDefaultOff);
+            Assert.True(graph.Urls.Count > 5);
+            Assert.Contains("clientAppUsed eq 'Authenticated SMTP'", Uri.UnescapeDataString(graph.Urls[0]), StringComparison.Ordinal);
+            Assert.NotNull(reader.TotalPerDay);
+        }
+
+        [Fact]
+        public async Task A_tenant_without_P1_gets_usage_unknown_with_the_licence_named_not_a_crash()
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            graph.Status = 403;
+            graph.ErrorCode = "Authentication_RequestFromNonPremiumTenantOrB2CTenant";
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { IncludeUnused = true, NowUtc = s_now }, new Sink());
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            SmtpAuthClient unused = clients.Single(c => c.UserPrincipalName == "unused@contoso.com");
+            Assert.Equal(SmtpAuthImpact.Unknown, unused.ImpactAtDefaultOff);
+            Assert.Null(unused.SignInCount);
+            Assert.Equal(SmtpAuthMigrationPath.Review, unused.MigrationPath);
+            Assert.Contains("Entra ID P1 or P2", unused.UnknownReasons, StringComparison.Ordinal);
+            Assert.Contains("Entra ID P1 or P2", unused.ImpactReason, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public async Task Without_Graph_or_Exchange_every_source_says_why_it_is_empty()
+        {
+            var reader = new ReadinessReader(null, "there is no Microsoft Graph session", null, new ReadinessOptions { NowUtc = s_now, SmtpAuthReportCsv = "Sender address,Messages sent,Authentication protocol\nscan@contoso.com,10,Basic\n" }, new Sink());
+            SmtpAuthClient c = Assert.Single(await reader.ReadAsync(CancellationToken.None));
+            Assert.Equal(SmtpAuthImpact.Unknown, c.ImpactAtDefaultOff);
+            Assert.Contains("no Microsoft Graph session", c.UnknownReasons, StringComparison.Ordinal);
+            Assert.Contains("Exchange Online was not read", c.UnknownReasons, StringComparison.Ordinal);
+        }
+    }
+}
