@@ -172,6 +172,29 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
         finally { Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null; Stop-GraphEmulator $graph }
     }
 
+    It 'chooses HighVolumeEmail for an internal-only sender when Direct Send is rejected' {
+        $variant = New-TenantVariant $script:Demo -Path (Join-Path $TestDrive 'rejectds.json') -RejectDirectSend
+        $graph = Connect-Tenant $variant
+        try {
+            $scanner = @(Get-SmtpAuthClient -WarningAction SilentlyContinue) | Where-Object UserPrincipalName -EQ 'scanner.floor2@contoso.com' | Select-Object -First 1
+            "$($scanner.MigrationPath)" | Should -BeExactly 'HighVolumeEmail'
+            $scanner.MigrationReason | Should -Match 'InternalRecipientsOnly = true'
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
+    It 'chooses GraphSendMail for code the admin names (-OwnCode), and AzureCommunicationServices for external volume' {
+        $graph = Connect-Tenant $script:Demo
+        try {
+            $csv = Join-Path $TestDrive 'volume.csv'
+            (Get-Content $script:Csv) -replace '^erp\.app@contoso\.com,contoso\.com,0%,0%,100%,3615,Basic$', 'erp.app@contoso.com,contoso.com,0%,0%,100%,250000,Basic' | Set-Content $csv
+            $clients = @(Get-SmtpAuthClient -OwnCode legacy.app@contoso.com -SmtpAuthReportPath $csv -WarningAction SilentlyContinue)
+            "$(@($clients | Where-Object UserPrincipalName -EQ 'legacy.app@contoso.com')[0].MigrationPath)" | Should -BeExactly 'GraphSendMail'
+            "$(@($clients | Where-Object UserPrincipalName -EQ 'erp.app@contoso.com')[0].MigrationPath)" | Should -BeExactly 'AzureCommunicationServices'
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
     It 'refuses a report path that does not exist, with a stable error id' {
         { Get-SmtpAuthClient -SmtpAuthReportPath (Join-Path $TestDrive 'nope.csv') -ErrorAction Stop } | Should -Throw -ErrorId 'SmtpAuthReportNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthClientCommand'
     }
