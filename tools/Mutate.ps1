@@ -90,7 +90,15 @@ function Copy-SourceTree([string] $Destination) {
         }
     }
 
-    Copy-Item $ConfigFile (Join-Path $Destination 'stryker-config.json')
+    # -Mutate replaces the config's list in the copy (on the command line, pwsh would expand a pattern that names an
+    # existing file into a relative path, which Stryker then matches against nothing). "a,b" as one argument (pwsh
+    # -File from another shell) is two patterns.
+    $config = Get-Content -Raw $ConfigFile | ConvertFrom-Json -AsHashtable
+    if ($Mutate) {
+        $config['stryker-config']['mutate'] = @($Mutate | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+    }
+
+    $config | ConvertTo-Json -Depth 10 | Set-Content -Encoding utf8 (Join-Path $Destination 'stryker-config.json')
 }
 
 function Get-MutationScore($Mutants) {
@@ -182,7 +190,6 @@ Write-Host "Copying the engine and its tests to $tree"
 Copy-SourceTree $tree
 
 $arguments = @('dotnet-stryker', '--config-file', 'stryker-config.json', '--configuration', $Configuration, '--output', $reportRoot, '--skip-version-check')
-foreach ($pattern in $Mutate) { $arguments += @('--mutate', $pattern) }
 
 $previousFuzz = $env:SMTPAUTH_FUZZ_ITERATIONS
 $env:SMTPAUTH_FUZZ_ITERATIONS = "$FuzzIterations"
