@@ -99,6 +99,15 @@ function Copy-SourceTree([string] $Destination) {
     }
 
     $config | ConvertTo-Json -Depth 10 | Set-Content -Encoding utf8 (Join-Path $Destination 'stryker-config.json')
+
+    # Stryker's per-test coverage resets and reads one process-wide list of hit mutants at each test's start and end.
+    # xunit runs test classes in parallel, so one test's reset wipes what another test had hit so far, and code that
+    # runs across awaits (the probe) was reported NoCoverage although tests run it. In the copy only, the tests run
+    # one at a time.
+    Set-Content -Encoding utf8 -Path (Join-Path $Destination 'tests/SmtpAuthTroubleshooter.Engine.Tests/StrykerSerialTests.cs') -Value @'
+// Written by tools/Mutate.ps1 into the copied tree only: Stryker's per-test coverage needs tests run one at a time.
+[assembly: Xunit.CollectionBehavior(DisableTestParallelization = true)]
+'@
 }
 
 function Get-MutationScore($Mutants) {

@@ -6,6 +6,9 @@
     side by side with the per-mailbox loop an admin writes today (one filtered sign-in query per mailbox, paged). Each
     runs in a fresh pwsh; prints requests, wall time and peak working set, and the ratio. Issue 12's goal: at most 0.05 of
     the loop's wall time, peak working set at most 300 MB.
+    A third fresh pwsh, the baseline, does the same setup (the stand-in modules, Connect-ExchangeOnline on the scenario,
+    Connect-MgGraph, Import-Module of this module) and runs nothing: the in-process Exchange stand-in holds the scenario,
+    which a real Exchange Online session does not, so "ours - baseline" is the peak the module itself adds.
     Run alone: dotnet pwsh ./tests/Benchmarks/ReadinessScale.ps1 -ModulePath ./out/SmtpAuthTroubleshooter/<v>/SmtpAuthTroubleshooter.psd1
 #>
 param([Parameter(Mandatory)][string] $ModulePath, [int] $Count = 10000, [int] $DelayMs = 50, [int] $LoopSample = 0)
@@ -36,6 +39,8 @@ $report = @"
 [pscustomobject]@{ Objects = `$n; Mailboxes = `$mailboxes; WallSeconds = [math]::Round(`$sw.Elapsed.TotalSeconds, 1); ExchangeCalls = `$exo.Sum; GraphRequests = `$stats.totalRequests; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB) } | ConvertTo-Json -Compress
 "@
 $start = "`n`$sw = [Diagnostics.Stopwatch]::StartNew()`n"
+# The setup alone, nothing run: what the process costs before the command does anything.
+$baseline = $common + "`nImport-Module '$ModulePath'" + $start + "`$n = 0; `$mailboxes = 0`n" + $report
 $ours = $common + "`nImport-Module '$ModulePath'" + $start + @"
 `$n = 0; `$mailboxes = $Count
 Get-SmtpAuthClient -Days 30 -SkipMessageTrace -WarningAction SilentlyContinue | ForEach-Object { `$n++ }
@@ -66,9 +71,11 @@ function Invoke-Run([string] $Name, [string] $Script) {
 try {
     $results = @(Invoke-Run 'Get-SmtpAuthClient -Days 30' $ours)
     $results += Invoke-Run ('per-mailbox sign-in loop' + $(if ($LoopSample) { " (first $LoopSample mailboxes)" })) $loop
+    $results += Invoke-Run 'baseline (setup only, nothing run)' $baseline
     $results | Select-Object Approach, Mailboxes, Objects, WallSeconds, ExchangeCalls, GraphRequests, PeakWorkingSetMB | Format-Table -AutoSize | Out-String -Width 200 | Write-Output
     $loopSeconds = $results[1].WallSeconds * $(if ($LoopSample) { $Count / [math]::Max(1, $results[1].Mailboxes) } else { 1 })
     'Wall time ratio ours/loop = {0:F3}{1}; peak working set {2} MB' -f ($results[0].WallSeconds / $loopSeconds), $(if ($LoopSample) { " (loop extrapolated linearly from $($results[1].Mailboxes) mailboxes to $Count)" }), $results[0].PeakWorkingSetMB
+    'Module-attributable peak = ours - baseline = {0} - {1} = {2} MB' -f $results[0].PeakWorkingSetMB, $results[2].PeakWorkingSetMB, ($results[0].PeakWorkingSetMB - $results[2].PeakWorkingSetMB)
 }
 finally {
     Stop-GraphEmulator $graph

@@ -147,6 +147,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             public string? ErrorCode;
             public List<JsonElement> Rows = new List<JsonElement>();
             public int PageSize = 2;
+            /// <summary>Replaces the body of the page after the first: a broken answer in the middle of the log.</summary>
+            public string? SecondPageBody;
 
             public string Description => "a fake Graph";
 
@@ -160,6 +162,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
                 Match skip = Regex.Match(url, @"skiptoken=(\d+)");
                 int from = skip.Success ? int.Parse(skip.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+                if (from > 0 && SecondPageBody is not null)
+                {
+                    return Task.FromResult(new GraphHttpResponse(200, SecondPageBody, null));
+                }
+
                 List<JsonElement> page = Rows.Skip(from).Take(PageSize).ToList();
                 var body = new Dictionary<string, object?> { ["value"] = page };
                 if (from + PageSize < Rows.Count)
@@ -348,6 +355,24 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(SmtpAuthMigrationPath.Review, unused.MigrationPath);
             Assert.Contains("Entra ID P1 or P2", unused.UnknownReasons, StringComparison.Ordinal);
             Assert.Contains("Entra ID P1 or P2", unused.ImpactReason, StringComparison.Ordinal);
+        }
+
+        [Theory]
+        [InlineData("{\"value\":[{\"userPrincipalName\":", "not valid JSON")]
+        [InlineData("[1,2]", "not a JSON object")]
+        [InlineData("", "no JSON body")]
+        public async Task A_broken_page_in_the_middle_of_the_sign_in_log_leaves_usage_unknown_with_the_reason(string body, string reason)
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            graph.SecondPageBody = body;
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { IncludeUnused = true, NowUtc = s_now }, new Sink());
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            SmtpAuthClient printer = clients.Single(c => c.UserPrincipalName == "printer@contoso.com");
+            Assert.Null(printer.SignInCount);
+            Assert.Equal(SmtpAuthImpact.Unknown, printer.ImpactAtDefaultOff);
+            Assert.Contains(reason, printer.UnknownReasons, StringComparison.Ordinal);
+            Assert.Contains("after 2 rows", printer.UnknownReasons, StringComparison.Ordinal);
         }
 
         [Fact]

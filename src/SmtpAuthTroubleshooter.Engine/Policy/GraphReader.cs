@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Net.Http;
 using System.Text;
@@ -95,21 +96,57 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 string? throttled = response.Headers.TryGetValues(GraphRetryPolicy.OutcomeHeader, out IEnumerable<string>? outcome) ? outcome.FirstOrDefault() : null;
                 return Parse((int)response.StatusCode, text, throttled);
             }
-            catch (GraphUnreachableException ex)
+            catch (Exception ex) when (NoAnswer(ex, token) is GraphResult failure)
             {
-                return new GraphResult(0, null, "Unreachable", ex.Message);
+                return failure;
             }
-            catch (GraphNoResponseException ex)
+        }
+
+        /// <summary>A request that got no answer (unreachable, no response, sign-in failed) as its failure; null for anything
+        /// else, which propagates (the caller's cancellation).</summary>
+        private static GraphResult? NoAnswer(Exception ex, CancellationToken token) => ex switch
+        {
+            GraphUnreachableException => new GraphResult(0, null, "Unreachable", ex.Message),
+            GraphNoResponseException => new GraphResult(0, null, "NoResponse", ex.Message),
+            GraphAuthenticationException => new GraphResult(0, null, "AuthenticationFailed", ex.Message),
+            _ when !token.IsCancellationRequested && GraphRetryHandler.IsNoResponse(ex) => new GraphResult(0, null, "NoResponse", GraphRetryHandler.Describe(ex)),
+            _ => null,
+        };
+
+        /// <summary>
+        /// GET for a large page read once (the sign-in log): on success the caller gets the parsed document straight from
+        /// the response's buffer and disposes it when done with the page; nothing is copied to a string or cloned (a
+        /// page of 1,000 sign-ins is megabytes, and each copy went to the large object heap). A failure comes back as
+        /// <see cref="SendAsync"/> returns it, with no document.
+        /// </summary>
+        public async Task<(GraphResult Result, JsonDocument? Page)> GetPageAsync(string url, CancellationToken token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, _connection.Resolve(url));
+            try
             {
-                return new GraphResult(0, null, "NoResponse", ex.Message);
+                using HttpResponseMessage response = await _connection.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
+                string? throttled = response.Headers.TryGetValues(GraphRetryPolicy.OutcomeHeader, out IEnumerable<string>? outcome) ? outcome.FirstOrDefault() : null;
+                int status = (int)response.StatusCode;
+                if (status < 200 || status >= 300 || response.Content is null || response.Content.Headers.ContentLength == 0)
+                {
+                    string text = response.Content is null ? string.Empty : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                    return (Parse(status, text, throttled), null);
+                }
+
+                using Stream stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                try
+                {
+                    JsonDocument page = await JsonDocument.ParseAsync(stream, default, token).ConfigureAwait(false);
+                    return (new GraphResult(status, null, null, null, throttled), page);
+                }
+                catch (JsonException ex)
+                {
+                    return (new GraphResult(0, null, "MalformedJson", "The response body is not valid JSON: " + ex.Message), null);
+                }
             }
-            catch (GraphAuthenticationException ex)
+            catch (Exception ex) when (NoAnswer(ex, token) is GraphResult failure)
             {
-                return new GraphResult(0, null, "AuthenticationFailed", ex.Message);
-            }
-            catch (Exception ex) when (!token.IsCancellationRequested && GraphRetryHandler.IsNoResponse(ex))
-            {
-                return new GraphResult(0, null, "NoResponse", GraphRetryHandler.Describe(ex));
+                return (failure, null);
             }
         }
 

@@ -345,23 +345,33 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             int page = 0;
             while (next is not null)
             {
-                GraphResult result = await _graph!.GetAsync(next, cancellationToken).ConfigureAwait(false);
-                if (!result.Ok || result.Body is not JsonElement body)
+                (GraphResult result, JsonDocument? document) = await _graph!.GetPageAsync(next, cancellationToken).ConfigureAwait(false);
+                if (document is null)
                 {
                     return result.Ok ? new GraphResult(result.Status, null, "MalformedResponse", "The response had no JSON body.") : result;
                 }
 
-                if (body.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Array)
+                // The page is aggregated and let go: memory grows with senders, not sign-in rows.
+                using (document)
                 {
-                    foreach (JsonElement row in value.EnumerateArray())
+                    JsonElement body = document.RootElement;
+                    if (body.ValueKind != JsonValueKind.Object)
                     {
-                        aggregator.Add(row);
+                        return new GraphResult(result.Status, null, "MalformedResponse", "The response was not a JSON object.");
                     }
-                }
 
-                page++;
-                _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Sign-in log: {0:N0} sign-ins read ({1} pages)", aggregator.Rows, page), -1);
-                next = body.TryGetProperty("@odata.nextLink", out JsonElement link) && link.ValueKind == JsonValueKind.String ? link.GetString() : null;
+                    if (body.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Array)
+                    {
+                        foreach (JsonElement row in value.EnumerateArray())
+                        {
+                            aggregator.Add(row);
+                        }
+                    }
+
+                    page++;
+                    _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Sign-in log: {0:N0} sign-ins read ({1} pages)", aggregator.Rows, page), -1);
+                    next = body.TryGetProperty("@odata.nextLink", out JsonElement link) && link.ValueKind == JsonValueKind.String ? link.GetString() : null;
+                }
             }
 
             return null;

@@ -183,11 +183,31 @@ $script:Schema = @{
     authPolicy  = 'name', 'allowBasicAuthSmtp'
 }
 
+# What the stand-in keeps of an smtpClients entry: the schedule (Get-StandInSmtpSessions) and the message trace keys.
+$script:SmtpClientScheduleKeys = [System.Collections.Generic.HashSet[string]]::new([string[]]@('ipAddress', 'perDay', 'days', 'quietDays', 'errorCode', 'failures', 'failFrom', 'recipients', 'messagesPerSession', 'subject', 'messageSize'), [StringComparer]::Ordinal)
+
 function Assert-StandInKeys($Object, [string] $Kind, [string] $Where) {
     $known = $script:Schema[$Kind]
     foreach ($key in $Object.Keys) {
         if ($known -cnotcontains $key) { throw "Scenario ${Where}: unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
     }
+}
+
+# The scenario is read the way TenantScenario.Load reads it in C# (System.Text.Json: comments skipped, trailing commas
+# allowed), into a JsonDocument: compact (the UTF-8 text and an index of it), where ConvertFrom-Json of a 10,000-mailbox
+# scenario built a DOM of hashtables several times the file's size. Only what the Exchange side reads is converted:
+# the tenant's Exchange settings, and the accounts in chunks (one ConvertFrom-Json per chunk, each chunk dropped once its
+# records are built). The tenant's Graph-only parts (Conditional Access, groups, roles, graph) are checked for unknown
+# property names and skipped; of an account, the records keep no Graph-only field (passwords, sign-ins, MFA state...).
+$script:JsonOptions = [System.Text.Json.JsonDocumentOptions]::new()
+$script:JsonOptions.CommentHandling = [System.Text.Json.JsonCommentHandling]::Skip
+$script:JsonOptions.AllowTrailingCommas = $true
+$script:JsonOptions.MaxDepth = 64
+$script:TenantGraphOnly = [System.Collections.Generic.HashSet[string]]::new([string[]]@('securityDefaultsEnabled', 'basicAuthRetired', 'conditionalAccessPolicies', 'groups', 'directoryRoles', 'graph'), [StringComparer]::Ordinal)
+$script:AccountChunk = 100
+
+function ConvertFrom-StandInJsonElement($Element) {
+    ConvertFrom-Json -InputObject $Element.GetRawText() -AsHashtable -Depth 64 -NoEnumerate
 }
 
 function Import-StandInScenario([string] $Path) {
@@ -197,15 +217,43 @@ function Import-StandInScenario([string] $Path) {
     $cached = $script:State.Cache[$full]
     if ($cached -and $cached.Stamp -eq $stamp) { return $cached.Tenant }
 
-    try {
-        # PowerShell 7's ConvertFrom-Json skips // and /* */ comments and tolerates trailing commas (JSONC).
-        $json = ConvertFrom-Json -InputObject ([System.IO.File]::ReadAllText($full)) -AsHashtable -Depth 64 -ErrorAction Stop
+    $bytes = [System.IO.File]::ReadAllBytes($full)
+    $bom = if ($bytes.Length -ge 3 -and $bytes[0] -eq 0xEF -and $bytes[1] -eq 0xBB -and $bytes[2] -eq 0xBF) { 3 } else { 0 }
+    try { $doc = [System.Text.Json.JsonDocument]::Parse([ReadOnlyMemory[byte]]::new($bytes, $bom, $bytes.Length - $bom), $script:JsonOptions) }
+    catch {
+        $e = $_.Exception; while ($e.InnerException) { $e = $e.InnerException }
+        throw "Scenario '$full' is not valid JSON: $($e.Message)"
     }
-    catch { throw "Scenario '$full' is not valid JSON: $($_.Exception.Message)" }
-    Assert-StandInKeys $json 'root' 'root'
-    $t = $json['tenant']
-    if ($null -eq $t) { throw "Scenario '$full': tenant is required." }
-    Assert-StandInKeys $t 'tenant' 'tenant'
+    try {
+        $root = $doc.RootElement
+        if ($root.ValueKind -ne [System.Text.Json.JsonValueKind]::Object) { throw "Scenario '$full': the root must be a JSON object." }
+        $json = @{ accounts = $null }
+        $tenantElement = $null
+        foreach ($p in $root.EnumerateObject()) {
+            if ($script:Schema['root'] -cnotcontains $p.Name) { throw "Scenario root: unknown property '$($p.Name)' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+            switch ($p.Name) {
+                'tenant' { $tenantElement = $p.Value }
+                'accounts' {
+                    # The text of each account, converted in chunks by New-StandInTenant.
+                    $texts = [System.Collections.Generic.List[string]]::new()
+                    if ($p.Value.ValueKind -eq [System.Text.Json.JsonValueKind]::Array) { foreach ($a in $p.Value.EnumerateArray()) { $texts.Add($a.GetRawText()) } }
+                    elseif ($p.Value.ValueKind -ne [System.Text.Json.JsonValueKind]::Null) { throw "Scenario '$full': accounts must be an array." }
+                    $json['accounts'] = $texts
+                }
+                default { $json[$p.Name] = ConvertFrom-StandInJsonElement $p.Value }
+            }
+        }
+        if ($null -eq $tenantElement -or $tenantElement.ValueKind -eq [System.Text.Json.JsonValueKind]::Null) { throw "Scenario '$full': tenant is required." }
+        if ($tenantElement.ValueKind -ne [System.Text.Json.JsonValueKind]::Object) { throw "Scenario '$full': tenant must be a JSON object." }
+        $t = @{}
+        foreach ($p in $tenantElement.EnumerateObject()) {
+            if ($script:Schema['tenant'] -cnotcontains $p.Name) { throw "Scenario tenant: unknown property '$($p.Name)' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+            if (-not $script:TenantGraphOnly.Contains($p.Name)) { $t[$p.Name] = ConvertFrom-StandInJsonElement $p.Value }
+        }
+        $json['tenant'] = $t
+    }
+    finally { $doc.Dispose() }
+    $bytes = $null
     foreach ($required in 'name', 'domain', 'tenantId') { if (-not $t[$required]) { throw "Scenario '$full': tenant.$required is required." } }
     $tenant = New-StandInTenant $json
     $script:State.Cache.Clear()
@@ -273,6 +321,7 @@ function New-StandInTenant($Json) {
     $names = [System.Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
     $knownAccountKeys = [System.Collections.Generic.HashSet[string]]::new([string[]]$script:Schema['account'], [StringComparer]::Ordinal)
     $knownClientKeys = [System.Collections.Generic.HashSet[string]]::new([string[]]$script:Schema['smtpClient'], [StringComparer]::Ordinal)
+    $scheduleKeys = $script:SmtpClientScheduleKeys
     $md5 = [System.Security.Cryptography.MD5]::Create()
     $utf8 = [System.Text.Encoding]::UTF8
     $serverLegacyDn = "/o=ExchangeLabs/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Configuration/cn=Servers/cn=$script:ServerName"
@@ -282,86 +331,97 @@ function New-StandInTenant($Json) {
     $serverLower = $script:ServerName.ToLowerInvariant()
     $index = $tenant.Index
     $ordinal = 0
-    foreach ($a in @($Json['accounts'])) {
-        if ($null -eq $a) { continue }
-        foreach ($key in $a.Keys) {
-            if (-not $knownAccountKeys.Contains($key)) { throw "Scenario account '$($a['userPrincipalName'])': unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
-        }
-        $upn = [string]$a['userPrincipalName']
-        $objectId = [string]$a['objectId']
-        $clients = $a['smtpClients']
-        if ($null -ne $clients) {
-            foreach ($c in $clients) {
-                foreach ($key in $c.Keys) {
-                    if (-not $knownClientKeys.Contains($key)) { throw "Scenario account '$upn': smtpClients: unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+    $texts = $Json['accounts']
+    if ($null -eq $texts) { $texts = [System.Collections.Generic.List[string]]::new() }
+    for ($first = 0; $first -lt $texts.Count; $first += $script:AccountChunk) {
+        # One chunk of accounts as hashtables at a time (ConvertFrom-Json of their text); what a record keeps is copied out.
+        $chunk = ConvertFrom-Json -InputObject ('[' + [string]::Join(',', $texts.GetRange($first, [Math]::Min($script:AccountChunk, $texts.Count - $first))) + ']') -AsHashtable -Depth 64 -NoEnumerate
+        foreach ($a in $chunk) {
+            if ($null -eq $a) { continue }
+            foreach ($key in $a.Keys) {
+                if (-not $knownAccountKeys.Contains($key)) { throw "Scenario account '$($a['userPrincipalName'])': unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+            }
+            $upn = [string]$a['userPrincipalName']
+            $objectId = [string]$a['objectId']
+            $clients = $a['smtpClients']
+            if ($null -ne $clients) {
+                # Kept: the keys of the session schedule and of message trace (Get-StandInSmtpSessions, Get-StandInMessageTraceRows).
+                $kept = [System.Collections.Generic.List[object]]::new()
+                foreach ($c in $clients) {
+                    $schedule = @{}
+                    foreach ($key in $c.Keys) {
+                        if (-not $knownClientKeys.Contains($key)) { throw "Scenario account '$upn': smtpClients: unknown property '$key' (schema: tests/SmtpAuthTroubleshooter.ExoEmulator/README.md)." }
+                        if ($scheduleKeys.Contains($key)) { $schedule[$key] = $c[$key] }
+                    }
+                    if (-not $c['ipAddress']) { throw "Scenario account '$upn': every smtpClients entry needs an ipAddress." }
+                    $kept.Add($schedule)
                 }
-                if (-not $c['ipAddress']) { throw "Scenario account '$upn': every smtpClients entry needs an ipAddress." }
+                $clients = $kept.ToArray()
             }
-            $clients = @($clients)
-        }
-        if (-not $upn -or -not $objectId) { throw 'Scenario: every account needs userPrincipalName and objectId.' }
-        $primary = [string]$a['primarySmtpAddress']; if (-not $primary) { $primary = $upn }
-        $at = $primary.IndexOf('@')
-        $alias = if ($at -gt 0) { $primary.Substring(0, $at) } else { $primary }
-        $name = $alias
-        if (-not $names.Add($name)) { $n = 2; while (-not $names.Add("$alias$n")) { $n++ }; $name = "$alias$n" }
-        $emails = [System.Collections.Generic.List[string]]::new()
-        $emails.Add("SMTP:$primary")
-        $addresses = [System.Collections.Generic.List[string]]::new()
-        $addresses.Add($upn); $addresses.Add($primary)
-        $aliases = $a['aliases']
-        if ($null -ne $aliases) { foreach ($x in $aliases) { if ($x -and $x -ne $primary) { $emails.Add("smtp:$x"); $addresses.Add($x) } } }
-        $onMicrosoft = "$alias@$initial"
-        if ($primary -ne $onMicrosoft) { $emails.Add("smtp:$onMicrosoft"); $addresses.Add($onMicrosoft) }
-        $rtd = [string]$a['recipientTypeDetails']; if (-not $rtd) { $rtd = 'UserMailbox' }
-        $enabled = $a['accountEnabled'] -ne $false
-        $policy = $a['authenticationPolicy']
-        $policyDn = $null
-        if ($policy) { $found = $null; if ($tenant.PolicyIndex.TryGetValue([string]$policy, [ref] $found)) { $policyDn = $found.DistinguishedName } }
-        $hash = $md5.ComputeHash($utf8.GetBytes('EXO-MAILBOX|' + $objectId.ToUpperInvariant()))
-        $hash[7] = ($hash[7] -band 0x0F) -bor 0x40; $hash[8] = ($hash[8] -band 0x3F) -bor 0x80
-        $guid = [guid]::new($hash)
-        $guidText = $guid.ToString()
-        $guidN = $guid.ToString('N')
-        $display = [string]$a['displayName']; if (-not $display) { $display = $alias }
-        $space = $display.IndexOf(' ')
-        $smtpDisabled = $a['smtpClientAuthenticationDisabled']
-        $sendAs = $a['sendAs']; $fullAccess = $a['fullAccessApps']
-        $dn = "CN=$name,$ouDn"
-        $record = @{
-            __Ordinal = $ordinal; __Addresses = $addresses.ToArray()
-            __SendAs = if ($null -ne $sendAs) { [string[]]$sendAs } else { [string[]]@() }
-            __FullAccessApps = if ($null -ne $fullAccess) { [string[]]$fullAccess } else { [string[]]@() }
-            __AuthPolicyDN = $policyDn; __SmtpClients = $clients
-            Alias = $alias; Name = $name; Identity = $name; Id = $name; DisplayName = $display
-            FirstName = if ($space -gt 0) { $display.Substring(0, $space) } else { $display }; LastName = if ($space -gt 0) { $display.Substring($space + 1) } else { '' }
-            DistinguishedName = $dn; EmailAddresses = $emails.ToArray(); ExchangeVersion = '0.20 (15.0.0.0)'
-            ExternalDirectoryObjectId = $objectId; Guid = $guid; ExchangeObjectId = $guid; OrganizationId = $orgId
-            PrimarySmtpAddress = $primary; WindowsEmailAddress = $primary; RecipientType = 'UserMailbox'; RecipientTypeDetails = $rtd
-            UserPrincipalName = $upn; MicrosoftOnlineServicesID = $upn; AccountDisabled = -not $enabled; IsDirSynced = $a['onPremisesSyncEnabled'] -eq $true; IsShared = $rtd -eq 'SharedMailbox'
-            SKUAssigned = if ($rtd -eq 'UserMailbox') { $true } else { $null }; UserAccountControl = if ($enabled) { 'NormalAccount' } else { 'AccountDisabled, NormalAccount' }
-            AuthenticationPolicy = $policy; StsRefreshTokensValidFrom = $createdLocal
-            SmtpClientAuthenticationDisabled = if ($null -eq $smtpDisabled) { $null } else { [bool]$smtpDisabled }
-            ServerLegacyDN = $serverLegacyDn; LegacyExchangeDN = $recipientsDn + $guidN + '-' + $alias
-            SamAccountName = '$' + $guidN.Substring(0, 12).ToUpperInvariant()
-            Database = 'NAMPR03DG123-db045'; ServerName = $serverLower; DatabaseGuid = $databaseGuid; OriginatingServer = $script:DomainController
-            WhenCreated = $createdLocal; WhenChanged = $createdLocal; WhenCreatedUTC = $script:Created; WhenChangedUTC = $script:Created
-        }
-        $tenant.Recipients.Add($record)
-        $ordinal++
+            if (-not $upn -or -not $objectId) { throw 'Scenario: every account needs userPrincipalName and objectId.' }
+            $primary = [string]$a['primarySmtpAddress']; if (-not $primary) { $primary = $upn }
+            $at = $primary.IndexOf('@')
+            $alias = if ($at -gt 0) { $primary.Substring(0, $at) } else { $primary }
+            $name = $alias
+            if (-not $names.Add($name)) { $n = 2; while (-not $names.Add("$alias$n")) { $n++ }; $name = "$alias$n" }
+            $emails = [System.Collections.Generic.List[string]]::new()
+            $emails.Add("SMTP:$primary")
+            $addresses = [System.Collections.Generic.List[string]]::new()
+            $addresses.Add($upn); $addresses.Add($primary)
+            $aliases = $a['aliases']
+            if ($null -ne $aliases) { foreach ($x in $aliases) { if ($x -and $x -ne $primary) { $emails.Add("smtp:$x"); $addresses.Add($x) } } }
+            $onMicrosoft = "$alias@$initial"
+            if ($primary -ne $onMicrosoft) { $emails.Add("smtp:$onMicrosoft"); $addresses.Add($onMicrosoft) }
+            $rtd = [string]$a['recipientTypeDetails']; if (-not $rtd) { $rtd = 'UserMailbox' }
+            $enabled = $a['accountEnabled'] -ne $false
+            $policy = $a['authenticationPolicy']
+            $policyDn = $null
+            if ($policy) { $found = $null; if ($tenant.PolicyIndex.TryGetValue([string]$policy, [ref] $found)) { $policyDn = $found.DistinguishedName } }
+            $hash = $md5.ComputeHash($utf8.GetBytes('EXO-MAILBOX|' + $objectId.ToUpperInvariant()))
+            $hash[7] = ($hash[7] -band 0x0F) -bor 0x40; $hash[8] = ($hash[8] -band 0x3F) -bor 0x80
+            $guid = [guid]::new($hash)
+            $guidText = $guid.ToString()
+            $guidN = $guid.ToString('N')
+            $display = [string]$a['displayName']; if (-not $display) { $display = $alias }
+            $space = $display.IndexOf(' ')
+            $smtpDisabled = $a['smtpClientAuthenticationDisabled']
+            $sendAs = $a['sendAs']; $fullAccess = $a['fullAccessApps']
+            $dn = "CN=$name,$ouDn"
+            $record = @{
+                __Ordinal = $ordinal; __Addresses = $addresses.ToArray()
+                __SendAs = if ($null -ne $sendAs) { [string[]]$sendAs } else { [string[]]@() }
+                __FullAccessApps = if ($null -ne $fullAccess) { [string[]]$fullAccess } else { [string[]]@() }
+                __AuthPolicyDN = $policyDn; __SmtpClients = $clients
+                Alias = $alias; Name = $name; Identity = $name; Id = $name; DisplayName = $display
+                FirstName = if ($space -gt 0) { $display.Substring(0, $space) } else { $display }; LastName = if ($space -gt 0) { $display.Substring($space + 1) } else { '' }
+                DistinguishedName = $dn; EmailAddresses = $emails.ToArray(); ExchangeVersion = '0.20 (15.0.0.0)'
+                ExternalDirectoryObjectId = $objectId; Guid = $guid; ExchangeObjectId = $guid; OrganizationId = $orgId
+                PrimarySmtpAddress = $primary; WindowsEmailAddress = $primary; RecipientType = 'UserMailbox'; RecipientTypeDetails = $rtd
+                UserPrincipalName = $upn; MicrosoftOnlineServicesID = $upn; AccountDisabled = -not $enabled; IsDirSynced = $a['onPremisesSyncEnabled'] -eq $true; IsShared = $rtd -eq 'SharedMailbox'
+                SKUAssigned = if ($rtd -eq 'UserMailbox') { $true } else { $null }; UserAccountControl = if ($enabled) { 'NormalAccount' } else { 'AccountDisabled, NormalAccount' }
+                AuthenticationPolicy = $policy; StsRefreshTokensValidFrom = $createdLocal
+                SmtpClientAuthenticationDisabled = if ($null -eq $smtpDisabled) { $null } else { [bool]$smtpDisabled }
+                ServerLegacyDN = $serverLegacyDn; LegacyExchangeDN = $recipientsDn + $guidN + '-' + $alias
+                SamAccountName = '$' + $guidN.Substring(0, 12).ToUpperInvariant()
+                Database = 'NAMPR03DG123-db045'; ServerName = $serverLower; DatabaseGuid = $databaseGuid; OriginatingServer = $script:DomainController
+                WhenCreated = $createdLocal; WhenChanged = $createdLocal; WhenCreatedUTC = $script:Created; WhenChangedUTC = $script:Created
+            }
+            $tenant.Recipients.Add($record)
+            $ordinal++
 
-        # Identity index: UPN, addresses, alias, name, ids, DN. A key two recipients share is ambiguous (a list).
-        $addresses.Add($alias); $addresses.Add($name); $addresses.Add($objectId); $addresses.Add($guidText); $addresses.Add($dn)
-        foreach ($key in $addresses) {
-            $existing = $null
-            if (-not $index.TryGetValue($key, [ref] $existing)) { $index[$key] = $record }
-            elseif (-not [object]::ReferenceEquals($existing, $record)) {
-                if ($existing -is [System.Collections.Generic.List[object]]) { if (-not $existing.Contains($record)) { $existing.Add($record) } }
-                else { $l = [System.Collections.Generic.List[object]]::new(); $l.Add($existing); $l.Add($record); $index[$key] = $l }
+            # Identity index: UPN, addresses, alias, name, ids, DN. A key two recipients share is ambiguous (a list).
+            $addresses.Add($alias); $addresses.Add($name); $addresses.Add($objectId); $addresses.Add($guidText); $addresses.Add($dn)
+            foreach ($key in $addresses) {
+                $existing = $null
+                if (-not $index.TryGetValue($key, [ref] $existing)) { $index[$key] = $record }
+                elseif (-not [object]::ReferenceEquals($existing, $record)) {
+                    if ($existing -is [System.Collections.Generic.List[object]]) { if (-not $existing.Contains($record)) { $existing.Add($record) } }
+                    else { $l = [System.Collections.Generic.List[object]]::new(); $l.Add($existing); $l.Add($record); $index[$key] = $l }
+                }
             }
+            $tenant.ByUpn[$upn] = $record; $tenant.ByPrimary[$primary] = $record; $tenant.ByExternalId[$objectId] = $record
+            $tenant.ByAlias[$alias] = $record; $tenant.ByName[$name] = $record
         }
-        $tenant.ByUpn[$upn] = $record; $tenant.ByPrimary[$primary] = $record; $tenant.ByExternalId[$objectId] = $record
-        $tenant.ByAlias[$alias] = $record; $tenant.ByName[$name] = $record
     }
     $md5.Dispose()
 
@@ -442,6 +502,24 @@ function ConvertTo-StandInObject([string] $Kind, [string[]] $Properties, $Record
 
 function Write-StandInResult($Cmdlet, $Result) {
     if ($null -ne $Result) { $Cmdlet.WriteObject($Result, $true) }
+}
+
+# Builds and writes the objects a page at a time (1,000, the REST cmdlets' page size), as the real module streams a
+# listing: -ResultSize Unlimited over 10,000 mailboxes never has 10,000 output objects alive at once. -Fixup (optional)
+# runs on each page before it is written.
+$script:OutputPageSize = 1000
+
+function Write-StandInObject($Cmdlet, [string] $Kind, [string[]] $Properties, $Records, [scriptblock] $Fixup) {
+    if ($null -eq $Records -or $Records.Count -eq 0) { return }
+    $builder = Get-StandInBuilder $Kind $Properties $Records[0]
+    $size = $script:OutputPageSize
+    if ($Records.Count -gt $size -and $Records -isnot [System.Collections.Generic.List[object]]) { $Records = [System.Collections.Generic.List[object]]::new([object[]]@($Records)) }
+    for ($i = 0; $i -lt $Records.Count; $i += $size) {
+        $page = if ($Records.Count -le $size) { $Records } else { $Records.GetRange($i, [Math]::Min($size, $Records.Count - $i)) }
+        $list = & $builder $page $script:Defaults
+        if ($Fixup) { & $Fixup $list }
+        $Cmdlet.WriteObject($list, $true)
+    }
 }
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -1024,7 +1102,8 @@ function Get-ServicePrincipal {
 
 # ------------------------------------------------------------------------------------------------ recipient cmdlets
 
-function Invoke-StandInRecipientQuery($Cmdlet, [string] $Name, $Bound, $IdentityText, [string] $Kind, [string[]] $Properties, [string[]] $FilterDenied = @()) {
+# Writes the recipients asked for (through $Cmdlet, a page at a time); -Fixup as Write-StandInObject's.
+function Invoke-StandInRecipientQuery($Cmdlet, [string] $Name, $Bound, $IdentityText, [string] $Kind, [string[]] $Properties, [string[]] $FilterDenied = @(), [scriptblock] $Fixup) {
     $indexName = 'Index'
     if ($IdentityText -is [hashtable]) { $indexName = $IdentityText.Index; $IdentityText = $IdentityText.Text }
     if ($IdentityText) {
@@ -1034,7 +1113,7 @@ function Invoke-StandInRecipientQuery($Cmdlet, [string] $Name, $Bound, $Identity
             Write-StandInNotFound $Name $IdentityText
             return
         }
-        ConvertTo-StandInObject $Kind $Properties @(, $record)
+        Write-StandInObject $Cmdlet $Kind $Properties @(, $record) $Fixup
         return
     }
     $options = @{
@@ -1042,7 +1121,7 @@ function Invoke-StandInRecipientQuery($Cmdlet, [string] $Name, $Bound, $Identity
         ResultSize = ConvertTo-StandInResultSize $Cmdlet $Bound['ResultSize']; FilterProperties = $script:RecipientFilterProperties; FilterDenied = $FilterDenied
     }
     $records = Select-StandInRecipients $Cmdlet $Name $options
-    ConvertTo-StandInObject $Kind $Properties $records
+    Write-StandInObject $Cmdlet $Kind $Properties $records $Fixup
 }
 
 function Get-EXOMailbox {
@@ -1078,7 +1157,7 @@ function Get-EXOMailbox {
         if (-not $go) { return }
         if ($SoftDeletedMailbox -or $InactiveMailboxOnly -or $PublicFolder -or $GroupMailbox -or $Migration) { return }   # none in a scenario
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters
-        Write-StandInResult $PSCmdlet (Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters $id 'Mailbox' $props)
+        Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters $id 'Mailbox' $props
     }
 }
 
@@ -1109,7 +1188,7 @@ function Get-EXOCasMailbox {
         if (-not $go) { return }
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters
         # Filters on Get-EXOCasMailbox cannot use ExternalDirectoryObjectId or MemberOfGroup (SHAPES A.3).
-        Write-StandInResult $PSCmdlet (Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters $id 'CASMailbox' $props @('ExternalDirectoryObjectId', 'MemberOfGroup'))
+        Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters $id 'CASMailbox' $props @('ExternalDirectoryObjectId', 'MemberOfGroup')
     }
 }
 
@@ -1132,7 +1211,7 @@ function Get-CASMailbox {
     process {
         if (-not $go) { return }
         $id = Get-StandInIdentityText $Identity
-        Write-StandInResult $PSCmdlet (Invoke-StandInRecipientQuery $PSCmdlet 'Get-CASMailbox' $PSBoundParameters $id 'CASMailbox' $script:CasMailboxFull)
+        Invoke-StandInRecipientQuery $PSCmdlet 'Get-CASMailbox' $PSBoundParameters $id 'CASMailbox' $script:CasMailboxFull
     }
 }
 
@@ -1153,12 +1232,10 @@ function Get-User {
         if (-not $go) { return }
         if ($IsVIP) { return }
         $id = Get-StandInIdentityText $Identity
-        $rendered = $script:State.PolicyRendering -eq 'DistinguishedName'
-        $list = Invoke-StandInRecipientQuery $PSCmdlet 'Get-User' $PSBoundParameters $id 'User' $script:UserProperties
-        if ($rendered -and $null -ne $list) {
-            foreach ($o in $list) { if ($o.AuthenticationPolicy) { $o.AuthenticationPolicy = Format-StandInPolicyReference $o.AuthenticationPolicy } }
+        $fixup = if ($script:State.PolicyRendering -eq 'DistinguishedName') {
+            { param($list) foreach ($o in $list) { if ($o.AuthenticationPolicy) { $o.AuthenticationPolicy = Format-StandInPolicyReference $o.AuthenticationPolicy } } }
         }
-        Write-StandInResult $PSCmdlet $list
+        Invoke-StandInRecipientQuery $PSCmdlet 'Get-User' $PSBoundParameters $id 'User' $script:UserProperties @() $fixup
     }
 }
 
