@@ -25,6 +25,11 @@
 .EXAMPLE
     dotnet pwsh ./tools/Mutate.ps1 -Mutate '**/Policy/ConditionalAccess.cs'
     Mutates one file only (the pattern replaces the config's list), for a quick look at its survivors.
+
+.EXAMPLE
+    dotnet pwsh ./tools/Mutate.ps1 -Retest out/mutation/<stamp>/reports/mutation-report.json
+    After tests were added: tests only the earlier run's survivors again and prints the earlier scores with the new
+    results merged in (minutes instead of the hour a full run takes).
 #>
 [CmdletBinding()]
 param(
@@ -44,7 +49,13 @@ param(
     [switch] $KeepTree,
 
     # Print the scores of an existing mutation-report.json and stop (no Stryker run).
-    [string] $Report
+    [string] $Report,
+
+    # Earlier runs' mutation-report.json files: only their survivors (Survived, NoCoverage) are tested again - each by
+    # its exact character span, which Stryker's mutate filter takes ("File.cs{start..end}") - and a file whose source
+    # changed since is tested whole. The scores printed are those of the earlier runs with the new results merged in
+    # (merged-report.json beside the new report). For the round of "kill the survivors, check": tests are only added.
+    [string[]] $Retest
 )
 
 $ErrorActionPreference = 'Stop'
@@ -181,9 +192,96 @@ function Write-ScoreByFolder([string] $ReportPath) {
     Write-Host "$(@($survivors).Count) survivors (Survived, NoCoverage): $list"
 }
 
+# The engine-relative path of a file in a report ("Probe/SmtpProbe.cs"), whichever tree the report was made in.
+function Get-EnginePath([string] $ReportKey) {
+    ($ReportKey -replace '\\', '/') -replace '^.*SmtpAuthTroubleshooter\.Engine/', ''
+}
+
+function Get-MutantKey([string] $EnginePath, $Mutant) {
+    $l = $Mutant.location
+    '{0}|{1}:{2}-{3}:{4}|{5}|{6}' -f $EnginePath, $l.start.line, $l.start.column, $l.end.line, $l.end.column, $Mutant.mutatorName, $Mutant.replacement
+}
+
+# The mutate patterns that test the survivors of the earlier reports again, and the files to take whole from the new run.
+function Get-RetestPlan([string[]] $Reports) {
+    $patterns = [Collections.Generic.List[string]]::new()
+    $whole = [Collections.Generic.HashSet[string]]::new()
+    foreach ($path in $Reports) {
+        $data = Get-Content -Raw $path | ConvertFrom-Json -AsHashtable
+        foreach ($entry in $data.files.GetEnumerator()) {
+            $enginePath = Get-EnginePath $entry.Key
+            $survivors = @($entry.Value.mutants | Where-Object { $_.status -in 'Survived', 'NoCoverage' })
+            if ($survivors.Count -eq 0) { continue }
+            $current = Join-Path $Root "src/SmtpAuthTroubleshooter.Engine/$enginePath"
+            $source = [string] $entry.Value.source
+            if (-not (Test-Path $current) -or ([IO.File]::ReadAllText($current) -replace "`r`n", "`n") -ne ($source -replace "`r`n", "`n")) {
+                if ($whole.Add($enginePath)) { $patterns.Add("**/SmtpAuthTroubleshooter.Engine/$enginePath") }
+                continue
+            }
+
+            # Character offsets from the report's 1-based lines and columns.
+            $lineStart = [Collections.Generic.List[int]]::new()
+            $lineStart.Add(0)
+            for ($i = 0; $i -lt $source.Length; $i++) { if ($source[$i] -eq "`n") { $lineStart.Add($i + 1) } }
+            foreach ($m in $survivors) {
+                $from = $lineStart[$m.location.start.line - 1] + $m.location.start.column - 1
+                $to = $lineStart[$m.location.end.line - 1] + $m.location.end.column - 1
+                $patterns.Add("**/SmtpAuthTroubleshooter.Engine/$enginePath{$from..$to}")
+            }
+        }
+    }
+
+    [pscustomobject]@{ Patterns = $patterns; Whole = $whole }
+}
+
+# The earlier reports with the new run's statuses merged in: a survivor the new run killed counts as killed; a file
+# tested whole is taken from the new run.
+function Merge-Report([string[]] $Reports, [string] $NewReport, $Whole, [string] $Destination) {
+    $new = Get-Content -Raw $NewReport | ConvertFrom-Json -AsHashtable
+    $status = @{}
+    $newFiles = @{}
+    foreach ($entry in $new.files.GetEnumerator()) {
+        $enginePath = Get-EnginePath $entry.Key
+        $newFiles[$enginePath] = $entry.Value
+        foreach ($m in $entry.Value.mutants) {
+            if ($m.status -ne 'Ignored') { $status[(Get-MutantKey $enginePath $m)] = $m.status }
+        }
+    }
+
+    $merged = Get-Content -Raw $Reports[0] | ConvertFrom-Json -AsHashtable
+    $merged.files = [ordered]@{}
+    $changed = 0
+    foreach ($path in $Reports) {
+        $data = Get-Content -Raw $path | ConvertFrom-Json -AsHashtable
+        foreach ($entry in $data.files.GetEnumerator()) {
+            $enginePath = Get-EnginePath $entry.Key
+            if ($Whole.Contains($enginePath)) { $merged.files[$entry.Key] = $newFiles[$enginePath]; continue }
+            if ($merged.files.Contains($entry.Key) -and -not ($entry.Value.mutants | Where-Object { $_.status -ne 'Ignored' })) { continue }
+            foreach ($m in $entry.Value.mutants | Where-Object { $_.status -in 'Survived', 'NoCoverage' }) {
+                $now = $status[(Get-MutantKey $enginePath $m)]
+                if ($now -and $now -ne $m.status) { $m.status = $now; $changed++ }
+            }
+
+            $merged.files[$entry.Key] = $entry.Value
+        }
+    }
+
+    $merged | ConvertTo-Json -Depth 20 -Compress | Set-Content -Encoding utf8 $Destination
+    Write-Host "Merged $($Reports.Count) earlier report(s) with the new run: $changed survivor(s) changed status."
+}
+
 if ($Report) {
     Write-ScoreByFolder (Resolve-Path $Report).Path
     return
+}
+
+$plan = $null
+if ($Retest) {
+    $Retest = @($Retest | ForEach-Object { (Resolve-Path $_).Path })
+    $plan = Get-RetestPlan $Retest
+    if ($plan.Patterns.Count -eq 0) { Write-Host 'The earlier reports have no survivors.'; return }
+    $Mutate = @($plan.Patterns)
+    Write-Host "Testing again $($Mutate.Count) survivor span(s); files tested whole (changed since): $(@($plan.Whole) -join ', ')"
 }
 
 if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) { throw 'The .NET SDK (dotnet) is required: https://dot.net' }
@@ -214,6 +312,13 @@ finally {
 
 $json = Get-ChildItem (Join-Path $reportRoot 'reports') -Filter '*.json' -ErrorAction SilentlyContinue | Select-Object -First 1
 if (-not $json) { throw "Stryker wrote no JSON report under $reportRoot." }
-Write-ScoreByFolder $json.FullName
+if ($plan) {
+    $mergedPath = Join-Path $reportRoot 'reports/merged-report.json'
+    Merge-Report $Retest $json.FullName $plan.Whole $mergedPath
+    Write-ScoreByFolder $mergedPath
+}
+else {
+    Write-ScoreByFolder $json.FullName
+}
 Write-Host ''
 Write-Host "Reports: $(Join-Path $reportRoot 'reports')"
