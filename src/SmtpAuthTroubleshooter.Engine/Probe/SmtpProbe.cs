@@ -498,7 +498,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             tls.Apply(result);
             ReadEhloBeforeTls(log, result);
             result.ExchangeOnline = IsExchangeOnline(result.Server, log);
-            ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400);
+            // A housekeeping reply (QUIT's, after the result is decided) is no refusal: a 500 to QUIT fails nothing.
+            ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400 && r.Phase != SmtpPhase.None);
             // On success the decisive reply is the last one that answered a step (235, or the DATA reply), not QUIT's.
             ServerReply? decisive = failing ?? (failure is null ? log.Replies.FindLast(r => r.Phase != SmtpPhase.None) : null);
             if (failure is not null || failing is not null)

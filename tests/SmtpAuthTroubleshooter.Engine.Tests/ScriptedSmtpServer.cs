@@ -1,0 +1,273 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// A loopback SMTP server for the probe's mutation tests (issue 11), where FakeSmtpServer is not enough: TLS from the
+    /// first byte, a server that goes silent after a chosen command, replies given as raw bytes (cut short, multi-line,
+    /// odd codes), the message content captured, and a QUIT that is refused, cut off or never answered. One connection.
+    /// </summary>
+    internal sealed class ScriptedSmtpServer : IDisposable
+    {
+        private readonly TcpListener _listener = new TcpListener(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly TaskCompletionSource<bool> _done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Task? _serving;
+
+        public ScriptedSmtpServer()
+        {
+            _listener.Start();
+            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        }
+
+        public int Port { get; }
+
+        /// <summary>The greeting, raw (CRLF included); null: the server never says anything.</summary>
+        public string? Banner { get; set; } = "220 mail.example.test ESMTP scripted\r\n";
+
+        /// <summary>When set, TLS starts on connect (before the greeting) with this certificate.</summary>
+        public X509Certificate2? ImplicitTls { get; set; }
+
+        /// <summary>When set, a 220 to STARTTLS is followed by a TLS handshake with this certificate.</summary>
+        public X509Certificate2? StartTlsCertificate { get; set; }
+
+        /// <summary>
+        /// The raw reply to each command verb (CRLFs included). A verb mapped to null gets no answer: the server goes
+        /// silent and only reads until the client hangs up. A verb that is not listed gets 502.
+        /// </summary>
+        public Dictionary<string, string?> Replies { get; } = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["EHLO"] = "250-mail.example.test\r\n250-AUTH LOGIN PLAIN\r\n250 8BITMIME\r\n",
+            ["HELO"] = "250 mail.example.test\r\n",
+            ["STARTTLS"] = "220 2.0.0 Ready to start TLS\r\n",
+            ["AUTH"] = "235 2.7.0 Authentication successful\r\n",
+            ["MAIL"] = "250 2.1.0 Sender OK\r\n",
+            ["RCPT"] = "250 2.1.5 Recipient OK\r\n",
+            ["DATA"] = "354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+            ["."] = "250 2.6.0 Queued mail for delivery\r\n",
+            ["RSET"] = "250 2.0.0 OK\r\n",
+            ["NOOP"] = "250 2.0.0 OK\r\n",
+            ["QUIT"] = "221 2.0.0 Service closing transmission channel\r\n",
+        };
+
+        /// <summary>After its reply to this verb the server goes silent (e.g. a 220 to STARTTLS and no handshake).</summary>
+        public string? SilenceAfter { get; set; }
+
+        /// <summary>Close the connection at once when this verb arrives (no reply).</summary>
+        public string? HangUpOn { get; set; }
+
+        /// <summary>Every line the client sent outside the message content, as received.</summary>
+        public ConcurrentQueue<string> Received { get; } = new ConcurrentQueue<string>();
+
+        /// <summary>The lines of the message content (between DATA's 354 and the final dot).</summary>
+        public List<string> Content { get; } = new List<string>();
+
+        /// <summary>Completes when the conversation has ended (the client hung up, or the server did).</summary>
+        public Task Done => _done.Task;
+
+        public ScriptedSmtpServer Start()
+        {
+            _serving = Task.Run(() => ServeAsync(_stop.Token));
+            return this;
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            try
+            {
+                _serving?.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+            }
+
+            _stop.Dispose();
+        }
+
+        private async Task ServeAsync(CancellationToken token)
+        {
+            try
+            {
+                using TcpClient client = await _listener.AcceptTcpClientAsync(token).ConfigureAwait(false);
+                Stream stream = client.GetStream();
+                try
+                {
+                    await ConverseAsync(client, stream, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    stream.Dispose();
+                }
+            }
+            catch (Exception ex) when (ex is IOException || ex is OperationCanceledException || ex is ObjectDisposedException || ex is SocketException || ex is System.Security.Authentication.AuthenticationException)
+            {
+                // The client went away (or refused our certificate): the test reads what the probe made of it.
+            }
+            finally
+            {
+                _done.TrySetResult(true);
+            }
+        }
+
+        private async Task ConverseAsync(TcpClient client, Stream stream, CancellationToken token)
+        {
+            if (ImplicitTls is not null)
+            {
+                var ssl = new SslStream(stream, false);
+                await ssl.AuthenticateAsServerAsync(ImplicitTls, false, false).ConfigureAwait(false);
+                stream = ssl;
+            }
+
+            if (Banner is null)
+            {
+                await DrainAsync(stream, token).ConfigureAwait(false);
+                return;
+            }
+
+            await WriteAsync(stream, Banner, token).ConfigureAwait(false);
+            bool data = false;
+            while (!token.IsCancellationRequested)
+            {
+                string? line = await ReadLineAsync(stream, token).ConfigureAwait(false);
+                if (line is null)
+                {
+                    return;
+                }
+
+                if (data)
+                {
+                    if (line != ".")
+                    {
+                        Content.Add(line);
+                        continue;
+                    }
+
+                    data = false;
+                }
+                else
+                {
+                    Received.Enqueue(line);
+                }
+
+                string verb = line == "." ? "." : line.Split(' ')[0].ToUpperInvariant();
+                if (string.Equals(verb, HangUpOn, StringComparison.OrdinalIgnoreCase))
+                {
+                    client.Client.LingerState = new LingerOption(true, 0);
+                    return;
+                }
+
+                if (!Replies.TryGetValue(verb, out string? reply))
+                {
+                    reply = "502 5.5.2 Command not recognized\r\n";
+                }
+
+                if (reply is null)
+                {
+                    await DrainAsync(stream, token).ConfigureAwait(false);
+                    return;
+                }
+
+                if (verb == "AUTH")
+                {
+                    await ChallengeAsync(stream, line, token).ConfigureAwait(false);
+                }
+
+                await WriteAsync(stream, reply, token).ConfigureAwait(false);
+                if (verb == "STARTTLS" && StartTlsCertificate is not null && reply.StartsWith("220", StringComparison.Ordinal))
+                {
+                    var ssl = new SslStream(stream, false);
+                    await ssl.AuthenticateAsServerAsync(StartTlsCertificate, false, false).ConfigureAwait(false);
+                    stream = ssl;
+                }
+
+                if (string.Equals(verb, SilenceAfter, StringComparison.OrdinalIgnoreCase))
+                {
+                    await DrainAsync(stream, token).ConfigureAwait(false);
+                    return;
+                }
+
+                data = verb == "DATA" && reply.StartsWith("354", StringComparison.Ordinal);
+                if (verb == "QUIT")
+                {
+                    return;
+                }
+            }
+        }
+
+        // LOGIN asks twice (user, password), PLAIN once; an initial response on the AUTH line saves one.
+        private async Task ChallengeAsync(Stream stream, string line, CancellationToken token)
+        {
+            string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string mechanism = words.Length > 1 ? words[1].ToUpperInvariant() : string.Empty;
+            int asks = mechanism switch
+            {
+                "LOGIN" => 2,
+                "PLAIN" => 1,
+                _ => 0,
+            };
+            if (words.Length > 2)
+            {
+                asks = Math.Max(0, asks - 1);
+            }
+
+            for (int i = 0; i < asks; i++)
+            {
+                await WriteAsync(stream, i == 0 && mechanism == "LOGIN" && words.Length <= 2 ? "334 VXNlcm5hbWU6\r\n" : "334 UGFzc3dvcmQ6\r\n", token).ConfigureAwait(false);
+                if (await ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
+                {
+                    Received.Enqueue(answer);
+                }
+            }
+        }
+
+        // Silence: read (and drop) whatever comes until the client hangs up.
+        private static async Task DrainAsync(Stream stream, CancellationToken token)
+        {
+            var buffer = new byte[4096];
+            while (await stream.ReadAsync(buffer, token).ConfigureAwait(false) > 0)
+            {
+            }
+        }
+
+        private static async Task WriteAsync(Stream stream, string text, CancellationToken token)
+        {
+            byte[] bytes = Encoding.ASCII.GetBytes(text);
+            await stream.WriteAsync(bytes, token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+        }
+
+        // Byte by byte, so that nothing past the line is read (the TLS handshake follows STARTTLS on the same stream).
+        private static async Task<string?> ReadLineAsync(Stream stream, CancellationToken token)
+        {
+            var bytes = new List<byte>();
+            var one = new byte[1];
+            while (true)
+            {
+                int n = await stream.ReadAsync(one, token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return bytes.Count == 0 ? null : Encoding.ASCII.GetString(bytes.ToArray());
+                }
+
+                if (one[0] == (byte)'\n')
+                {
+                    return Encoding.ASCII.GetString(bytes.ToArray()).TrimEnd('\r');
+                }
+
+                bytes.Add(one[0]);
+            }
+        }
+    }
+}
