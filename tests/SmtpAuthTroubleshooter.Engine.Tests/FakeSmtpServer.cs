@@ -190,7 +190,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         // Byte by byte, so that nothing past the line is read (the TLS handshake follows STARTTLS on the same stream).
-        private static async Task<string?> ReadLineAsync(Stream stream, CancellationToken token)
+        // ScriptedSmtpServer reads its lines through this too.
+        internal static async Task<string?> ReadLineAsync(Stream stream, CancellationToken token)
         {
             var bytes = new List<byte>();
             var one = new byte[1];

@@ -15,7 +15,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         private const string UserId = "11111111-1111-1111-1111-111111111111";
 
         // Every read succeeded and nothing blocks: basic auth and OAuth are Allowed, and no reason is unknown.
-        private static TenantPolicyData Tenant() => new TenantPolicyData
+        internal static TenantPolicyData Tenant() => new TenantPolicyData
         {
             TransportRead = true,
             SmtpAuthDisabled = false,
@@ -33,7 +33,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             ConditionalAccessPolicies = new List<ConditionalAccessPolicy>(),
         };
 
-        private static MailboxPolicyData Mailbox() => new MailboxPolicyData
+        internal static MailboxPolicyData Mailbox() => new MailboxPolicyData
         {
             UserPrincipalName = "app@contoso.com",
             PrimarySmtpAddress = "app@contoso.com",

@@ -15,32 +15,10 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         private static readonly DateTime Now = new DateTime(2026, 11, 26, 12, 0, 0, DateTimeKind.Utc);
         private const string UserId = "11111111-1111-1111-1111-111111111111";
 
-        // Every read succeeded and nothing blocks (the baseline of PolicyEvaluatorMutationTests).
-        private static TenantPolicyData Tenant() => new TenantPolicyData
-        {
-            TransportRead = true,
-            SmtpAuthDisabled = false,
-            AllowLegacyTls = false,
-            OrganizationRead = true,
-            AuthenticationPolicies = new Dictionary<string, (string, bool?)>(StringComparer.OrdinalIgnoreCase) { ["Allow SMTP"] = ("Allow SMTP", true) },
-            SecurityDefaultsEnabled = false,
-            ConditionalAccessPolicies = new List<ConditionalAccessPolicy>(),
-        };
+        // Every read succeeded and nothing blocks: the baseline of PolicyEvaluatorMutationTests.
+        private static TenantPolicyData Tenant() => PolicyEvaluatorMutationTests.Tenant();
 
-        private static MailboxPolicyData Mailbox() => new MailboxPolicyData
-        {
-            UserPrincipalName = "app@contoso.com",
-            PrimarySmtpAddress = "app@contoso.com",
-            RecipientTypeDetails = "UserMailbox",
-            ExternalDirectoryObjectId = UserId,
-            CasRead = true,
-            UserRead = true,
-            AccountEnabled = true,
-            UserType = "Member",
-            PerUserMfaState = "disabled",
-            GroupIds = new HashSet<string>(),
-            RoleTemplateIds = new HashSet<string>(),
-        };
+        private static MailboxPolicyData Mailbox() => PolicyEvaluatorMutationTests.Mailbox();
 
         // Leaves one fact of basic auth unknown, each the way a failed read leaves it.
         private static void Unknown(string fact, TenantPolicyData t, MailboxPolicyData m)

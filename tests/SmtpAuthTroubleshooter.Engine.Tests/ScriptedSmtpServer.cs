@@ -140,7 +140,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             bool data = false;
             while (!token.IsCancellationRequested)
             {
-                string? line = await ReadLineAsync(stream, token).ConfigureAwait(false);
+                string? line = await FakeSmtpServer.ReadLineAsync(stream, token).ConfigureAwait(false);
                 if (line is null)
                 {
                     return;
@@ -225,7 +225,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             for (int i = 0; i < asks; i++)
             {
                 await WriteAsync(stream, i == 0 && mechanism == "LOGIN" && words.Length <= 2 ? "334 VXNlcm5hbWU6\r\n" : "334 UGFzc3dvcmQ6\r\n", token).ConfigureAwait(false);
-                if (await ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
+                if (await FakeSmtpServer.ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
                 {
                     Received.Enqueue(answer);
                 }
@@ -246,28 +246,6 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             byte[] bytes = Encoding.ASCII.GetBytes(text);
             await stream.WriteAsync(bytes, token).ConfigureAwait(false);
             await stream.FlushAsync(token).ConfigureAwait(false);
-        }
-
-        // Byte by byte, so that nothing past the line is read (the TLS handshake follows STARTTLS on the same stream).
-        private static async Task<string?> ReadLineAsync(Stream stream, CancellationToken token)
-        {
-            var bytes = new List<byte>();
-            var one = new byte[1];
-            while (true)
-            {
-                int n = await stream.ReadAsync(one, token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    return bytes.Count == 0 ? null : Encoding.ASCII.GetString(bytes.ToArray());
-                }
-
-                if (one[0] == (byte)'\n')
-                {
-                    return Encoding.ASCII.GetString(bytes.ToArray()).TrimEnd('\r');
-                }
-
-                bytes.Add(one[0]);
-            }
         }
     }
 }
