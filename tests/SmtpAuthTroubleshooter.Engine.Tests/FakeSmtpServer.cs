@@ -157,6 +157,22 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         // LOGIN asks twice (user, password), PLAIN once, XOAUTH2 never; an initial response on the AUTH line saves one.
         private async Task AuthAsync(Stream stream, string line, CancellationToken token)
         {
+            foreach (string prompt in SaslPrompts(line))
+            {
+                await WriteAsync(stream, prompt, token).ConfigureAwait(false);
+                if (await ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
+                {
+                    Received.Enqueue(answer);
+                }
+            }
+
+            await WriteAsync(stream, AuthReply, token).ConfigureAwait(false);
+        }
+
+        // The 334 prompts a server sends for an AUTH line: LOGIN asks for the user and the password, PLAIN once, other
+        // mechanisms (XOAUTH2) never; an initial response on the AUTH line saves the first. Both fake servers use it.
+        internal static IReadOnlyList<string> SaslPrompts(string line)
+        {
             string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             string mechanism = words.Length > 1 ? words[1].ToUpperInvariant() : string.Empty;
             int asks = mechanism switch
@@ -170,16 +186,13 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 asks = Math.Max(0, asks - 1);
             }
 
+            var prompts = new List<string>();
             for (int i = 0; i < asks; i++)
             {
-                await WriteAsync(stream, i == 0 && mechanism == "LOGIN" && words.Length <= 2 ? "334 VXNlcm5hbWU6" : "334 UGFzc3dvcmQ6", token).ConfigureAwait(false);
-                if (await ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
-                {
-                    Received.Enqueue(answer);
-                }
+                prompts.Add(i == 0 && mechanism == "LOGIN" && words.Length <= 2 ? "334 VXNlcm5hbWU6" : "334 UGFzc3dvcmQ6");
             }
 
-            await WriteAsync(stream, AuthReply, token).ConfigureAwait(false);
+            return prompts;
         }
 
         private static async Task WriteAsync(Stream stream, string line, CancellationToken token)

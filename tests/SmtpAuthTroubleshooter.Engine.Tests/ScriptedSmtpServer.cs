@@ -209,22 +209,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         // LOGIN asks twice (user, password), PLAIN once; an initial response on the AUTH line saves one.
         private async Task ChallengeAsync(Stream stream, string line, CancellationToken token)
         {
-            string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            string mechanism = words.Length > 1 ? words[1].ToUpperInvariant() : string.Empty;
-            int asks = mechanism switch
+            foreach (string prompt in FakeSmtpServer.SaslPrompts(line))
             {
-                "LOGIN" => 2,
-                "PLAIN" => 1,
-                _ => 0,
-            };
-            if (words.Length > 2)
-            {
-                asks = Math.Max(0, asks - 1);
-            }
-
-            for (int i = 0; i < asks; i++)
-            {
-                await WriteAsync(stream, i == 0 && mechanism == "LOGIN" && words.Length <= 2 ? "334 VXNlcm5hbWU6\r\n" : "334 UGFzc3dvcmQ6\r\n", token).ConfigureAwait(false);
+                await WriteAsync(stream, prompt + "\r\n", token).ConfigureAwait(false);
                 if (await FakeSmtpServer.ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
                 {
                     Received.Enqueue(answer);
