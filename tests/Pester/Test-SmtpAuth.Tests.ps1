@@ -278,6 +278,25 @@ Describe 'Test-SmtpAuth test message' -Tag Probe {
         { Test-SmtpAuth -Credential (New-TestCredential 'a@contoso.com' 'x') -From 'b@contoso.com' @script:Common } |
             Should -Throw -ErrorId 'TestMessageParameterWithoutSend,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand'
     }
+
+    It 'reports a test message without a sender or recipient address as this record''s input error, before it connects, and goes on' {
+        # -SkipAuthentication has no mailbox to fall back on; a credential user name such as "dave" is not an address.
+        $noAuth = @(Test-SmtpAuth -SkipAuthentication -SendTestMessage @script:Common -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue)
+        $noAuth.Count | Should -Be 0
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeExactly 'TestMessageAddressMissing,SmtpAuthTroubleshooter.Commands.TestSmtpAuthCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err[0].Exception.Message | Should -Match '-SendTestMessage needs a From address'
+        $err[0].ErrorDetails.RecommendedAction | Should -Match '-From and -To'
+        $plain = @(Test-SmtpAuth -Credential (New-TestCredential 'dave' 'x') -SendTestMessage -To 'someone@contoso.com' @script:Common -Confirm:$false -ErrorVariable err2 -ErrorAction SilentlyContinue)
+        $plain.Count | Should -Be 0
+        $err2[0].FullyQualifiedErrorId | Should -BeLike 'TestMessageAddressMissing,*'
+        $err2[0].TargetObject | Should -BeExactly 'dave'
+        # With both addresses given, -SkipAuthentication sends (the server decides whether it relays without AUTH).
+        $sent = Test-SmtpAuth -SkipAuthentication -SendTestMessage -From 'healthy.basic@contoso.com' -To 'someone@contoso.com' @script:Common -Confirm:$false
+        $sent.FailedPhase | Should -Not -Be 'Ehlo'
+        $sent.From | Should -BeExactly 'healthy.basic@contoso.com'
+    }
 }
 
 Describe 'Test-SmtpAuth pipeline input' -Tag Probe {

@@ -65,6 +65,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             {
                 result.From = request.From ?? request.UserName;
                 result.To = request.To ?? request.UserName;
+                if (!IsTestMessageAddress(result.From) || !IsTestMessageAddress(result.To))
+                {
+                    // Bad input, not a probe result: the cmdlet reports it as an ErrorRecord before it gets here.
+                    throw new ArgumentException(Format("The test message needs a sender and a recipient address (From '{0}', To '{1}').", result.From, result.To), nameof(request));
+                }
             }
 
             var stopwatch = Stopwatch.StartNew();
@@ -367,6 +372,12 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
             public override bool SupportsInitialResponse => false;
         }
+
+        /// <summary>True when <paramref name="address"/> can be the sender or recipient of the test message: one mailbox
+        /// address (user@domain) that MimeKit parses. The cmdlet checks this before it connects, so a probe never stops on
+        /// a message it could not build (issue 11: that surfaced as an EHLO failure).</summary>
+        public static bool IsTestMessageAddress(string? address) =>
+            LooksLikeUpn(address) && MailboxAddress.TryParse(address, out MailboxAddress? parsed) && parsed.Address.IndexOf('@') > 0;
 
         /// <summary>True for a name in user@domain form, the only form a UPN takes.</summary>
         internal static bool LooksLikeUpn(string? name)

@@ -222,6 +222,22 @@ namespace SmtpAuthTroubleshooter.Commands
             }
 
             bool send = SendTestMessage;
+            if (send)
+            {
+                // The test message's addresses are known before anything connects: a sender or recipient that is not an
+                // address is this record's input error, not a failed probe.
+                string? from = From ?? mailbox ?? user;
+                string? to = To ?? mailbox ?? user;
+                bool fromOk = Engine.Probe.SmtpProbe.IsTestMessageAddress(from);
+                if (!fromOk || !Engine.Probe.SmtpProbe.IsTestMessageAddress(to))
+                {
+                    string which = fromOk ? nameof(To) : nameof(From);
+                    WriteInputError("TestMessageAddressMissing", ErrorCategory.InvalidArgument,
+                        Strings.Format("TestMessageAddressMissing", which, (fromOk ? to : from) ?? string.Empty), InputObject ?? (fromOk ? to : from), Strings.Get("TestMessageAddressMissingAction"));
+                    return;
+                }
+            }
+
             string server = Server ?? Engine.Probe.CloudEndpoints.For(Environment).SmtpHost;
             if (send && !ShouldProcess(To ?? mailbox ?? user, Strings.Format("SendTestMessageAction", server, Port)))
             {
