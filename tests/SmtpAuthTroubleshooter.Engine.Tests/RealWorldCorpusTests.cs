@@ -175,6 +175,16 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Assert.False(string.IsNullOrWhiteSpace(row.Text), row.Source);
             }
 
+            // Every stated method is backed by what the thread (or the client's own code) says: Data/RealWorldErrors.statedAuth.tsv
+            // holds the source, the method and a short quote for each.
+            var evidence = new HashSet<string>(File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Data", "RealWorldErrors.statedAuth.tsv"))
+                .Skip(1).Where(l => l.Length > 0).Select(l => l.Split('\t'))
+                .Where(f => f.Length == 3 && f[2].Trim().Length > 0).Select(f => f[0] + "\t" + f[1]), StringComparer.Ordinal);
+            foreach (Row row in rows.Where(r => r.StatedAuth != SmtpAuthMethod.Unknown))
+            {
+                Assert.True(evidence.Contains(row.Source + "\t" + row.StatedAuth), $"{row.Source}: statedAuth {row.StatedAuth} has no evidence line in RealWorldErrors.statedAuth.tsv");
+            }
+
             // No failure class may dominate: the figure is about many kinds of failure, not one.
             foreach (IGrouping<string, Row> g in rows.GroupBy(r => r.Class))
             {
