@@ -69,6 +69,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [InlineData("schema version 2", "$", "schemaVersion", "2")]
         [InlineData("a condition with two forms", "$.corroboration.rules[0]", "when", "{ \"method\": \"Basic\", \"field\": \"AccountEnabled\", \"equals\": false }")]
         [InlineData("a text with a stray brace", "$.corroboration.rules[0]", "why", "\"Settings: {oops\"")]
+        [InlineData("an unknown diagnostic-tail condition", "$.entries[0]", "diagnosticTail", "\"old\"")]
         public void Schema_and_loader_both_reject_a_bad_value(string what, string path, string property, string value)
         {
             JsonNode catalog = JsonNode.Parse(CorroborationRuleTests.EmbeddedText())!;
@@ -76,6 +77,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             string json = catalog.ToJsonString();
 
             Assert.False(Validate(json).IsValid, what + " passes the schema");
+            Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(json)).ErrorId);
+        }
+
+        [Fact]
+        public void A_diagnostic_tail_condition_belongs_to_reply_entries_only()
+        {
+            // The tail is read from a server reply; on a text or fallback entry the condition would silently never apply.
+            JsonNode catalog = JsonNode.Parse(CorroborationRuleTests.EmbeddedText())!;
+            JsonNode textEntry = catalog["entries"]!.AsArray().First(e => (string?)e!["scope"] == "text")!;
+            textEntry["diagnosticTail"] = "dated";
+            string json = catalog.ToJsonString();
+
+            Assert.False(Validate(json).IsValid, "a dated condition on a text entry passes the schema");
             Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(json)).ErrorId);
         }
 

@@ -435,6 +435,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private static bool Matches(CatalogEntry entry, ParsedReply reply)
         {
+            if (entry.DiagnosticTail != TailCondition.Any && (entry.DiagnosticTail == TailCondition.Dated) != reply.DiagnosticTimestamp.HasValue)
+            {
+                return false;
+            }
+
             if (entry.ReplyCodes.Count > 0 && reply.ReplyCode.HasValue && !entry.ReplyCodes.Contains(reply.ReplyCode.Value))
             {
                 return false;

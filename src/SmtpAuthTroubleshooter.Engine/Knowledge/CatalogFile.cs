@@ -166,6 +166,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonPropertyName("stage")]
         public string? Stage { get; set; }
 
+        [JsonPropertyName("diagnosticTail")]
+        public string? DiagnosticTail { get; set; }
+
         [JsonRequired]
         [JsonPropertyName("causes")]
         public List<CauseReferenceFile?>? Causes { get; set; }

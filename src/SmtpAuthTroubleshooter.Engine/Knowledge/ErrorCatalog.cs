@@ -274,6 +274,18 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     c.Evidence ?? string.Empty));
             }
 
+            TailCondition tail = e.DiagnosticTail switch
+            {
+                null => TailCondition.Any,
+                "dated" => TailCondition.Dated,
+                "notDated" => TailCondition.NotDated,
+                _ => throw Invalid($"entry '{id}': diagnosticTail must be dated or notDated, not '{e.DiagnosticTail}'"),
+            };
+            if (tail != TailCondition.Any && scope != EntryScope.Reply)
+            {
+                throw Invalid($"entry '{id}': diagnosticTail applies to reply entries only");
+            }
+
             return new CatalogEntry(
                 id,
                 e.Reference,
@@ -282,7 +294,8 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 (e.EnhancedCodes ?? new List<string?>()).Select(x => x ?? string.Empty).ToList(),
                 regex,
                 e.Stage ?? "Any",
-                refs);
+                refs)
+            { DiagnosticTail = tail };
         }
 
         private static CatalogVerdict? ToVerdict(string? text)
@@ -473,6 +486,20 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public string Stage { get; }
         /// <summary>Candidate causes, most likely first.</summary>
         public IReadOnlyList<CauseReference> Causes { get; }
+        /// <summary>Whether the reply must carry Exchange Online's dated diagnostic tail ([HOST 2024-10-10T21:50:33.251Z ID]),
+        /// must not, or either. The date tells the reply's era, and with it what an unexplained code most often means.</summary>
+        public TailCondition DiagnosticTail { get; internal set; }
+    }
+
+    /// <summary>What an entry asks of a reply's diagnostic tail.</summary>
+    public enum TailCondition
+    {
+        /// <summary>Any reply.</summary>
+        Any,
+        /// <summary>Only a reply whose diagnostic tail carries a timestamp.</summary>
+        Dated,
+        /// <summary>Only a reply without a timestamped diagnostic tail (no tail, or the older [HOST] form).</summary>
+        NotDated,
     }
 
     /// <summary>An entry's pointer at a cause, with its verdicts.</summary>
