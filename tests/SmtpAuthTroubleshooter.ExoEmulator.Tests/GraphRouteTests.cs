@@ -219,6 +219,18 @@ public sealed class GraphRouteTests(GraphDirectoryFixture fixture) : IClassFixtu
         Assert.Equal(400, status);
     }
 
+    [Theory]
+    [InlineData("v1.0")]
+    [InlineData("beta")]
+    public async Task Sign_ins_refuse_select_as_Graph_does(string version)
+    {
+        // Graph supports only $top, $skiptoken and $filter on this list (microsoftgraph/microsoft-graph-devx-api#1250).
+        var (status, body, _) = await G.GetAsync(version + "/auditLogs/signIns?$select=userPrincipalName,createdDateTime&$top=5");
+        Assert.Equal(400, status);
+        Assert.Equal("BadRequest", body["error"]!["code"]!.GetValue<string>());
+        Assert.StartsWith("Query option 'Select' is not allowed.", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Domains_report_managed_and_federated()
     {

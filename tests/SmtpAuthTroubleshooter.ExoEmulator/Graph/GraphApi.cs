@@ -463,7 +463,7 @@ internal sealed class GraphApi(GraphEmulator emulator)
 
     /// <summary>
     /// GET auditLogs/signIns from the <see cref="SignInLog"/>: newest first, $filter (with signInEventTypes/any(...) on
-    /// beta), $select, $top (1-1000, default 1000), $skiptoken paging. v1.0 lists interactive sign-ins only, and so does
+    /// beta), $top (1-1000, default 1000), $skiptoken paging; $select is refused as Graph refuses it. v1.0 lists interactive sign-ins only, and so does
     /// beta unless the filter names signInEventTypes. signInEventTypes, userAgent and authenticationProtocol exist on beta only.
     /// </summary>
     private GraphResponse SignIns(GraphRequest request, string version, IReadOnlyList<string> segments)
@@ -476,10 +476,16 @@ internal sealed class GraphApi(GraphEmulator emulator)
         bool beta = version == "beta";
         var known = beta ? SignInLog.BetaProperties : SignInLog.V1Properties;
         const string entityType = "microsoft.graph.signIn";
-        if (!TrySelect(request, known, entityType, out var select, out var error))
+
+        // Graph documents only $top, $skiptoken and $filter for this list, and refuses $select with the OData validator's
+        // text (microsoftgraph/microsoft-graph-devx-api#1250, msgraph-sdk-powershell#1251): a reader that asks for fewer
+        // properties fails on the real service, so it fails here too.
+        if (request.QueryOption("$select") is not null)
         {
-            return error!;
+            return BadRequest(request, "Query option 'Select' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.");
         }
+
+        List<string>? select = null;
 
         ODataFilter? filter = null;
         if (request.QueryOption("$filter") is { Length: > 0 } filterText)
