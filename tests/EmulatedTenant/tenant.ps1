@@ -1,5 +1,6 @@
 # Helpers for tests and the offline demo that need the emulated tenant: the Exchange Online and Microsoft Graph
-# stand-in modules (this folder) and the Graph loopback emulator (SmtpAuthTroubleshooter.ExoEmulator "graph" verb).
+# stand-in modules (this folder), the Graph loopback emulator (SmtpAuthTroubleshooter.ExoEmulator "graph" verb) and
+# Exchange Online out of process (ExoRestHost.ps1, for the stand-in's remote mode).
 # Dot-source it:   . "$PSScriptRoot/../EmulatedTenant/tenant.ps1"
 # See README.md in this folder.
 
@@ -42,13 +43,14 @@ function Start-GraphEmulator {
 
 function Start-EmulatorProcess {
     <#
-    Starts `dotnet SmtpAuthTroubleshooter.ExoEmulator.dll <Arguments>` (the smtp and graph verbs), waits up to 30 s for
-    its first stdout line to match -ReadyPattern, and returns @{ Process; StdErr; Match }. Stderr is drained so the
-    emulator never blocks on a full pipe. Shared by Start-GraphEmulator and tests/Pester/emulator.ps1 Start-ExoEmulator.
+    Starts `dotnet SmtpAuthTroubleshooter.ExoEmulator.dll <Arguments>` (the smtp and graph verbs), or `<FileName>
+    <Arguments>` (Start-ExoRestHost), waits up to -TimeoutSeconds (30) for its first stdout line to match -ReadyPattern,
+    and returns @{ Process; StdErr; Match }. Stderr is drained so the emulator never blocks on a full pipe. Shared by
+    Start-GraphEmulator, Start-ExoRestHost and tests/Pester/emulator.ps1 Start-ExoEmulator.
     #>
-    param([Parameter(Mandatory)][string[]] $Arguments, [Parameter(Mandatory)][string] $ReadyPattern, [string] $Name = 'The emulator')
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @(Get-EmulatorDll) + $Arguments) { $psi.ArgumentList.Add($a) }
+    param([Parameter(Mandatory)][string[]] $Arguments, [Parameter(Mandatory)][string] $ReadyPattern, [string] $Name = 'The emulator', [string] $FileName, [int] $TimeoutSeconds = 30)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($(if ($FileName) { $FileName } else { 'dotnet' }))
+    foreach ($a in $(if ($FileName) { $Arguments } else { @(Get-EmulatorDll) + $Arguments })) { $psi.ArgumentList.Add($a) }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardInput = $true
     $psi.RedirectStandardError = $true
@@ -56,7 +58,7 @@ function Start-EmulatorProcess {
     $process = [System.Diagnostics.Process]::Start($psi)
     $stderr = $process.StandardError.ReadToEndAsync()
     $line = $process.StandardOutput.ReadLineAsync()
-    if (-not $line.Wait(30000) -or $line.Result -notmatch $ReadyPattern) {
+    if (-not $line.Wait($TimeoutSeconds * 1000) -or $line.Result -notmatch $ReadyPattern) {
         try { $process.Kill($true) } catch { }
         $err = if ($stderr.Wait(2000)) { $stderr.Result } else { '' }
         throw "$Name did not start: $($line.Result) $err"
@@ -73,6 +75,52 @@ function Stop-GraphEmulator {
         try { $Emulator.Process.StandardInput.Close() } catch { }
         if (-not $Emulator.Process.WaitForExit(5000)) { try { $Emulator.Process.Kill($true) } catch { } }
     }
+}
+
+function Start-ExoRestHost {
+    <#
+    .SYNOPSIS
+    Starts Exchange Online out of process (ExoRestHost.ps1 in a new pwsh: the stand-in over HTTP on 127.0.0.1, an
+    ephemeral port) on a scenario; returns [pscustomobject]@{ Process; BaseUri; Port; Scenario; StdErr }. Connect the
+    stand-in of this process to it with Connect-ExchangeOnline -ConnectionUri $h.BaseUri (no -ScenarioPath needed):
+    every stand-in command, the test hooks included, then runs in the host and streams its output back page by page.
+    .PARAMETER Scenario
+    A scenario path, or a file name in tests/SmtpAuthTroubleshooter.ExoEmulator/Scenarios (default demo-tenant.json).
+    It is loaded before the host announces itself (10,000 mailboxes: a few seconds).
+    .PARAMETER DelayMilliseconds
+    Set-ExoStandInDelay in the host from the start (a Reset-ExoStandIn clears it; Connect-ExchangeOnline
+    -DelayMilliseconds sets it too).
+    #>
+    [CmdletBinding()]
+    param(
+        [string] $Scenario = 'demo-tenant.json',
+        [ValidateRange(0, 600000)][int] $DelayMilliseconds = 0
+    )
+    $path = Resolve-ScenarioPath $Scenario
+    $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+    $arguments = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $script:EmulatedTenantRoot 'ExoRestHost.ps1'), '-ScenarioPath', $path, '-DelayMilliseconds', "$DelayMilliseconds")
+    $started = Start-EmulatorProcess -FileName $pwsh -Arguments $arguments -ReadyPattern '^LISTENING (?<uri>http://127\.0\.0\.1:(?<port>\d+)/)$' -Name 'The Exchange Online REST host' -TimeoutSeconds 180
+    $null = $started.Process.StandardOutput.ReadToEndAsync()   # nothing more is expected there; drained all the same
+    [pscustomobject]@{ Process = $started.Process; BaseUri = $started.Match.uri; Port = [int]$started.Match.port; Scenario = $path; StdErr = $started.StdErr }
+}
+
+function Stop-ExoRestHost {
+    <# Stops a host from Start-ExoRestHost (closes its stdin, then kills it if it does not exit within 5 s). #>
+    [CmdletBinding()]
+    param([Parameter(Position = 0, ValueFromPipeline)] $RestHost)
+    process { Stop-GraphEmulator $RestHost }
+}
+
+function Get-ExoRestHostStats {
+    <#
+    The host's own figures (GET /_host/stats): ProcessId, WorkingSetMB, PeakWorkingSetMB, Requests, Invocations, Pages,
+    Objects, Cancelled, Abandoned, Suspended (ids of calls waiting for their next page) and Calls (the last 50: Id,
+    Command, Pages, Objects, State Running|Done|Cancelled|Abandoned, Seconds: the host's time on it). Answered even
+    while a call waits for its next page.
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, Position = 0)] $RestHost)
+    Invoke-RestMethod -Uri "$($RestHost.BaseUri)_host/stats" -NoProxy
 }
 
 function Import-EmulatedTenantModules {

@@ -526,9 +526,13 @@ function Write-StandInObject($Cmdlet, [string] $Kind, [string[]] $Properties, $R
 
 function Write-ErrorMessage {
     # Named like the V3 module's own writer, so FullyQualifiedErrorId ends in ",Write-ErrorMessage" as in SHAPES A.10.
-    param([string] $Message, [string] $Activity, [string] $Reason)
-    $stamp = [DateTime]::UtcNow.ToString('ddd, dd MMM yyyy HH:mm:ss', [cultureinfo]::InvariantCulture) + ' GMT'
-    Write-Error -Message $Message -Category NotSpecified -CategoryActivity $Activity -CategoryReason $Reason -ErrorId "[Server=$script:ServerName,RequestId=$([guid]::NewGuid()),TimeStamp=$stamp]"
+    # -ErrorId: remote mode replays the host's error with the host's id (Write-ExoRemoteError).
+    param([string] $Message, [string] $Activity, [string] $Reason, [string] $ErrorId)
+    if (-not $ErrorId) {
+        $stamp = [DateTime]::UtcNow.ToString('ddd, dd MMM yyyy HH:mm:ss', [cultureinfo]::InvariantCulture) + ' GMT'
+        $ErrorId = "[Server=$script:ServerName,RequestId=$([guid]::NewGuid()),TimeStamp=$stamp]"
+    }
+    Write-Error -Message $Message -Category NotSpecified -CategoryActivity $Activity -CategoryReason $Reason -ErrorId $ErrorId
 }
 
 # The REST API client cmdlets (Get-EXO*) report errors as ProtocolError/RestClientException with a
@@ -887,6 +891,239 @@ function Resolve-StandInIdentityParameters($Cmdlet, [string] $Name, $Bound) {
     @{ Text = Get-StandInIdentityText $Bound[$parameter]; Index = $index }
 }
 
+# ------------------------------------------------------------------------------------------------ remote mode
+
+# Remote mode: Connect-ExchangeOnline -ConnectionUri http://127.0.0.1:<port>/ (a loopback http URI: the stand-in host,
+# ../ExoRestHost.ps1, Start-ExoRestHost in ../tenant.ps1) makes every exported command of this module, the test hooks
+# included, run in the host process instead: the same function over the host's loaded scenario, its output sent back a
+# page at a time (the connection's -PageSize, default 1000) and written here as each page arrives, as the V3 module's
+# REST cmdlets fetch pages from Exchange Online. This process then holds no scenario, as a real session holds none.
+# Parameter binding and validation happen here first (the same param blocks); the common parameters (-ErrorAction,
+# -WarningAction, -ErrorVariable...) are not sent: they apply here, to the records as they come back (the host runs
+# every command with the preferences Continue). Delays and faults are the host's: a call's delay is applied once, by
+# Enter-StandInCall in the host, before its first page; asking for the next page costs no delay (as in-process, where
+# a listing is one call and one delay).
+# Pipeline input is collected here and piped to the host's command in one call (as in-process: one begin, one count).
+# A Connect-ExchangeOnline without such a URI goes back to in-process. $null: in-process (the default).
+$script:Remote = $null
+# Set by ExoRestHost.ps1 in the host process: there, -ConnectionUri is only recorded, never followed.
+$script:RemoteHostMode = $false
+$script:RemoteDepth = 10
+$script:RemoteLocalParameters = [System.Collections.Generic.HashSet[string]]::new([string[]]@(@([System.Management.Automation.PSCmdlet]::CommonParameters) + 'Confirm' + 'UseTransaction'), [StringComparer]::OrdinalIgnoreCase)
+
+function Test-ExoRemoteUri([string] $Uri) {
+    if ($script:RemoteHostMode -or -not $Uri) { return $false }
+    $u = $null
+    [uri]::TryCreate($Uri, [UriKind]::Absolute, [ref] $u) -and $u.Scheme -eq 'http' -and $u.IsLoopback
+}
+
+function Enable-ExoRemote([string] $Uri) {
+    $base = [uri]($Uri.TrimEnd('/') + '/')
+    if ($null -ne $script:Remote -and $script:Remote.BaseUri -eq $base) { return }
+    if ($null -ne $script:Remote) { $script:Remote.Http.Dispose() }
+    $handler = [System.Net.Http.SocketsHttpHandler]::new()
+    $handler.UseProxy = $false
+    $http = [System.Net.Http.HttpClient]::new($handler)
+    $http.Timeout = [System.Threading.Timeout]::InfiniteTimeSpan   # a call waits for its delay (up to 600 s) on the host
+    # Open: the ids of this process's calls whose pages are still being read. The host runs a call that arrives while
+    # one of them is suspended inside it (a nested call); any other suspended call it drops (this process left it).
+    $script:Remote = @{ BaseUri = $base; Http = $http; Open = [System.Collections.Generic.List[long]]::new() }
+}
+
+function Disable-ExoRemote {
+    if ($null -eq $script:Remote) { return }
+    $script:Remote.Http.Dispose()
+    $script:Remote = $null
+}
+
+# One request to the host: POST <path> with a CliXml body. /invoke and /next answer a page (ExoRestHost.ps1):
+#   EXOPAGE <call> <more: 0|1> <count>\n, then <count> frames "<kind> <length>\n<CliXml of length chars>", kind o (up
+#   to 20 consecutive output objects, an array) or r (one error, warning... record).
+# Returns @{ Call; More; Kinds; Texts }: the page read whole (the connection is closed before anything is written, so a
+# call made while its objects go down the pipeline never waits on it), each frame kept as its own small string and
+# deserialized only when it is written (no page-sized string or object list). Each request has its own connection.
+function Send-ExoRemoteRequest([string] $Path, $Body) {
+    $remote = $script:Remote
+    $message = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Post, [uri]::new($remote.BaseUri, $Path))
+    $message.Headers.ConnectionClose = $true
+    $message.Content = [System.Net.Http.StringContent]::new([System.Management.Automation.PSSerializer]::Serialize($Body, $script:RemoteDepth), [System.Text.Encoding]::UTF8, 'application/clixml')
+    try {
+        $response = $remote.Http.SendAsync($message, [System.Net.Http.HttpCompletionOption]::ResponseHeadersRead).GetAwaiter().GetResult()
+        try {
+            if (-not $response.IsSuccessStatusCode) {
+                throw "The Exchange Online stand-in host at $($remote.BaseUri) answered $([int]$response.StatusCode): $($response.Content.ReadAsStringAsync().GetAwaiter().GetResult())"
+            }
+            $reader = [System.IO.StreamReader]::new($response.Content.ReadAsStream(), [System.Text.Encoding]::UTF8)
+            try { Read-ExoRemotePage $reader }
+            finally { $reader.Dispose() }
+        }
+        finally { $response.Dispose() }
+    }
+    finally { $message.Dispose() }
+}
+
+$script:RemoteBuffer = [char[]]::new(16384)
+
+function Read-ExoRemotePage([System.IO.StreamReader] $Reader) {
+    $head = $Reader.ReadLine()
+    if ($null -eq $head -or $head -notmatch '^EXOPAGE (\d+) ([01]) (\d+)$') { throw "The Exchange Online stand-in host sent no page: '$head'" }
+    $count = [int]$Matches[3]
+    $page = @{ Call = [long]$Matches[1]; More = $Matches[2] -eq '1'; Kinds = [char[]]::new($count); Texts = [string[]]::new($count) }
+    for ($i = 0; $i -lt $count; $i++) {
+        $frame = $Reader.ReadLine()
+        if ($null -eq $frame -or $frame.Length -lt 3) { throw 'The Exchange Online stand-in host sent a truncated page.' }
+        $length = [int]$frame.Substring(2)
+        if ($script:RemoteBuffer.Length -lt $length) { $script:RemoteBuffer = [char[]]::new(2 * $length) }
+        if ($Reader.ReadBlock($script:RemoteBuffer, 0, $length) -ne $length) { throw 'The Exchange Online stand-in host sent a truncated page.' }
+        $page.Kinds[$i] = $frame[0]
+        $page.Texts[$i] = [string]::new($script:RemoteBuffer, 0, $length)
+    }
+    $page
+}
+
+# A call to forward: the command, its parameters as bound (in begin: before any pipeline input), its pipeline input.
+function New-ExoRemoteCall($Cmdlet, [string] $Name, $Bound) {
+    $parameters = @{}
+    foreach ($key in $Bound.Keys) {
+        if ($script:RemoteLocalParameters.Contains($key)) { continue }   # applied here, to the replayed records
+        $value = $Bound[$key]
+        if ($value -is [System.Management.Automation.SwitchParameter]) { $value = $value.IsPresent }
+        elseif ($value -is [pscredential]) { $value = @{ __ExoRemote = 'PSCredential'; UserName = $value.UserName } }   # the host makes one with a dummy password
+        elseif ($value -is [securestring]) { continue }
+        elseif ($value -is [System.Security.Cryptography.X509Certificates.X509Certificate2]) {
+            if (-not $Bound.ContainsKey('CertificateThumbprint')) { $parameters['CertificateThumbprint'] = $value.Thumbprint }
+            continue
+        }
+        $parameters[$key] = $value
+    }
+    if ($Name -eq 'Connect-ExchangeOnline' -and $parameters.ContainsKey('ScenarioPath')) {
+        $parameters['ScenarioPath'] = $Cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath($parameters['ScenarioPath'])
+    }
+    @{ Name = $Name; Parameters = $parameters; ExpectingInput = $Cmdlet.MyInvocation.ExpectingInput; Input = [System.Collections.Generic.List[object]]::new() }
+}
+
+# Runs the call in the host and writes its records through $Cmdlet, page by page as they arrive: a page's objects are
+# written (and go down the pipeline) before the next page is asked for. Stopped early (Select-Object -First, a
+# terminating error, Ctrl+C), it tells the host to drop the call.
+function Invoke-ExoRemoteCall($Cmdlet, $Call) {
+    $remote = $script:Remote
+    $request = @{ Command = $Call.Name; Parameters = $Call.Parameters; HasInput = $Call.ExpectingInput; Input = $Call.Input; Open = $remote.Open.ToArray() }
+    try { $page = Send-ExoRemoteRequest 'invoke' $request }
+    catch {
+        $e = $_.Exception; while ($e -is [System.Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
+        $Cmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new($e, 'ExoStandInHostUnavailable', [System.Management.Automation.ErrorCategory]::ConnectionError, $remote.BaseUri))
+    }
+    $id = [long]$page.Call
+    $remote.Open.Add($id)
+    $finished = $false
+    $live = $script:RemoteLiveObjects.Contains($Call.Name)
+    try {
+        while ($true) {
+            $finished = -not $page.More
+            $texts = $page.Texts
+            for ($i = 0; $i -lt $texts.Count; $i++) {
+                $value = [System.Management.Automation.PSSerializer]::Deserialize($texts[$i])
+                $texts[$i] = $null
+                if ($page.Kinds[$i] -ne 'o') { Write-ExoRemoteRecord $Cmdlet $value; continue }
+                if (-not $live) { $Cmdlet.WriteObject($value, $true); continue }   # enumerated in C#, as Write-StandInObject does
+                foreach ($item in $value) { $Cmdlet.WriteObject((ConvertFrom-ExoRemoteObject $item)) }
+            }
+            if ($finished) { return }
+            $page = Send-ExoRemoteRequest 'next' @{ Call = $id }
+        }
+    }
+    finally {
+        $null = $remote.Open.Remove($id)
+        if (-not $finished) {
+            # .NET calls only: this may run while the pipeline stops, when commands can no longer be invoked.
+            try {
+                $cancel = [System.Net.Http.HttpRequestMessage]::new([System.Net.Http.HttpMethod]::Post, [uri]::new($remote.BaseUri, 'cancel'))
+                $cancel.Headers.ConnectionClose = $true
+                $cancel.Content = [System.Net.Http.StringContent]::new([System.Management.Automation.PSSerializer]::Serialize(@{ Call = $id }), [System.Text.Encoding]::UTF8, 'application/clixml')
+                $remote.Http.SendAsync($cancel).GetAwaiter().GetResult().Dispose()
+                $cancel.Dispose()
+            }
+            catch { }
+        }
+    }
+}
+
+# Objects that are not Exchange data stay live objects, as they are in-process: Get-ConnectionInformation (the V3 module
+# answers it itself, without a REST call) and the test hooks' objects. The others stay as they arrive, deserialized
+# (their type names already are the Deserialized.* ones; multi-valued properties arrive as deserialized ArrayLists).
+$script:RemoteLiveObjects = [System.Collections.Generic.HashSet[string]]::new([string[]]@('Get-ConnectionInformation', 'Get-ExoStandInState', 'Get-ExoStandInCallLog', 'Get-ExoStandInCallCount'), [StringComparer]::OrdinalIgnoreCase)
+
+function ConvertFrom-ExoRemoteObject($Value, [int] $Depth = 0) {
+    if ($Value -isnot [psobject] -or $Depth -gt 4) { return , $Value }
+    $names = $Value.PSObject.TypeNames
+    if ($names.Count -gt 0 -and $names[0] -eq 'Deserialized.System.DateTimeOffset') {
+        return [DateTimeOffset]::new([long]$Value.UtcTicks, [TimeSpan]::Zero).ToOffset([TimeSpan]$Value.Offset)
+    }
+    $base = $Value.PSObject.BaseObject
+    if ($base -is [System.Collections.IDictionary]) {
+        # A rehydrated dictionary keeps its Deserialized.* type names (PowerShell remembers them per object): a new one.
+        $copy = if ($base -is [System.Collections.Specialized.OrderedDictionary]) { [ordered]@{} } else { @{} }
+        foreach ($key in $base.Keys) { $copy[$key] = ConvertFrom-ExoRemoteObject $base[$key] ($Depth + 1) }
+        return , $copy
+    }
+    if ($base -isnot [System.Management.Automation.PSCustomObject]) { return , $base }
+    $properties = [ordered]@{}
+    foreach ($p in $Value.PSObject.Properties) {
+        $v = $p.Value
+        if ($v -is [psobject] -and $v.PSObject.BaseObject -is [System.Collections.IList]) { $v = @(foreach ($x in $v) { ConvertFrom-ExoRemoteObject $x ($Depth + 1) }) }
+        else { $v = ConvertFrom-ExoRemoteObject $v ($Depth + 1) }
+        $properties[$p.Name] = $v
+    }
+    $live = [pscustomobject]$properties
+    $own = @($names | Where-Object { $_ -notin 'Deserialized.System.Management.Automation.PSCustomObject', 'Deserialized.System.Object' } | ForEach-Object { $_ -replace '^Deserialized\.', '' })
+    for ($i = $own.Count - 1; $i -ge 0; $i--) { $live.PSObject.TypeNames.Insert(0, $own[$i]) }
+    $live
+}
+
+function Write-ExoRemoteRecord($Cmdlet, $Record) {
+    switch ($Record.K) {
+        'e' { Write-ExoRemoteError $Cmdlet $Record }
+        'w' { $Cmdlet.WriteWarning($Record.M) }
+        'v' { $Cmdlet.WriteVerbose($Record.M) }
+        'd' { $Cmdlet.WriteDebug($Record.M) }
+        'i' {
+            if ($Record.Host) { Write-Host $Record.M }
+            else { $Cmdlet.WriteInformation($Record.M, [string[]]@($Record.Tags)) }
+        }
+    }
+}
+
+# An error of the host, written again here by a function of the same name as the one that wrote it there, so that
+# FullyQualifiedErrorId ends the same way: "<id>,Write-ErrorMessage", "<message>,Microsoft.Exchange.Management.
+# RestApiClient.GetExoMailbox", or "<id>,<cmdlet>" for the errors the cmdlet wrote or threw itself (a terminating one is
+# thrown again). Message, exception type, category, activity and reason are the host's.
+function Write-ExoRemoteError($Cmdlet, $Record) {
+    if (-not $Record.Terminating -and $Record.ExceptionType -eq 'Microsoft.PowerShell.Commands.WriteErrorException') {
+        if ($Record.Writer -eq 'Write-ErrorMessage') {
+            Write-ErrorMessage -Message $Record.Message -Activity $Record.Activity -Reason $Record.Reason -ErrorId $Record.Id
+            return
+        }
+        if ($Record.Writer -like 'Microsoft.Exchange.Management.RestApiClient.*' -and $Record.Id -ceq $Record.Message -and (Test-Path -LiteralPath "function:$($Record.Writer)")) {
+            & $Record.Writer $Record.Message
+            return
+        }
+    }
+    $type = $Record.ExceptionType -as [type]
+    $exception = $null
+    if ($null -ne $type -and [Exception].IsAssignableFrom($type)) { try { $exception = $type::new([string]$Record.Message) } catch { $exception = $null } }
+    if ($null -eq $exception) { $exception = [System.Management.Automation.RuntimeException]::new([string]$Record.Message) }
+    $category = [System.Management.Automation.ErrorCategory]::NotSpecified
+    $null = [Enum]::TryParse([string]$Record.Category, [ref] $category)
+    $errorRecord = [System.Management.Automation.ErrorRecord]::new($exception, [string]$Record.Id, $category, $Record.Target)
+    if ($Record.Activity) { $errorRecord.CategoryInfo.Activity = $Record.Activity }
+    if ($Record.Reason) { $errorRecord.CategoryInfo.Reason = $Record.Reason }
+    if ($Record.TargetName) { $errorRecord.CategoryInfo.TargetName = $Record.TargetName }
+    if ($Record.TargetType) { $errorRecord.CategoryInfo.TargetType = $Record.TargetType }
+    if ($Record.Details) { $errorRecord.ErrorDetails = [System.Management.Automation.ErrorDetails]::new($Record.Details) }
+    if ($Record.Terminating) { $Cmdlet.ThrowTerminatingError($errorRecord) }
+    $Cmdlet.WriteError($errorRecord)
+}
+
 # ------------------------------------------------------------------------------------------------ session cmdlets
 
 function Connect-ExchangeOnline {
@@ -927,6 +1164,13 @@ function Connect-ExchangeOnline {
         # Stand-in only: a delay added to every Exchange cmdlet call of this session.
         [ValidateRange(0, 600000)][int] $DelayMilliseconds = 0
     )
+    if (Test-ExoRemoteUri $ConnectionUri) {
+        # Remote mode (see "remote mode" above): the host connects (to its own scenario unless -ScenarioPath is given).
+        Enable-ExoRemote $ConnectionUri
+        Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Connect-ExchangeOnline' $PSBoundParameters)
+        return
+    }
+    Disable-ExoRemote
     $script:State.Counts['Connect-ExchangeOnline'] = 1 + [int]$script:State.Counts['Connect-ExchangeOnline']
     if (-not $ScenarioPath) {
         Stop-StandInCall $PSCmdlet 'The Exchange Online stand-in needs -ScenarioPath <scenario.json> (or $env:EXO_STANDIN_SCENARIO).' 'ScenarioRequired' 'InvalidArgument' ([System.ArgumentException])
@@ -975,6 +1219,7 @@ function Disconnect-ExchangeOnline {
         [Parameter(ParameterSetName = 'ConnectionId')][string[]] $ConnectionId,
         [Parameter(ParameterSetName = 'ModulePrefix')][string[]] $ModulePrefix
     )
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Disconnect-ExchangeOnline' $PSBoundParameters); return }
     $script:State.Counts['Disconnect-ExchangeOnline'] = 1 + [int]$script:State.Counts['Disconnect-ExchangeOnline']
     if (-not $PSCmdlet.ShouldProcess('Exchange Online', 'Disconnect')) { return }
     if ($ConnectionId) {
@@ -992,6 +1237,7 @@ function Get-ConnectionInformation {
         [Parameter(ParameterSetName = 'ConnectionId')][string[]] $ConnectionId,
         [Parameter(ParameterSetName = 'ModulePrefix')][string[]] $ModulePrefix
     )
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-ConnectionInformation' $PSBoundParameters); return }
     $script:State.Counts['Get-ConnectionInformation'] = 1 + [int]$script:State.Counts['Get-ConnectionInformation']
     foreach ($c in $script:State.Connections) {
         if ($ConnectionId -and $ConnectionId -notcontains $c.ConnectionId) { continue }
@@ -1026,6 +1272,7 @@ function Get-ConnectionInformation {
 function Get-TransportConfig {
     [CmdletBinding()]
     param()
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-TransportConfig' $PSBoundParameters); return }
     if (-not (Enter-StandInCall $PSCmdlet 'Get-TransportConfig' $PSBoundParameters)) { return }
     $r = $script:State.Tenant.TransportConfig
     Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'TransportConfig' @($r.Keys | Sort-Object) @(, $r))
@@ -1034,6 +1281,7 @@ function Get-TransportConfig {
 function Get-OrganizationConfig {
     [CmdletBinding()]
     param()
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-OrganizationConfig' $PSBoundParameters); return }
     if (-not (Enter-StandInCall $PSCmdlet 'Get-OrganizationConfig' $PSBoundParameters)) { return }
     $r = $script:State.Tenant.OrganizationConfig.Clone()
     $r.DefaultAuthenticationPolicy = Format-StandInPolicyReference $r.DefaultAuthenticationPolicy
@@ -1058,8 +1306,13 @@ function Get-AuthenticationPolicy {
         [switch] $AllowLegacyExchangeTokens,
         [string] $TenantId
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-AuthenticationPolicy' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-AuthenticationPolicy' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-AuthenticationPolicy' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $tenant = $script:State.Tenant
         $id = Get-StandInIdentityText $Identity
@@ -1072,6 +1325,7 @@ function Get-AuthenticationPolicy {
         if (Test-StandInIdentityFault $PSCmdlet 'Get-AuthenticationPolicy' $id $found) { return }
         Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'AuthPolicy' $script:AuthPolicyProperties @(, $found))
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 $script:ServicePrincipalProperties = 'DisplayName', 'AppId', 'ObjectId', 'Sid', 'Identity', 'Name', 'ExchangeObjectId', 'Guid', 'OrganizationId', 'WhenCreatedUTC', 'DistinguishedName', 'IsValid', 'ObjectState'
@@ -1082,8 +1336,13 @@ function Get-ServicePrincipal {
         [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][object] $Identity,
         [string] $Organization
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-ServicePrincipal' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-ServicePrincipal' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-ServicePrincipal' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         Write-Warning 'The ServiceId parameter is being depreciated and will be replaced with ObjectId. Please note that already existing Exchange Service Principal Service Ids are now known as Object Ids.'
         $tenant = $script:State.Tenant
@@ -1098,6 +1357,7 @@ function Get-ServicePrincipal {
         if (Test-StandInIdentityFault $PSCmdlet 'Get-ServicePrincipal' $id $found) { return }
         Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'ServicePrincipal' $script:ServicePrincipalProperties @(, $found))
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 # ------------------------------------------------------------------------------------------------ recipient cmdlets
@@ -1150,15 +1410,19 @@ function Get-EXOMailbox {
         [switch] $Migration
     )
     begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
         $go = Enter-StandInCall $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters
         if ($go) { $props = Get-StandInPropertyList $PSCmdlet 'Mailbox' $Properties $PropertySets }
     }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         if ($SoftDeletedMailbox -or $InactiveMailboxOnly -or $PublicFolder -or $GroupMailbox -or $Migration) { return }   # none in a scenario
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters
         Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOMailbox' $PSBoundParameters $id 'Mailbox' $props
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-EXOCasMailbox {
@@ -1178,6 +1442,8 @@ function Get-EXOCasMailbox {
         [switch] $ProtocolSettings
     )
     begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
         $go = Enter-StandInCall $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters
         if ($go) {
             $sets = @($PropertySets) + @(if ($ProtocolSettings) { 'ProtocolSettings' })
@@ -1185,11 +1451,13 @@ function Get-EXOCasMailbox {
         }
     }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters
         # Filters on Get-EXOCasMailbox cannot use ExternalDirectoryObjectId or MemberOfGroup (SHAPES A.3).
         Invoke-StandInRecipientQuery $PSCmdlet 'Get-EXOCasMailbox' $PSBoundParameters $id 'CASMailbox' $props @('ExternalDirectoryObjectId', 'MemberOfGroup')
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-CASMailbox {
@@ -1207,12 +1475,18 @@ function Get-CASMailbox {
         [switch] $ReadIsOptimizedForAccessibility,
         [switch] $ActiveSyncDebugLogging
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-CASMailbox' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-CASMailbox' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-CASMailbox' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $id = Get-StandInIdentityText $Identity
         Invoke-StandInRecipientQuery $PSCmdlet 'Get-CASMailbox' $PSBoundParameters $id 'CASMailbox' $script:CasMailboxFull
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-User {
@@ -1227,8 +1501,13 @@ function Get-User {
         [string] $OrganizationalUnit,
         [switch] $IsVIP
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-User' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-User' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-User' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         if ($IsVIP) { return }
         $id = Get-StandInIdentityText $Identity
@@ -1237,6 +1516,7 @@ function Get-User {
         }
         Invoke-StandInRecipientQuery $PSCmdlet 'Get-User' $PSBoundParameters $id 'User' $script:UserProperties @() $fixup
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 # ------------------------------------------------------------------------------------------------ permission cmdlets
@@ -1285,8 +1565,13 @@ function Get-MailboxPermission {
         [switch] $SoftDeletedMailbox,
         [switch] $GroupMailbox
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-MailboxPermission' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-MailboxPermission' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-MailboxPermission' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $id = Get-StandInIdentityText $Identity
         if ($Owner) {
@@ -1296,6 +1581,7 @@ function Get-MailboxPermission {
         }
         Write-StandInResult $PSCmdlet (Invoke-StandInMailboxPermission $PSCmdlet 'Get-MailboxPermission' $id $User $ResultSize)
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-EXOMailboxPermission {
@@ -1309,13 +1595,19 @@ function Get-EXOMailboxPermission {
         [object] $ResultSize = 1000,
         [switch] $SoftDeletedMailbox
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-EXOMailboxPermission' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-EXOMailboxPermission' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-EXOMailboxPermission' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXOMailboxPermission' $PSBoundParameters
         if (-not $id) { Stop-StandInCall $PSCmdlet 'Please provide one of Identity, PrimarySmtpAddress, UserPrincipalName or ExternalDirectoryObjectId.' 'IdentityRequired' 'InvalidArgument' ([System.ArgumentException]) }
         Write-StandInResult $PSCmdlet (Invoke-StandInMailboxPermission $PSCmdlet 'Get-EXOMailboxPermission' $id $User $ResultSize)
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-StandInRecipientAces($Record) {
@@ -1369,11 +1661,17 @@ function Get-RecipientPermission {
         [object] $ResultSize = 1000,
         [switch] $ReadFromDomainController
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-RecipientPermission' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-RecipientPermission' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-RecipientPermission' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         Write-StandInResult $PSCmdlet (Invoke-StandInRecipientPermission $PSCmdlet 'Get-RecipientPermission' (Get-StandInIdentityText $Identity) $Trustee $AccessRights $ResultSize)
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 function Get-EXORecipientPermission {
@@ -1387,12 +1685,18 @@ function Get-EXORecipientPermission {
         [string[]] $AccessRights,
         [object] $ResultSize = 1000
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-EXORecipientPermission' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-EXORecipientPermission' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-EXORecipientPermission' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $id = Resolve-StandInIdentityParameters $PSCmdlet 'Get-EXORecipientPermission' $PSBoundParameters
         Write-StandInResult $PSCmdlet (Invoke-StandInRecipientPermission $PSCmdlet 'Get-EXORecipientPermission' $id $Trustee $AccessRights $ResultSize)
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 # ------------------------------------------------------------------------------------------------ mail flow cmdlets
@@ -1444,8 +1748,13 @@ function Get-AcceptedDomain {
         [Parameter(Position = 0, ValueFromPipeline)][object] $Identity,
         [object] $ResultSize = 1000
     )
-    begin { $go = Enter-StandInCall $PSCmdlet 'Get-AcceptedDomain' $PSBoundParameters }
+    begin {
+        $remote = if ($script:Remote) { New-ExoRemoteCall $PSCmdlet 'Get-AcceptedDomain' $PSBoundParameters }   # remote mode: forwarded in end
+        if ($remote) { return }
+        $go = Enter-StandInCall $PSCmdlet 'Get-AcceptedDomain' $PSBoundParameters
+    }
     process {
+        if ($remote) { if ($remote.ExpectingInput) { $remote.Input.Add($_) }; return }
         if (-not $go) { return }
         $domains = $script:State.Tenant.AcceptedDomains
         $limit = ConvertTo-StandInResultSize $PSCmdlet $ResultSize
@@ -1463,6 +1772,7 @@ function Get-AcceptedDomain {
         if ($list.Count -gt $limit) { $list = $list.GetRange(0, $limit); Write-Warning $script:ResultSizeWarning }
         Write-StandInResult $PSCmdlet (ConvertTo-StandInObject 'AcceptedDomain' $script:AcceptedDomainProperties $list)
     }
+    end { if ($remote) { Invoke-ExoRemoteCall $PSCmdlet $remote } }
 }
 
 # The properties scripts read from Get-MessageTraceV2 (Received, SenderAddress, RecipientAddress, Subject, Status, ToIP,
@@ -1598,6 +1908,7 @@ function Get-MessageTraceV2 {
         [Parameter(Position = 11, ValueFromPipelineByPropertyName)][ValidateSet('Contains', 'EndsWith', 'StartsWith')][string] $SubjectFilterType,
         [Parameter(Position = 12, ValueFromPipelineByPropertyName)][string] $ToIP
     )
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-MessageTraceV2' $PSBoundParameters); return }
     if (-not (Enter-StandInCall $PSCmdlet 'Get-MessageTraceV2' $PSBoundParameters)) { return }
 
     # Throttling: "A maximum of 100 query requests are accepted within a 5 minute running window." The refusal's
@@ -1681,6 +1992,7 @@ function Get-ExoStandInCallCount {
     <# Calls per cmdlet name since import or Reset-ExoStandIn. With -CommandName: that count (0 if never called). #>
     [CmdletBinding()]
     param([Parameter(Position = 0)][string] $CommandName)
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-ExoStandInCallCount' $PSBoundParameters); return }
     if ($CommandName) { return [int]$script:State.Counts[$CommandName] }
     $copy = [ordered]@{}
     foreach ($k in $script:State.Counts.Keys | Sort-Object) { $copy[$k] = $script:State.Counts[$k] }
@@ -1691,6 +2003,7 @@ function Get-ExoStandInCallLog {
     <# Every Exchange cmdlet call (Time, Command, Parameters), oldest first (at most 10,000 kept). #>
     [CmdletBinding()]
     param([string] $CommandName)
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-ExoStandInCallLog' $PSBoundParameters); return }
     $script:State.Log | Where-Object { -not $CommandName -or $_.Command -eq $CommandName }
 }
 
@@ -1698,6 +2011,7 @@ function Get-ExoStandInState {
     <# The loaded scenario and the fault settings, for tests and the demo. #>
     [CmdletBinding()]
     param()
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Get-ExoStandInState' $PSBoundParameters); return }
     $t = $script:State.Tenant
     [pscustomobject]@{
         ScenarioPath      = if ($t) { $t.Path } else { $null }
@@ -1720,6 +2034,7 @@ function Set-ExoStandInDelay {
     <# Adds -Milliseconds to every call of -CommandName (default: every Exchange cmdlet). #>
     [CmdletBinding(SupportsShouldProcess)]
     param([Parameter(Mandatory, Position = 0)][ValidateRange(0, 600000)][int] $Milliseconds, [string] $CommandName = '*')
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Set-ExoStandInDelay' $PSBoundParameters); return }
     if ($PSCmdlet.ShouldProcess($CommandName, "Delay $Milliseconds ms")) { $script:State.Delays[$CommandName] = $Milliseconds }
 }
 
@@ -1745,6 +2060,7 @@ function Set-ExoStandInFault {
         [Parameter(ParameterSetName = 'Expire', Mandatory)][ValidateRange(0, [int]::MaxValue)][int] $ExpireSessionAfter,
         [Parameter(ParameterSetName = 'Identity')][Parameter(ParameterSetName = 'Throttle')][string] $CommandName = '*'
     )
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Set-ExoStandInFault' $PSBoundParameters); return }
     if (-not $PSCmdlet.ShouldProcess('Exchange Online stand-in', 'Inject fault')) { return }
     switch ($PSCmdlet.ParameterSetName) {
         'Identity' { $script:State.IdentityFaults.Add([pscustomobject]@{ Identity = $Identity; CommandName = $CommandName; Message = $Message; Terminating = -not $NonTerminating }) }
@@ -1760,6 +2076,7 @@ function Set-ExoStandInOption {
     #>
     [CmdletBinding(SupportsShouldProcess)]
     param([ValidateSet('Name', 'DistinguishedName')][string] $AuthenticationPolicyRendering, [ValidateRange(0, 1000000)][int] $MessageTraceQueryLimit = -1)
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Set-ExoStandInOption' $PSBoundParameters); return }
     if ($AuthenticationPolicyRendering -and $PSCmdlet.ShouldProcess('AuthenticationPolicyRendering', $AuthenticationPolicyRendering)) { $script:State.PolicyRendering = $AuthenticationPolicyRendering }
     if ($PSBoundParameters.ContainsKey('MessageTraceQueryLimit') -and $PSCmdlet.ShouldProcess('MessageTraceQueryLimit', "$MessageTraceQueryLimit")) { $script:State.TraceLimit = $MessageTraceQueryLimit; $script:State.TraceCalls.Clear() }
 }
@@ -1768,6 +2085,7 @@ function Reset-ExoStandIn {
     <# Clears call counts, the call log, delays, faults and options. -Disconnect also drops the connections. #>
     [CmdletBinding(SupportsShouldProcess)]
     param([switch] $Disconnect)
+    if ($script:Remote) { Invoke-ExoRemoteCall $PSCmdlet (New-ExoRemoteCall $PSCmdlet 'Reset-ExoStandIn' $PSBoundParameters); return }
     if (-not $PSCmdlet.ShouldProcess('Exchange Online stand-in', 'Reset')) { return }
     $script:State.Counts = @{}
     $script:State.Log.Clear()
