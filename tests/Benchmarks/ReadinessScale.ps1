@@ -6,9 +6,17 @@
     side by side with the per-mailbox loop an admin writes today (one filtered sign-in query per mailbox, paged). Each
     runs in a fresh pwsh; prints requests, wall time and peak working set, and the ratio. Issue 12's goal: at most 0.05 of
     the loop's wall time, peak working set at most 300 MB.
-    A third fresh pwsh, the baseline, does the same setup (the stand-in modules, Connect-ExchangeOnline on the scenario,
-    Connect-MgGraph, Import-Module of this module) and runs nothing: the in-process Exchange stand-in holds the scenario,
-    which a real Exchange Online session does not, so "ours - baseline" is the peak the module itself adds.
+    Exchange Online is out of process, as it is in the real world (ExchangeOnlineManagement v3 is a REST client that
+    fetches pages; the tenant's data stays on Microsoft's servers): one host process (Start-ExoRestHost,
+    tests/EmulatedTenant/ExoRestHost.ps1) loads the scenario and serves the stand-in's cmdlets over HTTP on 127.0.0.1,
+    in pages of 1,000; each run imports the stand-in and connects to it with Connect-ExchangeOnline -ConnectionUri, so
+    the measured process holds no scenario. -DelayMs is applied by the host once per Exchange call (a call's further
+    pages cost no delay), as the in-process stand-in applies it. Graph is the emulator, out of process as before.
+    A third fresh pwsh, the baseline, does the same setup (the stand-in modules, Connect-ExchangeOnline to the host,
+    Connect-MgGraph, Import-Module of this module) and runs nothing: "ours - baseline" is the peak the command adds.
+    The host's own peak working set (the whole scenario, and the pages it builds) is printed apart, for information.
+    A fourth run is the runbook path: the same command with -GraphAccessToken (as -UseManagedIdentity or a certificate
+    gives a token), where Graph pages come over the module's own HTTP client and not as Invoke-MgGraphRequest strings.
     Run alone: dotnet pwsh ./tests/Benchmarks/ReadinessScale.ps1 -ModulePath ./out/SmtpAuthTroubleshooter/<v>/SmtpAuthTroubleshooter.psd1
 #>
 param([Parameter(Mandatory)][string] $ModulePath, [int] $Count = 10000, [int] $DelayMs = 50, [int] $LoopSample = 0)
@@ -19,6 +27,7 @@ $work = Join-Path ([System.IO.Path]::GetTempPath()) ('smtpauth-readiness-' + [gu
 $null = New-Item -ItemType Directory $work
 $scenario = New-ScaleScenario -Count $Count -Path (Join-Path $work "readiness-$Count.json") -SignInDays 30
 $graph = Start-GraphEmulator -Scenario $scenario -ExtraArgs @('--delay-ms', "$DelayMs")
+try { $exoHost = Start-ExoRestHost -Scenario $scenario } catch { Stop-GraphEmulator $graph; throw }
 $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
 $tenantRoot = (Resolve-Path "$PSScriptRoot/../EmulatedTenant").Path
 
@@ -26,7 +35,7 @@ $common = @"
 `$ErrorActionPreference = 'Stop'
 `$env:PSModulePath = '$tenantRoot' + [IO.Path]::PathSeparator + `$env:PSModulePath
 Import-Module ExchangeOnlineManagement, Microsoft.Graph.Authentication
-Connect-ExchangeOnline -ScenarioPath '$scenario' -DelayMilliseconds $DelayMs -ShowBanner:`$false
+Connect-ExchangeOnline -ConnectionUri '$($exoHost.BaseUri)' -DelayMilliseconds $DelayMs -ShowBanner:`$false
 `$null = Connect-MgGraph -GraphBaseUri '$($graph.BaseUri)' -NoWelcome
 Reset-ExoStandIn
 Invoke-RestMethod -Method Post -Uri '$($graph.BaseUri)_emulator/reset' -ContentType 'application/json' -Body '{}' | Out-Null
@@ -45,6 +54,9 @@ $ours = $common + "`nImport-Module '$ModulePath'" + $start + @"
 `$n = 0; `$mailboxes = $Count
 Get-SmtpAuthClient -Days 30 -SkipMessageTrace -WarningAction SilentlyContinue | ForEach-Object { `$n++ }
 "@ + "`n" + $report
+# The runbook path: the same command with its own Graph token (as -UseManagedIdentity or a certificate gives one), so
+# Graph pages come over the module's own HTTP client instead of through Invoke-MgGraphRequest's strings.
+$oursToken = $ours.Replace('Get-SmtpAuthClient -Days 30', "Get-SmtpAuthClient -GraphAccessToken (ConvertTo-SecureString 'emulated-graph-token' -AsPlainText -Force) -GraphBaseUri '$($graph.BaseUri)' -Days 30")
 # The loop admins write today: every mailbox, then its own filtered sign-in query (paged), client-side counts.
 $limit = if ($LoopSample -gt 0) { "| Select-Object -First $LoopSample" } else { '' }
 $loop = $common + $start + @"
@@ -72,12 +84,17 @@ try {
     $results = @(Invoke-Run 'Get-SmtpAuthClient -Days 30' $ours)
     $results += Invoke-Run ('per-mailbox sign-in loop' + $(if ($LoopSample) { " (first $LoopSample mailboxes)" })) $loop
     $results += Invoke-Run 'baseline (setup only, nothing run)' $baseline
+    $results += Invoke-Run 'Get-SmtpAuthClient -Days 30 -GraphAccessToken (runbook path)' $oursToken
     $results | Select-Object Approach, Mailboxes, Objects, WallSeconds, ExchangeCalls, GraphRequests, PeakWorkingSetMB | Format-Table -AutoSize | Out-String -Width 200 | Write-Output
     $loopSeconds = $results[1].WallSeconds * $(if ($LoopSample) { $Count / [math]::Max(1, $results[1].Mailboxes) } else { 1 })
     'Wall time ratio ours/loop = {0:F3}{1}; peak working set {2} MB' -f ($results[0].WallSeconds / $loopSeconds), $(if ($LoopSample) { " (loop extrapolated linearly from $($results[1].Mailboxes) mailboxes to $Count)" }), $results[0].PeakWorkingSetMB
     'Module-attributable peak = ours - baseline = {0} - {1} = {2} MB' -f $results[0].PeakWorkingSetMB, $results[2].PeakWorkingSetMB, ($results[0].PeakWorkingSetMB - $results[2].PeakWorkingSetMB)
+    'Runbook path (-GraphAccessToken): wall time ratio {0:F3}; peak working set {1} MB' -f ($results[3].WallSeconds / $loopSeconds), $results[3].PeakWorkingSetMB
+    $h = Get-ExoRestHostStats $exoHost
+    'Exchange Online host (its own process, informational, not in the figures above): peak working set {0} MB over the three runs; {1:N0} calls, {2:N0} pages, {3:N0} objects' -f $h.PeakWorkingSetMB, $h.Invocations, $h.Pages, $h.Objects
 }
 finally {
+    Stop-ExoRestHost $exoHost
     Stop-GraphEmulator $graph
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }

@@ -274,5 +274,44 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Contains(boxes[0].UnknownReasons, r => r.StartsWith("Entra user: Microsoft Graph throttled the read (429)", StringComparison.Ordinal));
             Assert.Empty(sink.Warnings);
         }
+        // Issue 12: a sign-in page's body is streamed into the parser, not buffered first; a body that stalls half-way
+        // is still no answer within the attempt's time limit, and is read again like any attempt that got none.
+        private const string SignInPage = "{\"value\":[{\"userPrincipalName\":\"scanner@contoso.com\"},{\"userPrincipalName\":\"app@contoso.com\"}],\"@odata.nextLink\":null}";
+
+        [Fact]
+        public async Task A_page_whose_body_stalls_is_read_again_and_parsed()
+        {
+            await using var server = new GraphTestServer((r, n) => n == 1
+                ? new GraphTestAnswer(200, SignInPage) { StallAfterBytes = 20 }
+                : GraphTestAnswer.Json(SignInPage));
+            var sink = new RecordingSink();
+            GraphReader reader = Reader(server, sink, requestTimeout: TimeSpan.FromSeconds(1));
+
+            (GraphResult result, JsonDocument? page) = await reader.GetPageAsync("beta/auditLogs/signIns?$top=1000", CancellationToken.None);
+            using (page)
+            {
+                Assert.True(result.Ok, result.ErrorMessage);
+                Assert.Equal("app@contoso.com", page!.RootElement.GetProperty("value")[1].GetProperty("userPrincipalName").GetString());
+            }
+
+            Assert.Equal(2, server.Requests.Count);
+            Assert.True(sink.VerboseMessages.Any(v => v.Contains("did not arrive whole (no response within 1 s); reading it again (2 of 3)", StringComparison.Ordinal)), string.Join("\n", sink.VerboseMessages));
+        }
+
+        [Fact]
+        public async Task A_page_whose_body_always_stalls_ends_as_no_response_not_a_hang()
+        {
+            await using var server = new GraphTestServer((r, n) => new GraphTestAnswer(200, SignInPage) { StallAfterBytes = 20 });
+            var sink = new RecordingSink();
+            GraphReader reader = Reader(server, sink, requestTimeout: TimeSpan.FromSeconds(1));
+
+            (GraphResult result, JsonDocument? page) = await reader.GetPageAsync("beta/auditLogs/signIns?$top=1000", CancellationToken.None);
+
+            Assert.Null(page);
+            Assert.False(result.Ok);
+            Assert.Equal("NoResponse", result.ErrorCode);
+            Assert.Equal("no response within 1 s", result.ErrorMessage);
+            Assert.Equal(3, server.Requests.Count);
+        }
     }
 }

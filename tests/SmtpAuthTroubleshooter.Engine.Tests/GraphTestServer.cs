@@ -18,6 +18,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     /// <summary>One answer of <see cref="GraphTestServer"/>; null from the script means "never answer" (a hung request).</summary>
     internal sealed record GraphTestAnswer(int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null)
     {
+        /// <summary>When set, the headers and this many bytes of the body are sent, then nothing more (a stalled body).</summary>
+        public int? StallAfterBytes { get; init; }
+
         public static GraphTestAnswer Json(string body) => new GraphTestAnswer(200, body);
 
         public static GraphTestAnswer Throttled(string? retryAfter, int status = 429) => new GraphTestAnswer(
@@ -157,6 +160,14 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                     response.Append("\r\n");
                     byte[] head = Encoding.ASCII.GetBytes(response.ToString());
                     await stream.WriteAsync(head, _stop.Token).ConfigureAwait(false);
+                    if (answer.StallAfterBytes is int sent)
+                    {
+                        await stream.WriteAsync(payload.AsMemory(0, Math.Min(sent, payload.Length)), _stop.Token).ConfigureAwait(false);
+                        await stream.FlushAsync(_stop.Token).ConfigureAwait(false);
+                        await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false);
+                        return;
+                    }
+
                     await stream.WriteAsync(payload, _stop.Token).ConfigureAwait(false);
                     await stream.FlushAsync(_stop.Token).ConfigureAwait(false);
                 }

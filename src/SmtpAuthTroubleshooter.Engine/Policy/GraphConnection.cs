@@ -257,6 +257,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// <summary>HTTP attempts sent (a $batch counts once; a retry counts again).</summary>
         public long Requests => _attempts.Attempts;
 
+        /// <summary>One attempt's time limit (a streamed body is read within it too).</summary>
+        public TimeSpan RequestTimeout => _attempts.Timeout;
+
         /// <summary>Why sign-in failed, once it has.</summary>
         public string? SignInFailure => Volatile.Read(ref _signInFailure);
 

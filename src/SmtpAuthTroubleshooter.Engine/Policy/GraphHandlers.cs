@@ -364,6 +364,10 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// </summary>
     internal sealed class GraphAttemptTimeoutHandler : DelegatingHandler
     {
+        /// <summary>A request property: the caller reads a successful answer's body as a stream, under its own time
+        /// limit (<see cref="GraphReader.GetPageAsync"/>), so it is not buffered here first.</summary>
+        internal const string StreamedBodyProperty = "SmtpAuthTroubleshooter.StreamedBody";
+
         private readonly TimeSpan _timeout;
         private long _attempts;
 
@@ -375,6 +379,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// <summary>HTTP attempts sent (a $batch counts once).</summary>
         public long Attempts => Interlocked.Read(ref _attempts);
 
+        /// <summary>One attempt's time limit.</summary>
+        public TimeSpan Timeout => _timeout;
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _attempts);
@@ -384,9 +391,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             try
             {
                 response = await base.SendAsync(request, attempt.Token).ConfigureAwait(false);
-                if (response.Content is not null)
+                bool streamed = response.IsSuccessStatusCode && request.Properties.TryGetValue(StreamedBodyProperty, out object? flag) && flag is true;
+                if (response.Content is not null and not Utf8StringContent && !streamed)
                 {
-                    // The body is part of the answer: a server that stalls half-way is no response either.
+                    // The body is part of the answer: a server that stalls half-way is no response either. (A body the
+                    // caller's Graph module already read, as a string, cannot stall: it is not copied again.)
                     Task buffer = response.Content.LoadIntoBufferAsync();
                     var stalled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                     using (attempt.Token.Register(() => stalled.TrySetResult(true)))
@@ -462,7 +471,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             var response = new HttpResponseMessage((HttpStatusCode)answer.StatusCode)
             {
                 RequestMessage = request,
-                Content = new StringContent(answer.Body ?? string.Empty, Encoding.UTF8, "application/json"),
+                Content = new Utf8StringContent(answer.Body ?? string.Empty),
             };
             if (answer.RetryAfter is TimeSpan retryAfter)
             {
@@ -477,5 +486,132 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
             return response;
         }
+    }
+
+    /// <summary>
+    /// A JSON body the caller's Graph module handed over as a string (Invoke-MgGraphRequest -OutputType Json): encoded to
+    /// UTF-8 as it is read, a chunk at a time, not into one array per response. A page of 1,000 sign-ins is about 1.5 MB,
+    /// and a tenant's 30 days are hundreds of pages: StringContent made a large-object-heap array of each (issue 12).
+    /// </summary>
+    internal sealed class Utf8StringContent : HttpContent
+    {
+        private readonly string _text;
+
+        public Utf8StringContent(string text)
+        {
+            _text = text;
+            Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            using var source = new Utf8StringReadStream(_text);
+            return source.CopyToAsync(stream);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = Encoding.UTF8.GetByteCount(_text);
+            return true;
+        }
+
+        protected override Task<Stream> CreateContentReadStreamAsync() => Task.FromResult<Stream>(new Utf8StringReadStream(_text));
+    }
+
+    /// <summary>A read-only stream of a string's UTF-8 bytes, encoded on demand (no byte array of the whole text).</summary>
+    internal sealed class Utf8StringReadStream : Stream
+    {
+        private readonly string _text;
+        private readonly byte[] _scratch = new byte[4];
+        private int _next;
+        private int _scratchStart;
+        private int _scratchEnd;
+
+        public Utf8StringReadStream(string text) => _text = text;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (buffer is null)
+            {
+                throw new ArgumentNullException(nameof(buffer));
+            }
+
+            if (offset < 0 || count < 0 || count > buffer.Length - offset)
+            {
+                throw new ArgumentOutOfRangeException(nameof(count));
+            }
+
+            int written = 0;
+            while (written < count)
+            {
+                if (_scratchStart < _scratchEnd)
+                {
+                    // Bytes of a character that did not fit last time.
+                    int n = Math.Min(_scratchEnd - _scratchStart, count - written);
+                    Buffer.BlockCopy(_scratch, _scratchStart, buffer, offset + written, n);
+                    _scratchStart += n;
+                    written += n;
+                    continue;
+                }
+
+                if (_next >= _text.Length)
+                {
+                    break;
+                }
+
+                // At most 3 bytes a UTF-16 unit (a surrogate pair is 4 bytes for 2 units), and a pair is never split.
+                int room = count - written;
+                int chars = Math.Min(_text.Length - _next, room / 3);
+                if (chars > 0 && char.IsHighSurrogate(_text[_next + chars - 1]) && _next + chars < _text.Length)
+                {
+                    chars--;
+                }
+
+                if (chars == 0)
+                {
+                    // Less room than one character may need: encode one (or a pair) aside and copy what fits.
+                    int units = char.IsHighSurrogate(_text[_next]) && _next + 1 < _text.Length ? 2 : 1;
+                    _scratchEnd = Encoding.UTF8.GetBytes(_text, _next, units, _scratch, 0);
+                    _scratchStart = 0;
+                    _next += units;
+                    continue;
+                }
+
+                written += Encoding.UTF8.GetBytes(_text, _next, chars, buffer, offset + written);
+                _next += chars;
+            }
+
+            return written;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return Task.FromResult(Read(buffer, offset, count));
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

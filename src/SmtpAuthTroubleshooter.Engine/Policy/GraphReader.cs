@@ -114,39 +114,68 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         };
 
         /// <summary>
-        /// GET for a large page read once (the sign-in log): on success the caller gets the parsed document straight from
-        /// the response's buffer and disposes it when done with the page; nothing is copied to a string or cloned (a
+        /// GET for a large page read once (the sign-in log): on success the caller gets the document parsed straight
+        /// from the response's stream and disposes it when done with the page; nothing is copied to a string or cloned (a
         /// page of 1,000 sign-ins is megabytes, and each copy went to the large object heap). A failure comes back as
         /// <see cref="SendAsync"/> returns it, with no document.
         /// </summary>
         public async Task<(GraphResult Result, JsonDocument? Page)> GetPageAsync(string url, CancellationToken token)
         {
+            // A body that stops half-way is read again, as the pipeline retries an attempt that got no full answer.
+            const int attempts = 3;
+            for (int attempt = 1; ; attempt++)
+            {
+                (GraphResult result, JsonDocument? page, bool bodyFailed) = await GetPageOnceAsync(url, token).ConfigureAwait(false);
+                if (!bodyFailed || attempt == attempts)
+                {
+                    return (result, page);
+                }
+
+                _sink.Verbose(string.Format(CultureInfo.InvariantCulture, "Microsoft Graph: the page's body did not arrive whole ({0}); reading it again ({1} of {2}).", result.ErrorMessage, attempt + 1, attempts));
+            }
+        }
+
+        private async Task<(GraphResult Result, JsonDocument? Page, bool BodyFailed)> GetPageOnceAsync(string url, CancellationToken token)
+        {
             using var request = new HttpRequestMessage(HttpMethod.Get, _connection.Resolve(url));
+            // Headers first, then the body straight into the parser: neither HttpClient nor the attempt time-out copies a
+            // page into a buffer of its own first (issue 12: hundreds of pages of 1.5 MB each). The body is read here,
+            // within the attempt's time limit.
+            request.Properties[GraphAttemptTimeoutHandler.StreamedBodyProperty] = true;
             try
             {
-                using HttpResponseMessage response = await _connection.Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
+                using HttpResponseMessage response = await _connection.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
                 string? throttled = response.Headers.TryGetValues(GraphRetryPolicy.OutcomeHeader, out IEnumerable<string>? outcome) ? outcome.FirstOrDefault() : null;
                 int status = (int)response.StatusCode;
                 if (status < 200 || status >= 300 || response.Content is null || response.Content.Headers.ContentLength == 0)
                 {
                     string text = response.Content is null ? string.Empty : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-                    return (Parse(status, text, throttled), null);
+                    return (Parse(status, text, throttled), null, false);
                 }
 
-                using Stream stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                using var read = CancellationTokenSource.CreateLinkedTokenSource(token);
+                read.CancelAfter(_connection.RequestTimeout);
                 try
                 {
-                    JsonDocument page = await JsonDocument.ParseAsync(stream, default, token).ConfigureAwait(false);
-                    return (new GraphResult(status, null, null, null, throttled), page);
+                    using Stream stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                    JsonDocument page = await JsonDocument.ParseAsync(stream, default, read.Token).ConfigureAwait(false);
+                    return (new GraphResult(status, null, null, null, throttled), page, false);
                 }
                 catch (JsonException ex)
                 {
-                    return (new GraphResult(0, null, "MalformedJson", "The response body is not valid JSON: " + ex.Message), null);
+                    return (new GraphResult(0, null, "MalformedJson", "The response body is not valid JSON: " + ex.Message), null, false);
+                }
+                catch (Exception ex) when (!token.IsCancellationRequested && (ex is OperationCanceledException || ex is IOException || ex is HttpRequestException))
+                {
+                    string why = ex is OperationCanceledException
+                        ? string.Format(CultureInfo.InvariantCulture, "no response within {0:0.##} s", _connection.RequestTimeout.TotalSeconds)
+                        : ex.Message;
+                    return (new GraphResult(0, null, "NoResponse", why), null, true);
                 }
             }
             catch (Exception ex) when (NoAnswer(ex, token) is GraphResult failure)
             {
-                return (failure, null);
+                return (failure, null, false);
             }
         }
 
