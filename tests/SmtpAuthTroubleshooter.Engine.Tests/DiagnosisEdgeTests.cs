@@ -281,5 +281,34 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(Enumerable.Range(1, f.Count), f.Select(x => x.Rank));
             Assert.Equal(f.Select(x => EvidenceCorroborator.Order(x.Verdict)).OrderBy(o => o), f.Select(x => EvidenceCorroborator.Order(x.Verdict)));
         }
+        // --- The reply under System.Net.Mail's 5.7.57 that no specific entry knows ---
+
+        [Theory]
+        [InlineData("Error: 535 Incorrect authentication data", 535, null)]          // Exim, no enhanced code
+        [InlineData("Error: 535 5.7.0 Sorry, go away", 535, "5.7.0")]                 // words no entry knows
+        public void The_embedded_reply_is_the_cause_even_when_only_its_generic_reading_fits(string tail, int code, string? enhanced)
+        {
+            string text = "System.Net.Mail.SmtpException: The SMTP server requires a secure connection or the client was not authenticated. The server response was: 5.7.57 Client not authenticated to send mail. " + tail;
+
+            ParsedError parsed = ReplyParser.Parse(text);
+            ParsedReply inner = Assert.Single(parsed.Replies, r => r.IsEmbedded);
+            Assert.Equal(code, inner.ReplyCode);
+            Assert.Equal(enhanced, inner.EnhancedStatusCode);
+
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(text));
+            Assert.Equal("InvalidCredentials", f[0].CauseId);
+            Assert.Equal(Verdict.Likely, f[0].Verdict);
+            Assert.Equal(code, f[0].ReplyCode);
+            SmtpAuthFinding wrapper = Assert.Single(f, x => x.CauseId == "NotAuthenticated");
+            Assert.Equal(Verdict.Possible, wrapper.Verdict);
+        }
+
+        [Fact]
+        public void A_bare_code_elsewhere_in_a_text_with_codes_is_not_read_as_a_reply()
+        {
+            // Only the "Error:" marker makes a code without an enhanced code a reply when other replies were found.
+            ParsedError parsed = ReplyParser.Parse("535 5.7.3 Authentication unsuccessful; retried 535 times");
+            Assert.Single(parsed.Replies);
+        }
     }
 }

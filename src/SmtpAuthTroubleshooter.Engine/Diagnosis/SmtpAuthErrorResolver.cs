@@ -81,6 +81,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 // A wrapper (System.Net.Mail's 5.7.57) whose embedded reply matched is a symptom: demote its causes.
                 bool symptom = reply.Embedded is not null && matchedEmbedded.Contains(reply.Embedded);
                 Tier tier = codeless ? Tier.Text : reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
+                bool matched = false;
                 foreach (CatalogEntry entry in _catalog.Entries)
                 {
                     // An entry that the codes alone decide needs the codes.
@@ -92,11 +93,29 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                     if (entry.Scope == EntryScope.Reply && Matches(entry, reply))
                     {
                         Add(candidates, entry, reply, method, tier, ref order);
-                        if (reply.IsEmbedded)
+                        matched = true;
+                    }
+                }
+
+                // The reply under a wrapper (System.Net.Mail's "... Error: 535 Incorrect authentication data") is the real
+                // cause even when no specific entry knows its words: its generic reading (a 535 from any server) counts,
+                // and the wrapper becomes its symptom. The fallback pass below only runs when nothing matched at all, and
+                // the wrapper's own 5.7.57 always matches.
+                if (!matched && reply.IsEmbedded && reply.ReplyCode.HasValue)
+                {
+                    foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && (e.ReplyCodes.Count > 0 || e.EnhancedCodes.Count > 0)))
+                    {
+                        if (Matches(entry, reply))
                         {
-                            matchedEmbedded.Add(reply);
+                            Add(candidates, entry, reply, method, tier, ref order);
+                            matched = true;
                         }
                     }
+                }
+
+                if (matched && reply.IsEmbedded)
+                {
+                    matchedEmbedded.Add(reply);
                 }
             }
 

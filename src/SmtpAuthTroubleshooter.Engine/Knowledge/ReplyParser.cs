@@ -309,9 +309,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     }
                 }
 
-                if (found.Count == 0)
+                // A basic code alone counts where nothing else was found, and also right after System.Net.Mail's
+                // "Error:" marker, which introduces the server's own reply under the wrapper's 5.7.57 ("... Error: 535
+                // Incorrect authentication data" from a server that sends no enhanced codes).
+                bool noneFound = found.Count == 0;
+                foreach (Match m in s_codeOnly.Matches(text))
                 {
-                    foreach (Match m in s_codeOnly.Matches(text))
+                    int from = Math.Max(0, m.Index - 24);
+                    if (noneFound || (!Overlaps(covered, m.Index, m.Index + m.Length) && SafeIsMatch(s_embeddedMarker, text.Substring(from, m.Index - from))))
                     {
                         found.Add((m.Index, m.Index + m.Length, int.Parse(m.Groups["code"].Value, CultureInfo.InvariantCulture), null));
                     }
