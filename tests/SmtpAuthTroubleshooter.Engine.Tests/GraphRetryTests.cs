@@ -313,5 +313,48 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("no response within 1 s", result.ErrorMessage);
             Assert.Equal(3, server.Requests.Count);
         }
+        // The tenant's sign-in log is read once and aggregated as its pages arrive (issue 12's scale): a mailbox gets its
+        // count and the facts of its latest sign-in, the first of equal times winning, across pages.
+        [Fact]
+        public async Task Tenant_wide_sign_ins_are_summed_per_mailbox_across_pages()
+        {
+            static string Row(string upn, string when, int code, string? failedCa) =>
+                "{\"userPrincipalName\":\"" + upn + "\",\"createdDateTime\":\"" + when + "\",\"clientAppUsed\":\"Authenticated SMTP\",\"status\":{\"errorCode\":" + code.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                + ",\"failureReason\":\"r" + code.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"},\"appliedConditionalAccessPolicies\":["
+                + (failedCa is null ? string.Empty : "{\"displayName\":\"" + failedCa + "\",\"result\":\"failure\"},{\"displayName\":\"Other\",\"result\":\"success\"}") + "]}";
+            Uri? self = null;
+            await using var server = new GraphTestServer((r, n) =>
+            {
+                if (!r.PathAndQuery.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal))
+                {
+                    return Healthy(r);
+                }
+
+                return r.PathAndQuery.Contains("skiptoken", StringComparison.Ordinal)
+                    ? GraphTestAnswer.Json("{\"value\":[" + Row("A@contoso.com", "2026-11-26T10:00:00Z", 50126, null) + "," + Row("b@contoso.com", "2026-11-26T11:00:00Z", 53003, "Block legacy") + "]}")
+                    : GraphTestAnswer.Json("{\"value\":[" + Row("a@contoso.com", "2026-11-26T09:00:00Z", 0, null) + "," + Row("a@contoso.com", "2026-11-26T10:00:00Z", 0, null) + "," + Row("b@contoso.com", "2026-11-25T08:00:00Z", 0, null)
+                        + "],\"@odata.nextLink\":\"" + self + "v1.0/auditLogs/signIns?$skiptoken=2\"}");
+            });
+            self = server.BaseUri;
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            var reader = new GraphPolicyReader(Reader(server, sink), new GraphReadOptions { Clock = () => new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero), TenantWideSignIns = true }, sink);
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            List<MailboxPolicyData> boxes = Mailboxes("a@contoso.com", "b@contoso.com", "c@contoso.com");
+
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Equal(3, boxes[0].SignInCount);                                   // the UPN's case does not split it
+            Assert.Equal(new DateTime(2026, 11, 26, 10, 0, 0, DateTimeKind.Utc), boxes[0].LastSignInUtc);
+            Assert.Equal(0, boxes[0].LastSignInErrorCode);                            // the first of the two at 10:00
+            Assert.Null(boxes[0].LastSignInConditionalAccess);
+            Assert.Equal(2, boxes[1].SignInCount);
+            Assert.Equal(53003, boxes[1].LastSignInErrorCode);                        // the later one, from the second page
+            Assert.Equal("r53003", boxes[1].LastSignInFailureReason);
+            Assert.Equal("Block legacy", boxes[1].LastSignInConditionalAccess);
+            Assert.Equal(0, boxes[2].SignInCount);
+            Assert.Null(boxes[2].LastSignInUtc);
+            Assert.Equal(2, To(server, "/v1.0/auditLogs/signIns").Count);
+        }
     }
 }

@@ -78,24 +78,43 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         public async Task<(List<TEntity> Items, GraphResult? Failure)> AllAsync<TEntity, TPage>(Func<CancellationToken, Task<TPage?>> first, CancellationToken token, int maxPages = 1000)
             where TPage : class, IParsable, IAdditionalDataHolder, new()
         {
-            (TPage? page, GraphResult? failure) = await CallAsync(first, token).ConfigureAwait(false);
             var items = new List<TEntity>();
+            GraphResult? failure = await EachAsync<TEntity, TPage>(first, items.Add, token, maxPages).ConfigureAwait(false);
+            return (items, failure);
+        }
+
+        /// <summary>
+        /// Every item of a collection handed to <paramref name="each"/> as its page is read, none kept here: for a large
+        /// collection read once (the tenant's sign-in log, hundreds of thousands of rows), whose caller keeps only what it
+        /// aggregates. Returns the failure, if any (the items before it were handed over).
+        /// </summary>
+        public async Task<GraphResult?> EachAsync<TEntity, TPage>(Func<CancellationToken, Task<TPage?>> first, Action<TEntity> each, CancellationToken token, int maxPages = 1000)
+            where TPage : class, IParsable, IAdditionalDataHolder, new()
+        {
+            (TPage? page, GraphResult? failure) = await CallAsync(first, token).ConfigureAwait(false);
             if (failure is not null || page is null)
             {
-                return (items, failure ?? new GraphResult(0, null, "MalformedResponse", "The response had no JSON body."));
+                return failure ?? new GraphResult(0, null, "MalformedResponse", "The response had no JSON body.");
             }
 
-            return await RestAsync(V1, page, items, token, maxPages).ConfigureAwait(false);
+            return await IterateAsync(V1, page, each, maxPages, token).ConfigureAwait(false);
         }
 
         /// <summary>Follows the @odata.nextLink of a page already read (PageIterator), adding every item to <paramref name="items"/>.</summary>
         public static async Task<(List<TEntity> Items, GraphResult? Failure)> RestAsync<TEntity, TPage>(GraphServiceClient client, TPage page, List<TEntity> items, CancellationToken token, int maxPages = 1000)
             where TPage : class, IParsable, IAdditionalDataHolder, new()
         {
+            GraphResult? failure = await IterateAsync<TEntity, TPage>(client, page, items.Add, maxPages, token).ConfigureAwait(false);
+            return (items, failure);
+        }
+
+        private static async Task<GraphResult?> IterateAsync<TEntity, TPage>(GraphServiceClient client, TPage page, Action<TEntity> each, int maxPages, CancellationToken token)
+            where TPage : class, IParsable, IAdditionalDataHolder, new()
+        {
             int pages = 1;
             PageIterator<TEntity, TPage> iterator = PageIterator<TEntity, TPage>.CreatePageIterator(client, page, item =>
             {
-                items.Add(item);
+                each(item);
                 return true;
             }, request =>
             {
@@ -109,11 +128,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             try
             {
                 await iterator.IterateAsync(token).ConfigureAwait(false);
-                return (items, null);
+                return null;
             }
             catch (Exception ex) when (Failure(ex, token) is GraphResult failure)
             {
-                return (items, failure);
+                return failure;
             }
         }
 
