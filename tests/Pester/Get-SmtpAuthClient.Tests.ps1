@@ -199,3 +199,31 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
         { Get-SmtpAuthClient -SmtpAuthReportPath (Join-Path $TestDrive 'nope.csv') -ErrorAction Stop } | Should -Throw -ErrorId 'SmtpAuthReportNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthClientCommand'
     }
 }
+
+Describe 'Get-SmtpAuthClient: what it loads' -Tag Readiness {
+    # Get-SmtpAuthClient reads Exchange and the sign-in log only. The policy-state engine it shares with
+    # Get-SmtpAuthPolicyState used to name its Graph half (GraphPolicyReader) directly, and compiling that reference loaded
+    # the Microsoft Graph SDK's service library (44 MB of metadata, about 14 MB of working set) in every run.
+    It 'does not load the Microsoft Graph SDK''s service library (Microsoft.Graph.dll)' {
+        $graph = Start-GraphEmulator -Scenario $script:Demo
+        try {
+            $r = Invoke-FreshPwsh @"
+`$ErrorActionPreference = 'Stop'
+. '$PSScriptRoot/../EmulatedTenant/tenant.ps1'
+Import-EmulatedTenantModules
+Connect-ExchangeOnline -ScenarioPath '$($script:Demo)' -ShowBanner:`$false
+`$null = Connect-MgGraph -GraphBaseUri '$($graph.BaseUri)' -NoWelcome
+Import-Module '$($script:ModuleManifest)'
+`$clients = @(Get-SmtpAuthClient -IncludeUnused -SkipMessageTrace -WarningAction SilentlyContinue)
+'CLIENTS=' + `$clients.Count
+'LOADED=' + ((@([AppDomain]::CurrentDomain.GetAssemblies() | ForEach-Object { `$_.GetName().Name }) | Where-Object { `$_ -like 'Microsoft.Graph*' } | Sort-Object) -join ',')
+"@
+            $r.ExitCode | Should -Be 0 -Because $r.Output
+            $r.Output | Should -Match 'CLIENTS=[1-9]'
+            $loaded = ([regex]::Match($r.Output, 'LOADED=(?<l>.*)')).Groups['l'].Value.Trim() -split ','
+            $loaded | Should -Contain 'Microsoft.Graph.Core' -Because 'the Graph pipeline (GraphClientFactory) is in use, so the check sees the module''s assemblies'
+            $loaded | Should -Not -Contain 'Microsoft.Graph'
+        }
+        finally { Stop-GraphEmulator $graph }
+    }
+}

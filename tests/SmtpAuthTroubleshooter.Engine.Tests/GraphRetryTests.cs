@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.Linq;
 using System.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using SmtpAuthTroubleshooter.Engine.Policy;
@@ -313,6 +315,80 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("no response within 1 s", result.ErrorMessage);
             Assert.Equal(3, server.Requests.Count);
         }
+        // A large collection is paged with the next page already asked for while this one is handed over: the server works
+        // on page n+1 while the caller aggregates page n (issue 12: hundreds of sign-in pages, each waiting on the service).
+        [Fact]
+        public async Task Each_page_is_handed_over_in_order_while_the_next_is_already_asked_for()
+        {
+            using var secondAsked = new ManualResetEventSlim();
+            Uri? self = null;
+            await using var server = new GraphTestServer((r, n) =>
+            {
+                Match skip = Regex.Match(r.PathAndQuery, @"skiptoken=(\d+)");
+                int page = skip.Success ? int.Parse(skip.Groups[1].Value, CultureInfo.InvariantCulture) : 1;
+                if (page == 2)
+                {
+                    secondAsked.Set();
+                }
+
+                string next = page < 3 ? ",\"@odata.nextLink\":\"" + self + "beta/auditLogs/signIns?$skiptoken=" + (page + 1).ToString(CultureInfo.InvariantCulture) + "\"" : string.Empty;
+                return GraphTestAnswer.Json("{\"@odata.context\":\"x\"" + next + ",\"value\":[{\"n\":" + (2 * page - 1).ToString(CultureInfo.InvariantCulture) + "},{\"n\":" + (2 * page).ToString(CultureInfo.InvariantCulture) + "}]}");
+            });
+            self = server.BaseUri;
+            GraphReader reader = Reader(server, new RecordingSink());
+            var seen = new List<int>();
+            bool secondAskedBeforeFirstHandedOver = false;
+
+            GraphResult? failure = await reader.ForEachPageAsync("beta/auditLogs/signIns?$top=2", page =>
+            {
+                if (seen.Count == 0)
+                {
+                    // Waiting here is what a slow aggregation looks like: the request for page 2 must arrive meanwhile.
+                    secondAskedBeforeFirstHandedOver = secondAsked.Wait(TimeSpan.FromSeconds(20));
+                }
+
+                seen.AddRange(page.GetProperty("value").EnumerateArray().Select(v => v.GetProperty("n").GetInt32()));
+            }, CancellationToken.None);
+
+            Assert.Null(failure);
+            Assert.True(secondAskedBeforeFirstHandedOver, "page 2 was not asked for until page 1 had been handed over");
+            Assert.Equal(new[] { 1, 2, 3, 4, 5, 6 }, seen);
+            Assert.Equal(3, server.Requests.Count);
+        }
+
+        [Fact]
+        public async Task A_page_that_fails_stops_the_read_after_the_pages_before_it()
+        {
+            Uri? self = null;
+            await using var server = new GraphTestServer((r, n) => r.PathAndQuery.Contains("skiptoken", StringComparison.Ordinal)
+                ? new GraphTestAnswer(403, "{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":\"Insufficient privileges to complete the operation.\"}}")
+                : GraphTestAnswer.Json("{\"@odata.nextLink\":\"" + self + "beta/auditLogs/signIns?$skiptoken=2\",\"value\":[{\"n\":1}]}"));
+            self = server.BaseUri;
+            GraphReader reader = Reader(server, new RecordingSink());
+            int pages = 0;
+
+            GraphResult? failure = await reader.ForEachPageAsync("beta/auditLogs/signIns", _ => pages++, CancellationToken.None);
+
+            Assert.Equal(1, pages);
+            Assert.NotNull(failure);
+            Assert.Equal(403, failure!.Status);
+            Assert.Equal("Authorization_RequestDenied", failure.ErrorCode);
+        }
+
+        [Fact]
+        public async Task A_caller_that_fails_on_a_page_gets_its_exception_and_the_page_asked_for_is_let_go()
+        {
+            Uri? self = null;
+            await using var server = new GraphTestServer((r, n) => GraphTestAnswer.Json("{\"@odata.nextLink\":\"" + self + "beta/auditLogs/signIns?$skiptoken=" + (n + 1).ToString(CultureInfo.InvariantCulture) + "\",\"value\":[]}"));
+            self = server.BaseUri;
+            GraphReader reader = Reader(server, new RecordingSink());
+
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => reader.ForEachPageAsync("beta/auditLogs/signIns", _ => throw new InvalidOperationException("aggregation failed"), CancellationToken.None));
+
+            Assert.Equal("aggregation failed", ex.Message);
+            Assert.True(server.Requests.Count <= 2, "the read went on after the caller failed");
+        }
+
         // The tenant's sign-in log is read once and aggregated as its pages arrive (issue 12's scale): a mailbox gets its
         // count and the facts of its latest sign-in, the first of equal times winning, across pages.
         [Fact]

@@ -39,7 +39,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// the command's one <see cref="GraphConnection"/> (both ways in). A read that fails leaves its fields unknown with
     /// a reason naming the permission to grant, or how throttling or sign-in ended; nothing throws.
     /// </summary>
-    public sealed class GraphPolicyReader
+    public sealed class GraphPolicyReader : IMailboxGraphReader
     {
         private const string SendAsAppRoleValue = "SMTP.SendAsApp";
         private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };

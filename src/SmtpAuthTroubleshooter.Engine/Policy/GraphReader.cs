@@ -179,6 +179,62 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
         }
 
+        /// <summary>
+        /// Every page of a large collection (the sign-in log), each handed to <paramref name="onPage"/> (the page's root object)
+        /// and let go. The next page is asked for as soon as this page's @odata.nextLink is known, before
+        /// <paramref name="onPage"/> runs: the server works on page n+1 while this side aggregates page n, and at most two
+        /// pages are held. <paramref name="onPage"/> runs one page at a time, in order. Returns null when the last page was
+        /// handed over, else the failure that stopped the read (pages before it were handed over).
+        /// </summary>
+        public async Task<GraphResult?> ForEachPageAsync(string url, Action<JsonElement> onPage, CancellationToken token)
+        {
+            if (onPage is null)
+            {
+                throw new ArgumentNullException(nameof(onPage));
+            }
+
+            Task<(GraphResult Result, JsonDocument? Page)>? pending = GetPageAsync(url, token);
+            try
+            {
+                while (pending is not null)
+                {
+                    (GraphResult result, JsonDocument? document) = await pending.ConfigureAwait(false);
+                    pending = null;
+                    if (document is null)
+                    {
+                        return result.Ok ? new GraphResult(result.Status, null, "MalformedResponse", "The response had no JSON body.") : result;
+                    }
+
+                    using (document)
+                    {
+                        JsonElement body = document.RootElement;
+                        if (body.ValueKind != JsonValueKind.Object)
+                        {
+                            return new GraphResult(result.Status, null, "MalformedResponse", "The response was not a JSON object.");
+                        }
+
+                        if (body.TryGetProperty("@odata.nextLink", out JsonElement link) && link.ValueKind == JsonValueKind.String && link.GetString() is { Length: > 0 } next)
+                        {
+                            pending = GetPageAsync(next, token);
+                        }
+
+                        onPage(body);
+                    }
+                }
+
+                return null;
+            }
+            finally
+            {
+                // Stopped early (a malformed page, the caller's exception or cancellation): the page already asked for is
+                // not used; its document goes back to the pool when it arrives, and its failure is observed.
+                if (pending is not null)
+                {
+                    _ = pending.ContinueWith(t => { if (t.Status == TaskStatus.RanToCompletion) { t.Result.Page?.Dispose(); } else { _ = t.Exception; } }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+            }
+        }
+
         /// <summary>All pages of a collection (follows @odata.nextLink verbatim, at most <paramref name="maxPages"/>).</summary>
         public async Task<(List<JsonElement> Items, GraphResult? Failure)> GetAllAsync(string url, CancellationToken token, int maxPages = 1000)
         {

@@ -7,6 +7,17 @@ using System.Threading.Tasks;
 
 namespace SmtpAuthTroubleshooter.Engine.Policy
 {
+    /// <summary>
+    /// The Graph half of a mailbox's policy state, read per batch. <see cref="PolicyStateReader"/> knows it only through
+    /// this interface: a read that has no Graph half (Get-SmtpAuthClient reads Exchange only) then never loads the Microsoft
+    /// Graph SDK's service library (44 MB), which <see cref="GraphPolicyReader"/>'s fields and methods refer to.
+    /// </summary>
+    public interface IMailboxGraphReader
+    {
+        /// <summary>Reads the Entra settings of <paramref name="mailboxes"/> into them (and the tenant's into <paramref name="tenant"/>).</summary>
+        Task ReadUsersAsync(TenantPolicyData tenant, IReadOnlyList<MailboxPolicyData> mailboxes, CancellationToken token);
+    }
+
     /// <summary>What a policy read covers.</summary>
     public sealed class PolicyReadOptions
     {
@@ -86,8 +97,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// <summary>The organization's settings, filled by <see cref="ReadTenantAsync"/> (and by the Graph reader).</summary>
         public TenantPolicyData Tenant { get; } = new TenantPolicyData();
 
-        /// <summary>The Graph half, when Graph is read: Entra settings per batch of mailboxes.</summary>
-        public GraphPolicyReader? Graph { get; set; }
+        /// <summary>The Graph half, when Graph is read: Entra settings per batch of mailboxes (a <see cref="GraphPolicyReader"/>).</summary>
+        public IMailboxGraphReader? Graph { get; set; }
 
         /// <inheritdoc />
         public int? Total { get; private set; }
@@ -492,7 +503,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         // The Graph half for the batch (a failure of Graph as a whole leaves the Exchange half standing), then the verdicts.
         private async Task<IReadOnlyList<SmtpAuthPolicyState>> EvaluateAsync(List<MailboxPolicyData> data, CancellationToken cancellationToken)
         {
-            if (Graph is GraphPolicyReader graph)
+            if (Graph is IMailboxGraphReader graph)
             {
                 try
                 {

@@ -339,42 +339,24 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             return false;
         }
 
-        private async Task<GraphResult?> PageAsync(string url, SignInAggregator aggregator, CancellationToken cancellationToken)
+        // The page after this one is already on its way while this one is aggregated (GraphReader.ForEachPageAsync); each
+        // page is aggregated and let go: memory grows with senders, not sign-in rows.
+        private Task<GraphResult?> PageAsync(string url, SignInAggregator aggregator, CancellationToken cancellationToken)
         {
-            string? next = url;
             int page = 0;
-            while (next is not null)
+            return _graph!.ForEachPageAsync(url, body =>
             {
-                (GraphResult result, JsonDocument? document) = await _graph!.GetPageAsync(next, cancellationToken).ConfigureAwait(false);
-                if (document is null)
+                if (body.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Array)
                 {
-                    return result.Ok ? new GraphResult(result.Status, null, "MalformedResponse", "The response had no JSON body.") : result;
+                    foreach (JsonElement row in value.EnumerateArray())
+                    {
+                        aggregator.Add(row);
+                    }
                 }
 
-                // The page is aggregated and let go: memory grows with senders, not sign-in rows.
-                using (document)
-                {
-                    JsonElement body = document.RootElement;
-                    if (body.ValueKind != JsonValueKind.Object)
-                    {
-                        return new GraphResult(result.Status, null, "MalformedResponse", "The response was not a JSON object.");
-                    }
-
-                    if (body.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Array)
-                    {
-                        foreach (JsonElement row in value.EnumerateArray())
-                        {
-                            aggregator.Add(row);
-                        }
-                    }
-
-                    page++;
-                    _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Sign-in log: {0:N0} sign-ins read ({1} pages)", aggregator.Rows, page), -1);
-                    next = body.TryGetProperty("@odata.nextLink", out JsonElement link) && link.ValueKind == JsonValueKind.String ? link.GetString() : null;
-                }
-            }
-
-            return null;
+                page++;
+                _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Sign-in log: {0:N0} sign-ins read ({1} pages)", aggregator.Rows, page), -1);
+            }, cancellationToken);
         }
 
         private static string Explain(GraphResult r)
