@@ -47,6 +47,26 @@ public sealed class GraphBehaviourTests
         Assert.Equal(2, users.Count);
     }
 
+    // The sign-in log writes its pages straight to bytes (GraphResponse.RawBody, not a JSON DOM): inside a $batch such a
+    // page is still an inner body, the same JSON the direct request returns.
+    [Fact]
+    public async Task A_sign_in_page_inside_a_batch_is_the_same_json_as_the_direct_page()
+    {
+        await using var g = await GraphSession.StartAsync();
+        const string url = "/auditLogs/signIns?$filter=clientAppUsed%20eq%20'Authenticated%20SMTP'&$top=3";
+
+        var (direct, directBody, _) = await g.GetAsync("v1.0" + url);
+        var (status, body, _) = await g.PostAsync("v1.0/$batch", Batch(BatchRequest("1", url)));
+
+        Assert.Equal(200, direct);
+        Assert.Equal(200, status);
+        JsonObject inner = body["responses"]![0]!.AsObject();
+        Assert.Equal(200, inner["status"]!.GetValue<int>());
+        Assert.Equal("4.0", inner["headers"]!["OData-Version"]!.GetValue<string>());
+        Assert.Equal(3, directBody["value"]!.AsArray().Count);
+        Assert.True(JsonNode.DeepEquals(directBody["value"], inner["body"]!["value"]), inner["body"]!.ToJsonString());
+    }
+
     [Fact]
     public async Task Batch_answers_each_request_with_status_headers_and_body()
     {

@@ -97,13 +97,36 @@ public sealed class GraphResponse
 
     public Dictionary<string, string> Headers { get; }
 
-    /// <summary>When set, sent instead of <see cref="Body"/> (malformed-JSON fault).</summary>
+    /// <summary>When set, sent instead of <see cref="Body"/>: the malformed-JSON fault, or a large page written straight to bytes (sign-ins).</summary>
     public byte[]? RawBody { get; init; }
+
+    /// <summary>The body as a JSON node for a $batch answer: a copy of <see cref="Body"/>, else <see cref="RawBody"/> parsed (null if it is not JSON).</summary>
+    public JsonNode? JsonBody()
+    {
+        if (Body is not null)
+        {
+            return Body.DeepClone();
+        }
+
+        if (RawBody is not { Length: > 0 } raw)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(raw);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The route this response was produced by (statistics), e.g. "GET /v1.0/users/{id}".</summary>
     public string Route { get; init; } = "unmatched";
 
-    public byte[] BodyBytes() => RawBody ?? (Body is null ? [] : Encoding.UTF8.GetBytes(Body.ToJsonString(GraphJson.Options)));
+    public byte[] BodyBytes() => RawBody ?? (Body is null ? [] : JsonSerializer.SerializeToUtf8Bytes(Body, GraphJson.Options));
 }
 
 internal static class GraphJson

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Buffers;
 using System.Linq;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace SmtpAuthTroubleshooter.ExoEmulator.Graph;
@@ -233,6 +235,27 @@ public sealed class SignInLog
         return RenderGenerated(row, beta);
     }
 
+    /// <summary>
+    /// Writes the row at <paramref name="position"/> as JSON, the same bytes <see cref="Render"/> serializes to: a page of
+    /// 1,000 rows is written straight to bytes instead of as 1,000 JSON DOMs (which cost the emulator about 40 ms a page,
+    /// server time that a 50 ms latency model did not ask for).
+    /// </summary>
+    public void WriteRow(Utf8JsonWriter writer, int position, bool beta)
+    {
+        var row = _rows[position];
+        if (row.Source < 0)
+        {
+            var e = _explicit[row.Index];
+            (beta ? e.Beta : e.V1).WriteTo(writer, GraphJson.Options);
+            return;
+        }
+
+        WriteGenerated(writer, row, beta);
+    }
+
+    /// <summary>Writer options that match <see cref="GraphJson.Options"/> (the escaping every other response uses).</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = GraphJson.Options.Encoder };
+
     /// <summary>A filter value of the row at <paramref name="position"/>; generated rows answer the common paths without rendering JSON.</summary>
     public object? Resolve(int position, string path, bool beta)
     {
@@ -365,82 +388,118 @@ public sealed class SignInLog
 
     private string CaStatus(int errorCode) => errorCode == 53003 && _blockPolicy is not null ? "failure" : "notApplied";
 
+    // The one renderer of a generated row is WriteGenerated; the DOM (for $filter paths the fast resolver does not know)
+    // is its parse, so the two can never differ.
     private JsonObject RenderGenerated(Row row, bool beta)
+    {
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            WriteGenerated(writer, row, beta);
+        }
+
+        return JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
+    }
+
+    private void WriteGenerated(Utf8JsonWriter w, Row row, bool beta)
     {
         var c = _clients[row.Source];
         var account = c.Account;
         var client = c.Settings;
         string id = RowGuid(row.Source, row.Index, 0x51A1);
         var location = client.Location;
-        var json = new JsonObject
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("createdDateTime", new DateTime(row.Ticks, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("userDisplayName", account.DisplayName);
+        w.WriteString("userPrincipalName", account.UserPrincipalName);
+        w.WriteString("userId", account.ObjectId);
+        w.WriteString("appDisplayName", ExchangeDisplayName);
+        w.WriteString("appId", ExchangeAppId);
+        w.WriteString("resourceDisplayName", ExchangeDisplayName);
+        w.WriteString("resourceId", ExchangeAppId);
+        w.WriteString("clientAppUsed", AuthenticatedSmtp);
+        w.WriteString("ipAddress", client.IpAddress);
+        w.WriteString("correlationId", RowGuid(row.Source, row.Index, 0xC0DE));
+        w.WriteBoolean("isInteractive", client.Interactive);
+        w.WriteString("conditionalAccessStatus", CaStatus(row.ErrorCode));
+        w.WriteString("riskDetail", "none");
+        w.WriteString("riskLevelAggregated", "none");
+        w.WriteString("riskLevelDuringSignIn", "none");
+        w.WriteString("riskState", "none");
+        w.WriteStartArray("riskEventTypes_v2");
+        w.WriteEndArray();
+        w.WriteStartObject("status");
+        w.WriteNumber("errorCode", row.ErrorCode);
+        w.WriteString("failureReason", GraphDirectory.DefaultFailureReason(row.ErrorCode));
+        w.WriteNull("additionalDetails");
+        w.WriteEndObject();
+        w.WriteStartObject("deviceDetail");
+        w.WriteString("deviceId", string.Empty);
+        w.WriteString("displayName", string.Empty);
+        w.WriteString("operatingSystem", string.Empty);
+        w.WriteString("browser", string.Empty);
+        w.WriteBoolean("isCompliant", false);
+        w.WriteBoolean("isManaged", false);
+        w.WriteString("trustType", string.Empty);
+        w.WriteEndObject();
+        w.WriteStartObject("location");
+        if (location is null)
         {
-            ["id"] = id,
-            ["createdDateTime"] = new DateTime(row.Ticks, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
-            ["userDisplayName"] = account.DisplayName,
-            ["userPrincipalName"] = account.UserPrincipalName,
-            ["userId"] = account.ObjectId,
-            ["appDisplayName"] = ExchangeDisplayName,
-            ["appId"] = ExchangeAppId,
-            ["resourceDisplayName"] = ExchangeDisplayName,
-            ["resourceId"] = ExchangeAppId,
-            ["clientAppUsed"] = AuthenticatedSmtp,
-            ["ipAddress"] = client.IpAddress,
-            ["correlationId"] = RowGuid(row.Source, row.Index, 0xC0DE),
-            ["isInteractive"] = client.Interactive,
-            ["conditionalAccessStatus"] = CaStatus(row.ErrorCode),
-            ["riskDetail"] = "none",
-            ["riskLevelAggregated"] = "none",
-            ["riskLevelDuringSignIn"] = "none",
-            ["riskState"] = "none",
-            ["riskEventTypes_v2"] = new JsonArray(),
-            ["status"] = new JsonObject
-            {
-                ["errorCode"] = row.ErrorCode,
-                ["failureReason"] = GraphDirectory.DefaultFailureReason(row.ErrorCode),
-                ["additionalDetails"] = null,
-            },
-            ["deviceDetail"] = new JsonObject
-            {
-                ["deviceId"] = string.Empty,
-                ["displayName"] = string.Empty,
-                ["operatingSystem"] = string.Empty,
-                ["browser"] = string.Empty,
-                ["isCompliant"] = false,
-                ["isManaged"] = false,
-                ["trustType"] = string.Empty,
-            },
-            ["location"] = location is null
-                ? new JsonObject
-                {
-                    ["city"] = "Redmond",
-                    ["state"] = "Washington",
-                    ["countryOrRegion"] = "US",
-                    ["geoCoordinates"] = new JsonObject { ["altitude"] = null, ["latitude"] = 47.6740, ["longitude"] = -122.1215 },
-                }
-                : new JsonObject
-                {
-                    ["city"] = location.City,
-                    ["state"] = location.State,
-                    ["countryOrRegion"] = location.CountryOrRegion,
-                    ["geoCoordinates"] = new JsonObject(),
-                },
-            ["appliedConditionalAccessPolicies"] = row.ErrorCode == 53003 && _blockPolicy is { } p
-                ? new JsonArray(new JsonObject
-                {
-                    ["id"] = p.Id,
-                    ["displayName"] = p.DisplayName,
-                    ["enforcedGrantControls"] = new JsonArray("Block"),
-                    ["enforcedSessionControls"] = new JsonArray(),
-                    ["result"] = "failure",
-                })
-                : new JsonArray(),
-        };
-        if (beta)
+            w.WriteString("city", "Redmond");
+            w.WriteString("state", "Washington");
+            w.WriteString("countryOrRegion", "US");
+            w.WriteStartObject("geoCoordinates");
+            w.WriteNull("altitude");
+            w.WriteNumber("latitude", 47.6740);
+            w.WriteNumber("longitude", -122.1215);
+            w.WriteEndObject();
+        }
+        else
         {
-            AddBetaProperties(json, client.UserAgent ?? DefaultUserAgent, "ropc", client.Interactive, account.UserPrincipalName);
+            w.WriteString("city", location.City);
+            w.WriteString("state", location.State);
+            w.WriteString("countryOrRegion", location.CountryOrRegion);
+            w.WriteStartObject("geoCoordinates");
+            w.WriteEndObject();
         }
 
-        return json;
+        w.WriteEndObject();
+        w.WriteStartArray("appliedConditionalAccessPolicies");
+        if (row.ErrorCode == 53003 && _blockPolicy is { } p)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", p.Id);
+            w.WriteString("displayName", p.DisplayName);
+            w.WriteStartArray("enforcedGrantControls");
+            w.WriteStringValue("Block");
+            w.WriteEndArray();
+            w.WriteStartArray("enforcedSessionControls");
+            w.WriteEndArray();
+            w.WriteString("result", "failure");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (beta)
+        {
+            // The same properties, in the same order, as AddBetaProperties gives an explicit row.
+            w.WriteString("userAgent", client.UserAgent ?? DefaultUserAgent);
+            w.WriteString("authenticationProtocol", "ropc");
+            w.WriteStartArray("signInEventTypes");
+            w.WriteStringValue(client.Interactive ? "interactiveUser" : "nonInteractiveUser");
+            w.WriteEndArray();
+            w.WriteString("incomingTokenType", "none");
+            w.WriteString("authenticationRequirement", "singleFactorAuthentication");
+            w.WriteString("userType", "member");
+            w.WriteString("signInIdentifier", account.UserPrincipalName);
+            w.WriteString("resourceTenantId", _tenant.TenantId);
+            w.WriteString("homeTenantId", _tenant.TenantId);
+            w.WriteString("originalRequestId", id);
+            w.WriteNumber("processingTimeInMilliseconds", 120);
+        }
+
+        w.WriteEndObject();
     }
 
     private JsonObject BetaJson(JsonObject v1)
