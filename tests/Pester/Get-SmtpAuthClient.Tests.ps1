@@ -227,3 +227,41 @@ Import-Module '$($script:ModuleManifest)'
         finally { Stop-GraphEmulator $graph }
     }
 }
+
+Describe 'Get-SmtpAuthClient: Ctrl+C while the sign-in log is paged' -Tag Readiness {
+    # The next sign-in page is asked for while the current one is counted (GraphReader.ForEachPageAsync). Stopping the
+    # command must stop that chain too: no page may be fetched in the background after the pipeline has stopped.
+    It 'stops promptly, and no page is asked for after it has stopped' {
+        $scenario = New-ScaleScenario -Count 400 -SignInDays 30 -Path (Join-Path $TestDrive 'stop-400.json')
+        $graph = Start-GraphEmulator -Scenario $scenario -ExtraArgs @('--delay-ms', '400')
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript(@"
+. '$PSScriptRoot/../EmulatedTenant/tenant.ps1'
+Import-EmulatedTenantModules
+Connect-ExchangeOnline -ScenarioPath '$scenario' -ShowBanner:`$false
+`$null = Connect-MgGraph -GraphBaseUri '$($graph.BaseUri)' -NoWelcome
+Import-Module '$($script:ModuleManifest)'
+Get-SmtpAuthClient -SkipMessageTrace -WarningAction SilentlyContinue
+"@)
+            $async = $ps.BeginInvoke()
+            # Wait until the sign-in log is being paged (a few pages in), then stop.
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            do { Start-Sleep -Milliseconds 200; $requests = (Invoke-GraphEmulatorControl -Emulator $graph -Endpoint stats).totalRequests }
+            while ($requests -lt 3 -and [DateTime]::UtcNow -lt $deadline -and -not $async.IsCompleted)
+            $requests | Should -BeGreaterOrEqual 3 -Because 'the run must be stopped while it pages the sign-in log'
+            $stop = $ps.BeginStop($null, $null)
+            # Functional, not a timing assertion: paging the whole log at 400 ms a page would take far longer.
+            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(60)) | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            $atStop = (Invoke-GraphEmulatorControl -Emulator $graph -Endpoint stats).totalRequests
+            Start-Sleep -Seconds 2
+            $later = (Invoke-GraphEmulatorControl -Emulator $graph -Endpoint stats).totalRequests
+            $later | Should -Be $atStop -Because 'a stopped command must not go on paging in the background'
+        }
+        finally {
+            $ps.Dispose()
+            Stop-GraphEmulator $graph
+        }
+    }
+}
