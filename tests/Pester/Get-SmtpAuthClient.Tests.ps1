@@ -233,7 +233,7 @@ Describe 'Get-SmtpAuthClient: Ctrl+C while the sign-in log is paged' -Tag Readin
     # command must stop that chain too: no page may be fetched in the background after the pipeline has stopped.
     It 'stops promptly, and no page is asked for after it has stopped' {
         $scenario = New-ScaleScenario -Count 400 -SignInDays 30 -Path (Join-Path $TestDrive 'stop-400.json')
-        $graph = Start-GraphEmulator -Scenario $scenario -ExtraArgs @('--delay-ms', '400')
+        $graph = Start-GraphEmulator -Scenario $scenario -ExtraArgs @('--delay-ms', '1000')
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddScript(@"
@@ -251,7 +251,7 @@ Get-SmtpAuthClient -SkipMessageTrace -WarningAction SilentlyContinue
             while ($requests -lt 3 -and [DateTime]::UtcNow -lt $deadline -and -not $async.IsCompleted)
             $requests | Should -BeGreaterOrEqual 3 -Because 'the run must be stopped while it pages the sign-in log'
             $stop = $ps.BeginStop($null, $null)
-            # Functional, not a timing assertion: paging the whole log at 400 ms a page would take far longer.
+            # Functional, not a timing assertion: paging the whole log at 1 s a page would take far longer.
             $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(60)) | Should -BeTrue
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
             $atStop = (Invoke-GraphEmulatorControl -Emulator $graph -Endpoint stats).totalRequests
