@@ -483,20 +483,7 @@ public sealed class SignInLog
         w.WriteEndArray();
         if (beta)
         {
-            // The same properties, in the same order, as AddBetaProperties gives an explicit row.
-            w.WriteString("userAgent", client.UserAgent ?? DefaultUserAgent);
-            w.WriteString("authenticationProtocol", "ropc");
-            w.WriteStartArray("signInEventTypes");
-            w.WriteStringValue(client.Interactive ? "interactiveUser" : "nonInteractiveUser");
-            w.WriteEndArray();
-            w.WriteString("incomingTokenType", "none");
-            w.WriteString("authenticationRequirement", "singleFactorAuthentication");
-            w.WriteString("userType", "member");
-            w.WriteString("signInIdentifier", account.UserPrincipalName);
-            w.WriteString("resourceTenantId", _tenant.TenantId);
-            w.WriteString("homeTenantId", _tenant.TenantId);
-            w.WriteString("originalRequestId", id);
-            w.WriteNumber("processingTimeInMilliseconds", 120);
+            WriteBetaProperties(w, client.UserAgent ?? DefaultUserAgent, "ropc", client.Interactive, account.UserPrincipalName, id);
         }
 
         w.WriteEndObject();
@@ -511,19 +498,41 @@ public sealed class SignInLog
         return beta;
     }
 
+    // An explicit row gets the beta properties from the same writer as a generated one (one list of them).
     private void AddBetaProperties(JsonObject json, string? userAgent, string protocol, bool interactive, string? upn)
     {
-        json["userAgent"] = userAgent;
-        json["authenticationProtocol"] = protocol;
-        json["signInEventTypes"] = new JsonArray(interactive ? "interactiveUser" : "nonInteractiveUser");
-        json["incomingTokenType"] = "none";
-        json["authenticationRequirement"] = "singleFactorAuthentication";
-        json["userType"] = "member";
-        json["signInIdentifier"] = upn;
-        json["resourceTenantId"] = _tenant.TenantId;
-        json["homeTenantId"] = _tenant.TenantId;
-        json["originalRequestId"] = json["id"]?.GetValue<string>();
-        json["processingTimeInMilliseconds"] = 120;
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            WriteBetaProperties(writer, userAgent, protocol, interactive, upn, json["id"]?.GetValue<string>());
+            writer.WriteEndObject();
+        }
+
+        var properties = JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
+        foreach (string name in properties.Select(p => p.Key).ToList())
+        {
+            JsonNode? value = properties[name];
+            properties.Remove(name);
+            json[name] = value;
+        }
+    }
+
+    private void WriteBetaProperties(Utf8JsonWriter w, string? userAgent, string protocol, bool interactive, string? upn, string? id)
+    {
+        w.WriteString("userAgent", userAgent);
+        w.WriteString("authenticationProtocol", protocol);
+        w.WriteStartArray("signInEventTypes");
+        w.WriteStringValue(interactive ? "interactiveUser" : "nonInteractiveUser");
+        w.WriteEndArray();
+        w.WriteString("incomingTokenType", "none");
+        w.WriteString("authenticationRequirement", "singleFactorAuthentication");
+        w.WriteString("userType", "member");
+        w.WriteString("signInIdentifier", upn);
+        w.WriteString("resourceTenantId", _tenant.TenantId);
+        w.WriteString("homeTenantId", _tenant.TenantId);
+        w.WriteString("originalRequestId", id);
+        w.WriteNumber("processingTimeInMilliseconds", 120);
     }
 
     /// <summary>One sign-in: time (UTC ticks), source (-1 explicit, else the client index), index (explicit list index or session ordinal), code, user (index into the log's users).</summary>
