@@ -8,13 +8,13 @@
     (no -AuthMethod), and with -AuthMethod set to the method the thread states (as an admin who knows how the app signs in
     would run it). Prints top-1 and top-3 accuracy for both, per failure class, and the time per text. The floors that a
     test holds are in RealWorldCorpusTests.cs. Run with: dotnet pwsh ./build.ps1 Benchmark
+    -CorpusPath measures another file of the same format (a subset, say, or a batch of rows not yet merged).
 #>
-param([Parameter(Mandatory)][string] $ModulePath, [switch] $ShowMisses)
+param([Parameter(Mandatory)][string] $ModulePath, [switch] $ShowMisses, [string] $CorpusPath = (Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.Engine.Tests/Data/RealWorldErrors.tsv'))
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 
-$path = Join-Path $PSScriptRoot '../SmtpAuthTroubleshooter.Engine.Tests/Data/RealWorldErrors.tsv'
-$rows = Get-Content -LiteralPath $path -Encoding utf8 | Select-Object -Skip 1 | Where-Object { $_ } | ForEach-Object {
+$rows = Get-Content -LiteralPath $CorpusPath -Encoding utf8 | Where-Object { $_ -and $_ -notmatch '^class\texpectedCauseId\t' } | ForEach-Object {
     $f = $_ -split "`t", 5
     # The file escapes \\, \t and \n so that each text is one line.
     $text = [regex]::Replace($f[4], '\\(.)', { param($m) switch ($m.Groups[1].Value) { 'n' { "`n" } 't' { "`t" } '\' { '\' } default { $m.Value } } })

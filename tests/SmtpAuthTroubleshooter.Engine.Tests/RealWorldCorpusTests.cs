@@ -18,15 +18,24 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     /// thread says the client used (statedAuth: OAuth, Basic, or empty where the thread does not say or was not read; it is
     /// filled for the rows whose text alone does not name the cause — bare 5.7.3/5.7.139 replies and generic client
     /// messages). Accuracy is measured twice: on the text alone, as an admin pastes it, and with -AuthMethod set to the
-    /// stated method, as an admin who knows how the app signs in would run it. The floors below only ever go up.
+    /// stated method, as an admin who knows how the app signs in would run it. The floors below only ever go up for a given
+    /// corpus; rows added later (the 92 after line 359 were collected blind on 2026-12-01, see
+    /// Data/RealWorldErrors.collection-2026-12.md) reset them to the new measure, and the first 358 rows keep floors of their own.
     /// </summary>
     public class RealWorldCorpusTests
     {
         /// <summary>The measured top-1 accuracy may not fall below this (a fraction of the rows).</summary>
-        internal const double Top1Floor = 0.941;
+        internal const double Top1Floor = 0.928;
 
         /// <summary>The floor with -AuthMethod set to the method the thread states.</summary>
-        internal const double Top1FloorWithStatedAuth = 0.952;
+        internal const double Top1FloorWithStatedAuth = 0.937;
+
+        /// <summary>The rows collected before 2026-12-01 (the first 358): their floors from before the blind batch was added.</summary>
+        internal const int OriginalRows = 358;
+
+        internal const double OriginalTop1Floor = 0.941;
+
+        internal const double OriginalTop1FloorWithStatedAuth = 0.952;
 
         private readonly ITestOutputHelper _output;
 
@@ -207,6 +216,13 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.True(top1 >= Top1Floor, string.Format(CultureInfo.InvariantCulture, "top-1 accuracy {0:P1} fell below the floor {1:P1}\n{2}", top1, Top1Floor, report));
             double statedTop1 = (double)stated.Top1 / stated.Rows;
             Assert.True(statedTop1 >= Top1FloorWithStatedAuth, string.Format(CultureInfo.InvariantCulture, "top-1 accuracy with the stated method {0:P1} fell below the floor {1:P1}\n{2}", statedTop1, Top1FloorWithStatedAuth, statedReport));
+
+            // The rows the catalog was first written against may not lose what they had when the blind batch came in.
+            List<Row> original = Load().Take(OriginalRows).ToList();
+            (Score o, _) = Measure(original);
+            (Score os, _) = Measure(original, withStatedAuth: true);
+            Assert.True((double)o.Top1 / o.Rows >= OriginalTop1Floor, string.Format(CultureInfo.InvariantCulture, "the first {0} rows: top-1 {1:P1} fell below {2:P1}\n{3}", OriginalRows, (double)o.Top1 / o.Rows, OriginalTop1Floor, string.Join("\n", o.Misses)));
+            Assert.True((double)os.Top1 / os.Rows >= OriginalTop1FloorWithStatedAuth, string.Format(CultureInfo.InvariantCulture, "the first {0} rows with the stated method: top-1 {1:P1} fell below {2:P1}\n{3}", OriginalRows, (double)os.Top1 / os.Rows, OriginalTop1FloorWithStatedAuth, string.Join("\n", os.Misses)));
         }
 
         [Fact]

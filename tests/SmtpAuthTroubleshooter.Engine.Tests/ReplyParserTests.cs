@@ -22,6 +22,22 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void Reads_a_text_that_an_HTML_or_XML_log_kept_as_character_references()
+        {
+            // An ASP.NET log (cloudscribe/cloudscribe#755) and a web UI that escaped the reply's quotes.
+            ParsedError p = ReplyParser.Parse("An error occurred while attempting to establish an SSL or TLS connection.&#xD;&#xA;&#xD;&#xA;The server&#x27;s certificate.");
+            Assert.StartsWith("An error occurred while attempting to establish an SSL or TLS connection.\n", p.Text, StringComparison.Ordinal);
+            Assert.EndsWith("\nThe server's certificate.", p.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("&#", p.Text, StringComparison.Ordinal);
+            ParsedReply r = Assert.Single(ReplyParser.Parse("Expected response code 250 but got code &quot;554&quot;, with message &quot;554 5.2.252 SendAsDenied; alex@contoso.com not allowed to send as ann@contoso.com&quot;").Replies, x => x.EnhancedStatusCode is not null);
+            Assert.Equal("5.2.252", r.EnhancedStatusCode);
+            Assert.DoesNotContain("&quot;", r.Text, StringComparison.Ordinal);
+
+            // An ampersand that is not a character reference stays as it is.
+            Assert.Equal("535 Login Fail. subtype=1&&id=28&no=1001256 R&D", ReplyParser.Parse("535 Login Fail. subtype=1&&id=28&no=1001256 R&D").Text);
+        }
+
+        [Fact]
         public void Parses_the_old_host_only_tail()
         {
             ParsedReply r = Assert.Single(ReplyParser.Parse("535 5.7.3 Authentication unsuccessful [SN2PR00CA0018.namprd00.prod.outlook.com]").Replies);

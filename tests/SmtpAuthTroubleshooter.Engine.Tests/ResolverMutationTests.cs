@@ -247,10 +247,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [Fact]
         public void A_5_7_57_with_nothing_else_stays_Likely()
         {
-            SmtpAuthFinding f = Assert.Single(_resolver.Resolve(new ErrorEvidence("530 5.7.57 Client not authenticated to send mail. [DM6PR02CA0001.namprd02.prod.outlook.com]")));
+            IReadOnlyList<SmtpAuthFinding> all = _resolver.Resolve(new ErrorEvidence("530 5.7.57 Client not authenticated to send mail. [DM6PR02CA0001.namprd02.prod.outlook.com]"));
+            SmtpAuthFinding f = all[0];
             Assert.Equal("NotAuthenticated", f.CauseId);
             Assert.Equal(Verdict.Likely, f.Verdict);
             Assert.DoesNotContain("failed AUTH", f.Evidence, StringComparison.Ordinal);
+
+            // The one other reading: no STARTTLS, so AUTH was never offered (glowroot/glowroot#226, rstudio/blastula#169).
+            Assert.Equal(new[] { "NotAuthenticated", "StartTlsRequired" }, all.Select(x => x.CauseId).ToArray());
+            Assert.Equal(Verdict.Possible, all[1].Verdict);
         }
 
         [Fact]

@@ -250,10 +250,19 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             }
         }
 
+        // Character references from a log kept as HTML or XML (an ASP.NET error page, an event's XML, a web UI that
+        // escaped the message): "connection.&#xD;&#xA;&#xD;&#xA;One possibility", "server&#x27;s", "&quot;550&quot;".
+        private static readonly Regex s_characterReference = new Regex(@"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);", Options, ErrorCatalog.MatchTimeout);
+
         // Fold control characters (but keep line breaks) and undo the escapes client libraries print:
-        // Python's b'...' repr shows \r\n as literal backslash sequences.
+        // Python's b'...' repr shows \r\n as literal backslash sequences; HTML and XML logs show character references.
         private static string Normalize(string text)
         {
+            if (text.IndexOf('&') >= 0 && SafeIsMatch(s_characterReference, text))
+            {
+                text = System.Net.WebUtility.HtmlDecode(text);
+            }
+
             var sb = new StringBuilder(text.Length);
             for (int i = 0; i < text.Length; i++)
             {
