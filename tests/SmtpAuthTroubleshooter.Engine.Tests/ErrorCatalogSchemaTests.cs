@@ -70,6 +70,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [InlineData("a condition with two forms", "$.corroboration.rules[0]", "when", "{ \"method\": \"Basic\", \"field\": \"AccountEnabled\", \"equals\": false }")]
         [InlineData("a text with a stray brace", "$.corroboration.rules[0]", "why", "\"Settings: {oops\"")]
         [InlineData("an unknown diagnostic-tail condition", "$.entries[0]", "diagnosticTail", "\"old\"")]
+        [InlineData("a SASL mechanism in lower case", "$.entries[0]", "mechanisms", "[\"login\"]")]
+        [InlineData("an empty SASL mechanism", "$.entries[0]", "exceptMechanisms", "[\"\"]")]
         public void Schema_and_loader_both_reject_a_bad_value(string what, string path, string property, string value)
         {
             JsonNode catalog = JsonNode.Parse(CorroborationRuleTests.EmbeddedText())!;

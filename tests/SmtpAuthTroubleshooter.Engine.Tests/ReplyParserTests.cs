@@ -37,6 +37,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("535 Login Fail. subtype=1&&id=28&no=1001256 R&D", ReplyParser.Parse("535 Login Fail. subtype=1&&id=28&no=1001256 R&D").Text);
         }
 
+        [Theory]
+        [InlineData("code: 'EAUTH',\n  response: '504 5.7.4 Unrecognized authentication type',\n  command: 'AUTH LOGIN'", "LOGIN")]
+        [InlineData("Command \"auth login\" failed : 504 5.7.4 Unrecognized authentication type", "LOGIN")]
+        [InlineData("C: AUTH XOAUTH2 dXNlcj1h\nS: 535 5.7.3 Authentication unsuccessful", "XOAUTH2")]
+        [InlineData("S: 250-AUTH LOGIN XOAUTH2\nS: 250 SMTPUTF8\nC: AUTH PLAIN AGFubgBwYXNz\nS: 504 5.7.4 Unrecognized authentication type", "PLAIN")]
+        [InlineData("250-AUTH LOGIN XOAUTH2\n250 SMTPUTF8\nC: MAIL FROM:<ann@contoso.com>\nS: 530 5.7.57 Client not authenticated to send mail", null)]
+        [InlineData("SMTP server does not support authentication", null)]
+        public void Names_the_mechanism_the_client_sent_and_not_the_ones_the_server_listed(string input, string? mechanism)
+        {
+            Assert.Equal(mechanism, ReplyParser.Parse(input).Mechanism);
+        }
+
+        [Fact]
+        public void Reads_the_code_a_client_printed_alone_after_what_it_expected()
+        {
+            // mailsend (muquit/mailsend#164): only the code, nothing after it.
+            ParsedReply r = Assert.Single(ReplyParser.Parse("Error: Expected smtp code 250, got 552").Replies);
+            Assert.Equal(552, r.ReplyCode);
+            Assert.Empty(ReplyParser.Parse("Error: Expected smtp code 250").Replies);
+        }
+
         [Fact]
         public void Parses_the_old_host_only_tail()
         {

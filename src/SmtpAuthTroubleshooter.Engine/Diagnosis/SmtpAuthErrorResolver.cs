@@ -90,7 +90,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                         continue;
                     }
 
-                    if (entry.Scope == EntryScope.Reply && Matches(entry, reply))
+                    if (entry.Scope == EntryScope.Reply && entry.AppliesToMechanism(parsed.Mechanism) && Matches(entry, reply))
                     {
                         Add(candidates, entry, reply, method, tier, ref order);
                         matched = true;
@@ -103,7 +103,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 // the wrapper's own 5.7.57 always matches.
                 if (!matched && reply.IsEmbedded && reply.ReplyCode.HasValue)
                 {
-                    foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && (e.ReplyCodes.Count > 0 || e.EnhancedCodes.Count > 0)))
+                    foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && (e.ReplyCodes.Count > 0 || e.EnhancedCodes.Count > 0) && e.AppliesToMechanism(parsed.Mechanism)))
                     {
                         if (Matches(entry, reply))
                         {
@@ -129,7 +129,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             string[] textForms = TextForms(parsed.Text);
             foreach (CatalogEntry entry in _catalog.Entries)
             {
-                if (entry.Scope == EntryScope.Text && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t)))
+                if (entry.Scope == EntryScope.Text && entry.AppliesToMechanism(parsed.Mechanism) && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t)))
                 {
                     Add(candidates, entry, primary, method, replyMatched ? Tier.Symptom : Tier.Text, ref order);
                 }
@@ -139,7 +139,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             // specific matched.
             if (candidates.Count == 0)
             {
-                foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback))
+                foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && e.AppliesToMechanism(parsed.Mechanism)))
                 {
                     ParsedReply? reply = entry.ReplyCodes.Count > 0 || entry.EnhancedCodes.Count > 0
                         ? parsed.Replies.FirstOrDefault(r => !r.IsEmbedded && r.ReplyCode.HasValue && Matches(entry, r))
@@ -466,6 +466,15 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (entry.EnhancedCodes.Count > 0 && reply.EnhancedStatusCode is not null &&
                 !entry.EnhancedCodes.Contains(reply.EnhancedStatusCode, StringComparer.Ordinal))
+            {
+                return false;
+            }
+
+            // An entry that the codes alone decide needs one of its codes in the reply, not just no code against it: a bare
+            // "5.7.3 Authentication unsuccessful" (no basic code) is not a 552.
+            if (entry.CodesOnly &&
+                !(reply.ReplyCode is int code && entry.ReplyCodes.Contains(code)) &&
+                !(reply.EnhancedStatusCode is string enhanced && entry.EnhancedCodes.Contains(enhanced, StringComparer.Ordinal)))
             {
                 return false;
             }

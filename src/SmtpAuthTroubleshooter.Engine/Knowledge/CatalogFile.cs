@@ -169,6 +169,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonPropertyName("diagnosticTail")]
         public string? DiagnosticTail { get; set; }
 
+        [JsonPropertyName("mechanisms")]
+        public List<string?>? Mechanisms { get; set; }
+
+        [JsonPropertyName("exceptMechanisms")]
+        public List<string?>? ExceptMechanisms { get; set; }
+
         [JsonRequired]
         [JsonPropertyName("causes")]
         public List<CauseReferenceFile?>? Causes { get; set; }

@@ -295,7 +295,11 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 regex,
                 e.Stage ?? "Any",
                 refs)
-            { DiagnosticTail = tail };
+            {
+                DiagnosticTail = tail,
+                Mechanisms = Mechanisms(id, e.Mechanisms),
+                ExceptMechanisms = Mechanisms(id, e.ExceptMechanisms),
+            };
         }
 
         private static CatalogVerdict? ToVerdict(string? text)
@@ -316,6 +320,23 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         private static DateTimeOffset? ToDate(string? text) =>
             text is null ? null : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+        /// <summary>A list of SASL mechanism names; empty when the entry names none.</summary>
+        private static List<string> Mechanisms(string id, List<string?>? names)
+        {
+            var list = new List<string>();
+            foreach (string? n in names ?? new List<string?>())
+            {
+                if (n is null || n.Length == 0 || n.Any(ch => !(ch is >= 'A' and <= 'Z' || ch is >= '0' and <= '9' || ch == '-')))
+                {
+                    throw Invalid($"entry '{id}': a mechanism is a SASL name in capitals (LOGIN, XOAUTH2), not '{n}'");
+                }
+
+                list.Add(n);
+            }
+
+            return list;
+        }
 
         private static SmtpAuthTroubleshooterException Invalid(string detail, Exception? inner = null) =>
             new SmtpAuthTroubleshooterException("ErrorCatalogInvalid", SmtpAuthErrorKind.InvalidData, "The error catalog is invalid: " + detail, null, inner);
@@ -489,6 +510,16 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>Whether the reply must carry Exchange Online's dated diagnostic tail ([HOST 2024-10-10T21:50:33.251Z ID]),
         /// must not, or either. The date tells the reply's era, and with it what an unexplained code most often means.</summary>
         public TailCondition DiagnosticTail { get; internal set; }
+        /// <summary>When not empty, the entry applies only to a text that shows the client sending AUTH with one of these
+        /// SASL mechanisms (Exchange Online takes LOGIN and XOAUTH2 after STARTTLS: a 504 5.7.4 to one of them says TLS was not on).</summary>
+        public IReadOnlyList<string> Mechanisms { get; internal set; } = Array.Empty<string>();
+        /// <summary>The entry does not apply to a text that shows the client sending AUTH with one of these mechanisms.</summary>
+        public IReadOnlyList<string> ExceptMechanisms { get; internal set; } = Array.Empty<string>();
+
+        /// <summary>Whether the entry applies, given the mechanism the text shows (null: the text shows none).</summary>
+        public bool AppliesToMechanism(string? mechanism) =>
+            (Mechanisms.Count == 0 || (mechanism is not null && Mechanisms.Contains(mechanism, StringComparer.Ordinal)))
+            && (mechanism is null || !ExceptMechanisms.Contains(mechanism, StringComparer.Ordinal));
     }
 
     /// <summary>What an entry asks of a reply's diagnostic tail.</summary>

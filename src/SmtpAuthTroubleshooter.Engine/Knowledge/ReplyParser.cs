@@ -80,11 +80,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
     /// <summary>The result of parsing a piece of error text.</summary>
     public sealed class ParsedError
     {
-        internal ParsedError(string text, string? source, SmtpAuthMethod authMethodHint, IReadOnlyList<ParsedReply> replies, bool truncated)
+        internal ParsedError(string text, string? source, SmtpAuthMethod authMethodHint, IReadOnlyList<ParsedReply> replies, bool truncated, string? mechanism = null)
         {
             Text = text;
             Source = source;
             AuthMethodHint = authMethodHint;
+            Mechanism = mechanism;
             Replies = replies;
             Truncated = truncated;
         }
@@ -100,6 +101,11 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         /// <summary>Every distinct reply, most specific first: embedded replies before the replies that carry them.</summary>
         public IReadOnlyList<ParsedReply> Replies { get; }
+
+        /// <summary>The SASL mechanism of the first AUTH command the text shows the client sending ("LOGIN" for nodemailer's
+        /// command: 'AUTH LOGIN' or a protocol log's "C: AUTH LOGIN"), upper case; null when the text shows none. A server's
+        /// EHLO line that lists mechanisms (250-AUTH LOGIN XOAUTH2) is not a command and does not count.</summary>
+        public string? Mechanism { get; }
 
         /// <summary>True when the input was longer than the parser reads.</summary>
         public bool Truncated { get; }
@@ -133,6 +139,11 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             @"(?:^|(?<=[\s:(\[""]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
             Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
 
+        // A client that prints only the code it got: "Error: Expected smtp code 250, got 552" (mailsend).
+        private static readonly Regex s_gotCode = new Regex(
+            @"\bExpected\b[^\n]{0,60}?\bgot[ ]+(?<code>[2-5][0-5][0-9])(?![\w.])",
+            Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+
         // Exchange's diagnostic tail (https://github.com/jstedfast/MailKit): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
         // and the "[Hostname=HOST]" form of some 4xx replies.
         private static readonly Regex s_tail = new Regex(
@@ -157,6 +168,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         // SwiftMailer/Symfony Mailer name each authenticator they tried ("Authenticator XOAUTH2 returned ..."); only a
         // text where XOAUTH2 was the one tried tells the method.
         private static readonly Regex s_oauthHint = new Regex(@"(?<!250[ -])AUTH (?:XOAUTH2|OAUTHBEARER)\b|SaslMechanismOAuth2|using 1 possible authenticators?\. Authenticator XOAUTH2 returned", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+        private static readonly Regex s_mechanism = new Regex(@"(?<!250[ -])\bAUTH[ ]+(?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b(?![ ]+(?:LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b)", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
         private static readonly Regex s_basicHint = new Regex(@"(?<!250[ -])AUTH (?:LOGIN|PLAIN)\b|Password command failed|Username and Password not accepted", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
 
         /// <summary>Parses <paramref name="input"/>. Never throws for any string.</summary>
@@ -208,7 +220,17 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 : SafeIsMatch(s_basicHint, text) ? SmtpAuthMethod.Basic
                 : SmtpAuthMethod.Unknown;
 
-            return new ParsedError(StripTails(text), source, hint, ordered, truncated);
+            string? mechanism = null;
+            try
+            {
+                Match m = s_mechanism.Match(text);
+                mechanism = m.Success ? m.Groups["mech"].Value.ToUpperInvariant() : null;
+            }
+            catch (RegexMatchTimeoutException)
+            {
+            }
+
+            return new ParsedError(StripTails(text), source, hint, ordered, truncated, mechanism);
         }
 
         /// <summary>Removes Exchange diagnostic tails from a text.</summary>
@@ -328,6 +350,16 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     if (noneFound || (!Overlaps(covered, m.Index, m.Index + m.Length) && SafeIsMatch(s_embeddedMarker, text.Substring(from, m.Index - from))))
                     {
                         found.Add((m.Index, m.Index + m.Length, int.Parse(m.Groups["code"].Value, CultureInfo.InvariantCulture), null));
+                    }
+                }
+
+                if (found.Count == 0)
+                {
+                    Match got = s_gotCode.Match(text);
+                    if (got.Success)
+                    {
+                        Group g = got.Groups["code"];
+                        found.Add((g.Index, g.Index + g.Length, int.Parse(g.Value, CultureInfo.InvariantCulture), null));
                     }
                 }
             }
