@@ -43,6 +43,20 @@ foreach ($run in @(@{ Name = 'the text alone'; R = $textOnly }, @{ Name = 'with 
     $top3 = @($scored | Where-Object Top3).Count
     'Real-world corpus, {6}: {0} texts; top-1 {1:P2} ({2}), top-3 {3:P2} ({4}); {5:F2} ms per text' -f $total, ($top1 / $total), $top1, ($top3 / $total), $top3, ($run.R.Milliseconds / $total), $run.Name
 }
+# The corpus in the order it grew: the rows the catalog was written against, then each batch collected blind
+# (Data/RealWorldErrors.collection-2026-12.md). A batch's first figure, measured before any change for it, is in that file.
+if (-not $PSBoundParameters.ContainsKey('CorpusPath')) {
+    $parts = @(@{ Name = 'rows 1-358, collected while the catalog was written'; From = 0; To = 357 },
+        @{ Name = 'rows 359-450, blind round 1'; From = 358; To = 449 },
+        @{ Name = 'rows 451-487, blind round 2'; From = 450; To = 486 },
+        @{ Name = 'rows 488 on, blind round 3 and later'; From = 487; To = $textOnly.Scored.Count - 1 })
+    foreach ($part in $parts) {
+        if ($part.From -gt $part.To) { continue }
+        $slice = $textOnly.Scored[$part.From..$part.To]
+        $n = $slice.Count
+        '  {0}: {1} texts; top-1 {2:P1} ({3}), top-3 {4:P1}' -f $part.Name, $n, (@($slice | Where-Object Top1).Count / $n), @($slice | Where-Object Top1).Count, (@($slice | Where-Object Top3).Count / $n)
+    }
+}
 'Rows with a stated method: {0} (OAuth {1}, Basic {2})' -f @($rows | Where-Object StatedAuth).Count, @($rows | Where-Object StatedAuth -EQ 'OAuth').Count, @($rows | Where-Object StatedAuth -EQ 'Basic').Count
 $scored = $textOnly.Scored
 $withMethod = $stated.Scored
