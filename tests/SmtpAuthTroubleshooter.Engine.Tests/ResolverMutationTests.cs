@@ -258,6 +258,34 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(Verdict.Possible, all[1].Verdict);
         }
 
+        // --- Word readings (WORDS_* fallback entries) ---
+
+        [Fact]
+        public void A_text_no_known_message_matches_gets_word_readings_that_say_so_and_stay_Possible()
+        {
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("Mail test failed: the TLS handshake with the mail host did not complete"));
+            Assert.Equal("ImplicitTlsOnStartTlsPort", f[0].CauseId);
+            Assert.All(f, x => Assert.Equal(Verdict.Possible, x.Verdict));
+            Assert.All(f, x => Assert.StartsWith("No message the catalog knows matched", x.Evidence, StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void Word_readings_stay_out_when_a_known_message_matched()
+        {
+            // CONNECT knows "Connection refused"; the words "TLS" and "refused" must not add readings of their own.
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("TLS session aborted: Connection refused by smtp.office365.com:587"));
+            Assert.Equal("ConnectionFailed", f[0].CauseId);
+            Assert.Equal(Verdict.Likely, f[0].Verdict);
+            Assert.DoesNotContain(f, x => x.Evidence.StartsWith("No message the catalog knows matched", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void A_text_without_known_words_is_still_Unrecognized()
+        {
+            SmtpAuthFinding f = Assert.Single(_resolver.Resolve(new ErrorEvidence("Failure sending mail.")));
+            Assert.Equal(CauseIds.Unrecognized, f.CauseId);
+        }
+
         [Fact]
         public void A_plain_reply_does_not_say_the_client_embedded_one()
         {
