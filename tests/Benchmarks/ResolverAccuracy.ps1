@@ -50,7 +50,8 @@ if (-not $PSBoundParameters.ContainsKey('CorpusPath')) {
         @{ Name = 'rows 359-450, blind round 1'; From = 358; To = 449 },
         @{ Name = 'rows 451-487, blind round 2'; From = 450; To = 486 },
         @{ Name = 'rows 488-542, blind round 3'; From = 487; To = 541 },
-        @{ Name = 'rows 543 on, blind round 4 and later'; From = 542; To = $textOnly.Scored.Count - 1 })
+        @{ Name = 'rows 543-588, blind round 4'; From = 542; To = 587 },
+        @{ Name = 'rows 589 on, blind round 5 and later'; From = 588; To = $textOnly.Scored.Count - 1 })
     foreach ($part in $parts) {
         if ($part.From -gt $part.To) { continue }
         $slice = $textOnly.Scored[$part.From..$part.To]

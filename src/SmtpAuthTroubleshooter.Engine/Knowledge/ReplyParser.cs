@@ -139,9 +139,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             @"(?:^|(?<=[\s:(\[""]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
             Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
 
-        // A client that prints only the code it got: "Error: Expected smtp code 250, got 552" (mailsend).
+        // A client that prints only the code it got: "Error: Expected smtp code 250, got 552" (mailsend), "permanent error
+        // (535)" (lettre, as himalaya prints it).
         private static readonly Regex s_gotCode = new Regex(
-            @"\bExpected\b[^\n]{0,60}?\bgot[ ]+(?<code>[2-5][0-5][0-9])(?![\w.])",
+            @"\bExpected\b[^\n]{0,60}?\bgot[ ]+(?<code>[2-5][0-5][0-9])(?![\w.])|\b(?:permanent|transient) error \((?<code>[2-5][0-5][0-9])\)",
             Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
 
         // Exchange's diagnostic tail (https://github.com/jstedfast/MailKit): [HOST] or [HOST 2023-11-29T14:52:57.126Z 08DBE7319275F6BA],
