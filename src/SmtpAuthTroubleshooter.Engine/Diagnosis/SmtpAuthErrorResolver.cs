@@ -55,6 +55,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             ParsedError parsed = ReplyParser.Parse(evidence.Text);
+            // Entries that name a SASL mechanism (mechanisms / exceptMechanisms) apply only to a text that shows it.
+            List<CatalogEntry> entries = _catalog.Entries.Where(e => e.AppliesToMechanism(parsed.Mechanism)).ToList();
             SmtpAuthMethod method = evidence.AuthMethod != SmtpAuthMethod.Unknown ? evidence.AuthMethod : parsed.AuthMethodHint;
             bool inferredBasic = false;
             if (method == SmtpAuthMethod.Unknown && string.Equals(parsed.Source, "System.Net.Mail", StringComparison.Ordinal))
@@ -82,7 +84,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 bool symptom = reply.Embedded is not null && matchedEmbedded.Contains(reply.Embedded);
                 Tier tier = codeless ? Tier.Text : reply.IsEmbedded ? Tier.Embedded : symptom ? Tier.Symptom : Tier.Reply;
                 bool matched = false;
-                foreach (CatalogEntry entry in _catalog.Entries)
+                foreach (CatalogEntry entry in entries)
                 {
                     // An entry that the codes alone decide needs the codes.
                     if (codeless && entry.CodesOnly)
@@ -90,7 +92,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                         continue;
                     }
 
-                    if (entry.Scope == EntryScope.Reply && entry.AppliesToMechanism(parsed.Mechanism) && Matches(entry, reply))
+                    if (entry.Scope == EntryScope.Reply && Matches(entry, reply))
                     {
                         Add(candidates, entry, reply, method, tier, ref order);
                         matched = true;
@@ -103,7 +105,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 // the wrapper's own 5.7.57 always matches.
                 if (!matched && reply.IsEmbedded && reply.ReplyCode.HasValue)
                 {
-                    foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && (e.ReplyCodes.Count > 0 || e.EnhancedCodes.Count > 0) && e.AppliesToMechanism(parsed.Mechanism)))
+                    foreach (CatalogEntry entry in entries.Where(e => e.Scope == EntryScope.Fallback && (e.ReplyCodes.Count > 0 || e.EnhancedCodes.Count > 0)))
                     {
                         if (Matches(entry, reply))
                         {
@@ -127,9 +129,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             // Client-library text (no SMTP reply) counts less than a reply the server actually sent.
             bool replyMatched = candidates.Count > 0;
             string[] textForms = TextForms(parsed.Text);
-            foreach (CatalogEntry entry in _catalog.Entries)
+            foreach (CatalogEntry entry in entries)
             {
-                if (entry.Scope == EntryScope.Text && entry.AppliesToMechanism(parsed.Mechanism) && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t)))
+                if (entry.Scope == EntryScope.Text && textForms.Any(t => ReplyParser.SafeIsMatch(entry.Pattern, t)))
                 {
                     Add(candidates, entry, primary, method, replyMatched ? Tier.Symptom : Tier.Text, ref order);
                 }
@@ -139,7 +141,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             // specific matched.
             if (candidates.Count == 0)
             {
-                foreach (CatalogEntry entry in _catalog.Entries.Where(e => e.Scope == EntryScope.Fallback && e.AppliesToMechanism(parsed.Mechanism)))
+                foreach (CatalogEntry entry in entries.Where(e => e.Scope == EntryScope.Fallback))
                 {
                     ParsedReply? reply = entry.ReplyCodes.Count > 0 || entry.EnhancedCodes.Count > 0
                         ? parsed.Replies.FirstOrDefault(r => !r.IsEmbedded && r.ReplyCode.HasValue && Matches(entry, r))

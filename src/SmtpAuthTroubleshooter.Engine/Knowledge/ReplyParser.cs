@@ -80,7 +80,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
     /// <summary>The result of parsing a piece of error text.</summary>
     public sealed class ParsedError
     {
-        internal ParsedError(string text, string? source, SmtpAuthMethod authMethodHint, IReadOnlyList<ParsedReply> replies, bool truncated, string? mechanism = null)
+        internal ParsedError(string text, string? source, SmtpAuthMethod authMethodHint, IReadOnlyList<ParsedReply> replies, bool truncated, string? mechanism)
         {
             Text = text;
             Source = source;
@@ -221,15 +221,8 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 : SafeIsMatch(s_basicHint, text) ? SmtpAuthMethod.Basic
                 : SmtpAuthMethod.Unknown;
 
-            string? mechanism = null;
-            try
-            {
-                Match m = s_mechanism.Match(text);
-                mechanism = m.Success ? m.Groups["mech"].Value.ToUpperInvariant() : null;
-            }
-            catch (RegexMatchTimeoutException)
-            {
-            }
+            Match? m = SafeMatch(s_mechanism, text);
+            string? mechanism = m is { Success: true } ? m.Groups["mech"].Value.ToUpperInvariant() : null;
 
             return new ParsedError(StripTails(text), source, hint, ordered, truncated, mechanism);
         }
