@@ -17,6 +17,9 @@
     The host's own peak working set (the whole scenario, and the pages it builds) is printed apart, for information.
     A fourth run is the runbook path: the same command with -GraphAccessToken (as -UseManagedIdentity or a certificate
     gives a token), where Graph pages come over the module's own HTTP client and not as Invoke-MgGraphRequest strings.
+    A fifth run reads the same sign-in pages through the caller's Invoke-MgGraphRequest -OutputType Json and keeps
+    nothing: what the caller's Graph module costs by itself on the session path. Every run also reports the bytes it
+    allocated (GC.GetTotalAllocatedBytes), which, unlike the peak working set, does not depend on when the GC runs.
     Run alone: dotnet pwsh ./tests/Benchmarks/ReadinessScale.ps1 -ModulePath ./out/SmtpAuthTroubleshooter/<v>/SmtpAuthTroubleshooter.psd1
 #>
 param([Parameter(Mandatory)][string] $ModulePath, [int] $Count = 10000, [int] $DelayMs = 50, [int] $LoopSample = 0)
@@ -45,9 +48,9 @@ $report = @"
 `$sw.Stop()
 `$stats = Invoke-RestMethod -Uri '$($graph.BaseUri)_emulator/stats'
 `$exo = (Get-ExoStandInCallCount).Values | Measure-Object -Sum
-[pscustomobject]@{ Objects = `$n; Mailboxes = `$mailboxes; WallSeconds = [math]::Round(`$sw.Elapsed.TotalSeconds, 1); ExchangeCalls = `$exo.Sum; GraphRequests = `$stats.totalRequests; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB) } | ConvertTo-Json -Compress
+[pscustomobject]@{ Objects = `$n; Mailboxes = `$mailboxes; WallSeconds = [math]::Round(`$sw.Elapsed.TotalSeconds, 1); ExchangeCalls = `$exo.Sum; GraphRequests = `$stats.totalRequests; PeakWorkingSetMB = [math]::Round([Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64 / 1MB); AllocatedMB = [math]::Round(([GC]::GetTotalAllocatedBytes(`$false) - `$allocated0) / 1MB); SignInUrl = @(Get-MgStandInRequestLog | Where-Object Uri -like '*auditLogs/signIns*')[0].Uri } | ConvertTo-Json -Compress
 "@
-$start = "`n`$sw = [Diagnostics.Stopwatch]::StartNew()`n"
+$start = "`n`$allocated0 = [GC]::GetTotalAllocatedBytes(`$false); `$sw = [Diagnostics.Stopwatch]::StartNew()`n"
 # The setup alone, nothing run: what the process costs before the command does anything.
 $baseline = $common + "`nImport-Module '$ModulePath'" + $start + "`$n = 0; `$mailboxes = 0`n" + $report
 $ours = $common + "`nImport-Module '$ModulePath'" + $start + @"
@@ -57,6 +60,20 @@ Get-SmtpAuthClient -Days 30 -SkipMessageTrace -WarningAction SilentlyContinue | 
 # The runbook path: the same command with its own Graph token (as -UseManagedIdentity or a certificate gives one), so
 # Graph pages come over the module's own HTTP client instead of through Invoke-MgGraphRequest's strings.
 $oursToken = $ours.Replace('Get-SmtpAuthClient -Days 30', "Get-SmtpAuthClient -GraphAccessToken (ConvertTo-SecureString 'emulated-graph-token' -AsPlainText -Force) -GraphBaseUri '$($graph.BaseUri)' -Days 30")
+# The caller's Graph module alone: the same sign-in pages (the URL the session path reads, from the emulator's request
+# log) through Invoke-MgGraphRequest -OutputType Json, each page dropped as it comes, nothing aggregated. "session path -
+# this" is what the module adds on top of what reading the pages through Invoke-MgGraphRequest costs by itself.
+$graphOnly = $common + "`nImport-Module '$ModulePath'" + $start + @"
+`$n = 0; `$mailboxes = 0
+`$uri = `$env:SMTPAUTH_BENCH_SIGNIN_URL
+while (`$uri) {
+    `$page = Invoke-MgGraphRequest -Uri `$uri -OutputType Json
+    `$n++
+    `$next = [regex]::Match(`$page, '"@odata\.nextLink"\s*:\s*"([^"]+)"')
+    `$uri = if (`$next.Success) { `$next.Groups[1].Value } else { `$null }
+    `$page = `$null
+}
+"@ + "`n" + $report
 # The loop admins write today: every mailbox, then its own filtered sign-in query (paged), client-side counts.
 $limit = if ($LoopSample -gt 0) { "| Select-Object -First $LoopSample" } else { '' }
 $loop = $common + $start + @"
@@ -82,14 +99,18 @@ function Invoke-Run([string] $Name, [string] $Script) {
 }
 try {
     $results = @(Invoke-Run 'Get-SmtpAuthClient -Days 30' $ours)
+    # The first sign-in URL the session path asked for (the stand-in's request log), for the Graph-module-alone run.
+    $env:SMTPAUTH_BENCH_SIGNIN_URL = $results[0].SignInUrl
     $results += Invoke-Run ('per-mailbox sign-in loop' + $(if ($LoopSample) { " (first $LoopSample mailboxes)" })) $loop
     $results += Invoke-Run 'baseline (setup only, nothing run)' $baseline
     $results += Invoke-Run 'Get-SmtpAuthClient -Days 30 -GraphAccessToken (runbook path)' $oursToken
-    $results | Select-Object Approach, Mailboxes, Objects, WallSeconds, ExchangeCalls, GraphRequests, PeakWorkingSetMB | Format-Table -AutoSize | Out-String -Width 200 | Write-Output
+    $results += Invoke-Run "the caller's Invoke-MgGraphRequest alone (the same sign-in pages, nothing kept)" $graphOnly
+    $results | Select-Object Approach, Mailboxes, Objects, WallSeconds, ExchangeCalls, GraphRequests, PeakWorkingSetMB, AllocatedMB | Format-Table -AutoSize | Out-String -Width 220 | Write-Output
     $loopSeconds = $results[1].WallSeconds * $(if ($LoopSample) { $Count / [math]::Max(1, $results[1].Mailboxes) } else { 1 })
     'Wall time ratio ours/loop = {0:F3}{1}; peak working set {2} MB' -f ($results[0].WallSeconds / $loopSeconds), $(if ($LoopSample) { " (loop extrapolated linearly from $($results[1].Mailboxes) mailboxes to $Count)" }), $results[0].PeakWorkingSetMB
     'Module-attributable peak = ours - baseline = {0} - {1} = {2} MB' -f $results[0].PeakWorkingSetMB, $results[2].PeakWorkingSetMB, ($results[0].PeakWorkingSetMB - $results[2].PeakWorkingSetMB)
     'Runbook path (-GraphAccessToken): wall time ratio {0:F3}; peak working set {1} MB' -f ($results[3].WallSeconds / $loopSeconds), $results[3].PeakWorkingSetMB
+    'Session path: of its {0:N0} MB allocated, {1:N0} MB are the caller''s Invoke-MgGraphRequest reading the same {2} pages by itself (peak {3} MB); the runbook path allocates {4:N0} MB in all' -f $results[0].AllocatedMB, $results[4].AllocatedMB, $results[4].Objects, $results[4].PeakWorkingSetMB, $results[3].AllocatedMB
     $h = Get-ExoRestHostStats $exoHost
     'Exchange Online host (its own process, informational, not in the figures above): peak working set {0} MB over the three runs; {1:N0} calls, {2:N0} pages, {3:N0} objects' -f $h.PeakWorkingSetMB, $h.Invocations, $h.Pages, $h.Objects
 }
