@@ -21,21 +21,25 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     /// stated method, as an admin who knows how the app signs in would run it. The floors below only ever go up for a given
     /// corpus; rows added later (the 264 after line 359 were collected blind, in five rounds, on 2026-12-01: see
     /// Data/RealWorldErrors.collection-2026-12.md) reset them to the new measure, and the first 358 rows keep floors of their own.
+    /// One exception, made on purpose: the SNM_TIMEOUT entry (System.Net.Mail's "The operation has timed out" read first as
+    /// port 465 with TLS on connect, as Microsoft documents that System.Net.Mail cannot do) turns two later rows right and
+    /// one of the first 358 wrong (NLog/NLog#2134, an intermittent time-out, labelled ConnectionFailed, which stays the
+    /// second reading): those floors went down by that one row (337 to 336 of 358; with the stated method 341 to 340).
     /// </summary>
     public class RealWorldCorpusTests
     {
         /// <summary>The measured top-1 accuracy may not fall below this (a fraction of the rows).</summary>
-        internal const double Top1Floor = 0.918;
+        internal const double Top1Floor = 0.921;
 
         /// <summary>The floor with -AuthMethod set to the method the thread states.</summary>
-        internal const double Top1FloorWithStatedAuth = 0.927;
+        internal const double Top1FloorWithStatedAuth = 0.930;
 
         /// <summary>The rows collected before 2026-12-01 (the first 358): their floors from before the blind batch was added.</summary>
         internal const int OriginalRows = 358;
 
-        internal const double OriginalTop1Floor = 0.941;
+        internal const double OriginalTop1Floor = 0.938;
 
-        internal const double OriginalTop1FloorWithStatedAuth = 0.952;
+        internal const double OriginalTop1FloorWithStatedAuth = 0.949;
 
         private readonly ITestOutputHelper _output;
 
