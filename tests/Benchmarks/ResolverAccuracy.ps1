@@ -51,7 +51,8 @@ if (-not $PSBoundParameters.ContainsKey('CorpusPath')) {
         @{ Name = 'rows 451-487, blind round 2'; From = 450; To = 486 },
         @{ Name = 'rows 488-542, blind round 3'; From = 487; To = 541 },
         @{ Name = 'rows 543-588, blind round 4'; From = 542; To = 587 },
-        @{ Name = 'rows 589 on, blind round 5 and later'; From = 588; To = $textOnly.Scored.Count - 1 })
+        @{ Name = 'rows 589-622, blind round 5'; From = 588; To = 621 },
+        @{ Name = 'rows 623 on, blind round 6 and later'; From = 622; To = $textOnly.Scored.Count - 1 })
     foreach ($part in $parts) {
         if ($part.From -gt $part.To) { continue }
         $slice = $textOnly.Scored[$part.From..$part.To]
