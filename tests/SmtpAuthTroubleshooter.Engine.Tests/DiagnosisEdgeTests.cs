@@ -63,6 +63,28 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.DoesNotContain(f, x => x.Evidence.Contains("Exchange Online Protection (MX) server", StringComparison.Ordinal));
         }
 
+        [Fact]
+        public void A_504_5_7_4_to_AUTH_LOGIN_without_a_host_reads_as_AUTH_before_STARTTLS_and_names_the_MX_endpoint_too()
+        {
+            // Exchange Online's MX endpoint offers no AUTH even after STARTTLS and answers AUTH LOGIN the same way
+            // (deanproxy/eMail#44, splitbrain/dokuwiki-plugin-smtp#67): without the host in the text, both readings stand.
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("code: 'EAUTH',\n  response: '504 5.7.4 Unrecognized authentication type',\n  command: 'AUTH LOGIN'"));
+            Assert.Equal("StartTlsRequired", f[0].CauseId);
+            SmtpAuthFinding mx = f.Single(x => x.CauseId == "AuthNotAdvertised");
+            Assert.Equal(Verdict.Possible, mx.Verdict);
+            Assert.Contains("mail.protection.outlook.com", mx.Evidence, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_failed_TLS_upgrade_that_does_not_say_why_claims_no_cause_as_Likely()
+        {
+            // PEAR Net_SMTP's "STARTTLS failed" reads the same for a certificate, a TLS version and a Net_SMTP bug
+            // (pear/Net_SMTP#68): the text cannot make any of them more than possible.
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("SMTP Error: STARTTLS failed (code: 220, response: 2.0.0 SMTP server ready)"));
+            Assert.Equal("CertificateValidationFailed", f[0].CauseId);
+            Assert.All(f, x => Assert.Equal(Verdict.Possible, x.Verdict));
+        }
+
         // --- Settings against the live result ---
 
         [Fact]
