@@ -147,7 +147,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("TokenUserMismatch", r.TokenIssues);
             Assert.Equal("other@contoso.com", r.TokenIdentity);
             string warning = Assert.Single(sink.Warnings);
-            Assert.Equal("Token check: the token is for 'other@contoso.com' but AUTH names 'app@contoso.com'. Exchange Online will refuse it with 535 5.7.3.", warning);
+            Assert.Equal("Token check: the token is for 'other@contoso.com' but AUTH names 'app@contoso.com'. Exchange Online takes that only when the mailbox AUTH names is a shared mailbox this user has FullAccess to; otherwise it refuses it with 535 5.7.3.", warning);
         }
 
         [Fact]

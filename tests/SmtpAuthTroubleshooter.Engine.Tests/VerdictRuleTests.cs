@@ -157,6 +157,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(Verdict.Confirmed, read.First(x => x.CauseId == "TokenMissingPermission").Verdict);
             Assert.Contains(read, x => x.CauseId == "ServicePrincipalNotRegistered");
         }
+
+        [Fact]
+        public void A_token_for_another_user_than_AUTH_names_is_never_Confirmed()
+        {
+            // Exchange Online takes a user's delegated token with user= naming a shared mailbox that user has FullAccess to
+            // (Microsoft's OAuth page for IMAP, POP and SMTP): the claims alone cannot decide, so the reading stays Likely.
+            const string reply = "535 5.7.3 Authentication unsuccessful [SN4PR0201CA0040.namprd02.prod.outlook.com]";
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(reply) { AuthMethod = SmtpAuthMethod.OAuth, TokenClaimsRead = true, TokenIssues = new[] { "TokenUserMismatch" } });
+            SmtpAuthFinding mismatch = f.First(x => x.CauseId == "TokenUserMismatch");
+            Assert.Equal(Verdict.Likely, mismatch.Verdict);
+            Assert.Contains("shared mailbox this user has FullAccess to", mismatch.Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain(f, x => x.Verdict == Verdict.Confirmed);
+        }
             [Fact]
         public void A_pre_flight_always_answers_what_is_fine_what_was_not_read_and_the_dated_note()
         {

@@ -60,6 +60,20 @@ public sealed class OAuthTests
         await client.OAuthAsync("notifications@contoso.com", emulator.TokenIssuer.Issue(AppOnly() with { Audience = audience }));
     }
 
+    [Fact]
+    public async Task A_delegated_token_may_name_a_shared_mailbox_its_user_has_FullAccess_to()
+    {
+        // Microsoft's OAuth page for IMAP, POP and SMTP, "SASL XOAUTH2 authentication for shared mailboxes": the token is
+        // the user's, user= is the shared mailbox. A mailbox without that permission stays refused (user-mismatch below).
+        await using var emulator = await Harness.StartAsync();
+        var token = emulator.TokenIssuer.IssueDelegated(emulator.Scenario, "healthy.basic@contoso.com");
+        using var client = await Harness.ConnectAsync(emulator);
+        await client.OAuthAsync("info@contoso.com", token);
+        var authEvent = Assert.Single(emulator.AuthEvents);
+        Assert.Equal(AuthOutcome.Success, authEvent.Outcome);
+        Assert.Contains("FullAccess on the shared mailbox info@contoso.com", authEvent.Reason, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, AuthOutcome> Refusals() => new()
     {
         { "graph-audience", AuthOutcome.TokenAudienceInvalid },

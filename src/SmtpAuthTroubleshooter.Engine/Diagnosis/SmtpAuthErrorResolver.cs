@@ -399,7 +399,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Candidate c = candidates[i];
                 if (c.Reply is not null && evidence.TokenIssues.Contains(c.Cause.Id, StringComparer.Ordinal))
                 {
-                    candidates[i] = c.With(Verdict.Confirmed, "The token's own claims show this problem (read before AUTH), and the server refused the token.");
+                    // A token for another user than the one AUTH names is allowed for a shared mailbox that user has FullAccess
+                    // to, which the claims cannot show: that reading stays Likely, never Confirmed.
+                    candidates[i] = c.Cause.Id == CauseIds.TokenUserMismatch
+                        ? c.With(Verdict.Likely, "The token is for another user than the one AUTH names (read before AUTH), and the server refused the token. Exchange Online takes that only when the named mailbox is a shared mailbox this user has FullAccess to (Get-MailboxPermission), which the token cannot show.")
+                        : c.With(Verdict.Confirmed, "The token's own claims show this problem (read before AUTH), and the server refused the token.");
                 }
             }
         }

@@ -237,9 +237,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             result.TokenIssueIds = facts.Issues.ToArray();
             sink.Verbose(Format("Token claims: aud {0}; scopes/roles [{1}]; expires {2:u}; tenant {3}; identity {4}.",
                 facts.Audience, result.TokenScopes, facts.ExpiresUtc, facts.TenantId, result.TokenIdentity));
-            foreach (string detail in facts.IssueDetails)
+            for (int i = 0; i < facts.Issues.Count; i++)
             {
-                sink.Warning("Token check: " + detail + ". Exchange Online will refuse it with 535 5.7.3.");
+                sink.Warning("Token check: " + facts.IssueDetails[i] + (facts.Issues[i] == CauseIds.TokenUserMismatch
+                    ? ". Exchange Online takes that only when the mailbox AUTH names is a shared mailbox this user has FullAccess to; otherwise it refuses it with 535 5.7.3."
+                    : ". Exchange Online will refuse it with 535 5.7.3."));
             }
         }
 

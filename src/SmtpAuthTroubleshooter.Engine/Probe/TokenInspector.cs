@@ -95,6 +95,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             if (delegated && facts.User is not null && !string.IsNullOrEmpty(saslUser) && !string.Equals(facts.User, saslUser, StringComparison.OrdinalIgnoreCase))
             {
                 issues.Add(CauseIds.TokenUserMismatch);
+                // Not a fault by itself: Exchange Online takes a delegated token for a user with user= naming a shared mailbox
+                // that user has FullAccess to (https://learn.microsoft.com/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth,
+                // "SASL XOAUTH2 authentication for shared mailboxes"). The claims cannot show that permission.
                 details.Add(string.Format(CultureInfo.InvariantCulture, "the token is for '{0}' but AUTH names '{1}'", facts.User, saslUser));
             }
 

@@ -56,6 +56,11 @@ public sealed record ScenarioAccount
     /// <summary>AppIds whose Exchange service principal has FullAccess on this mailbox (Get-MailboxPermission).</summary>
     public IReadOnlyList<string> FullAccessApps { get; init; } = [];
 
+    /// <summary>User principal names with FullAccess on this mailbox (Get-MailboxPermission): with a delegated token of
+    /// such a user, XOAUTH2 may name this mailbox in user= (a shared mailbox, per Microsoft's OAuth page for IMAP, POP
+    /// and SMTP, "SASL XOAUTH2 authentication for shared mailboxes").</summary>
+    public IReadOnlyList<string> FullAccessUsers { get; init; } = [];
+
     /// <summary>Graph userType: Member or Guest.</summary>
     public string UserType { get; init; } = "Member";
 

@@ -120,14 +120,23 @@ public static class OAuthEvaluator
             return Refuse(AuthOutcome.TokenUserUnknown, null, $"The token user '{upn}' is not an account of the tenant.");
         }
 
-        if (!account.OwnsAddress(saslUser))
-        {
-            return Refuse(AuthOutcome.TokenUserMismatch, account, $"The SASL user '{saslUser}' is not the token's user '{account.UserPrincipalName}'.");
-        }
-
         if (account.RecipientTypeDetails == RecipientTypeDetails.SharedMailbox)
         {
             return Refuse(AuthOutcome.SharedMailboxLogin, account, "A shared mailbox cannot be the SMTP AUTH login identity.");
+        }
+
+        if (!account.OwnsAddress(saslUser))
+        {
+            // A shared mailbox the token's user has FullAccess to may be named in user= (Microsoft's OAuth page for IMAP,
+            // POP and SMTP, "SASL XOAUTH2 authentication for shared mailboxes"); any other mailbox is refused.
+            var shared = scenario.FindByAddress(saslUser);
+            if (shared is not null && shared.RecipientTypeDetails == RecipientTypeDetails.SharedMailbox &&
+                shared.FullAccessUsers.Contains(account.UserPrincipalName, StringComparer.OrdinalIgnoreCase))
+            {
+                return new AuthDecision(AuthOutcome.Success, shared, $"Delegated token for {account.UserPrincipalName}, who has FullAccess on the shared mailbox {shared.EffectivePrimarySmtpAddress}.");
+            }
+
+            return Refuse(AuthOutcome.TokenUserMismatch, account, $"The SASL user '{saslUser}' is not the token's user '{account.UserPrincipalName}', nor a shared mailbox that user has FullAccess to.");
         }
 
         return new AuthDecision(AuthOutcome.Success, account, $"Delegated token for {account.UserPrincipalName}.");
