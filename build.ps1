@@ -348,9 +348,18 @@ function Invoke-Test {
     $pwsh = Get-PwshPath
     $pwshArgs = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterModule', $pesterModule, '-ModulePath', (Join-Path (Get-ModuleOutput) "$ModuleName.psd1"), '-ResultPath', $pesterJson, '-XmlPath', (Join-Path $results 'pester.xml'))
     if ($PesterTag) { $pwshArgs += @('-Tag', ($PesterTag -join ',')) }
+    # A result file from an earlier run must never stand in for this one.
+    Remove-Item $pesterJson -ErrorAction SilentlyContinue
     & $pwsh @pwshArgs
+    if ($LASTEXITCODE -ne 0) { $failures++; Write-Host "The Pester run exited with $LASTEXITCODE." }
     if (-not (Test-Path $pesterJson)) { throw 'Pester produced no results.' }
     $pester = Get-Content -Raw $pesterJson | ConvertFrom-Json
+    if ($null -eq $pester.Passed -or ($pester.Passed + $pester.Failed + $pester.Skipped) -eq 0) {
+        # No counts is a failure, never "0 failed".
+        Write-Host 'The Pester run counted no tests.'
+        $pester = [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0
+            Module = [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }; Harness = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 } }
+    }
 
     $xunitModule = Add-Counts $xunit.Module
     $xunitHarness = Add-Counts $xunit.Harness

@@ -9,25 +9,39 @@ param(
     [Parameter(Mandatory)][string] $ModulePath,
     [Parameter(Mandatory)][string] $ResultPath,
     [string] $XmlPath,
-    [string] $Tag
+    [string] $Tag,
+    # Other test files or folders than the project's (the runner's own test runs it on a fixture).
+    [string[]] $Path
 )
 $ErrorActionPreference = 'Stop'
+# Error messages without ANSI colour: they end up in the NUnit XML, where an escape character is not allowed.
+if ($PSStyle) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module $PesterModule -Force
 $env:SMTPAUTH_TEST_MODULE = (Resolve-Path $ModulePath).Path
 
 $config = New-PesterConfiguration
 # The module suites, plus the peers' and the emulated tenant's own suites.
-$config.Run.Path = @($PSScriptRoot) + @(Get-ChildItem (Join-Path $PSScriptRoot '..') -Recurse -Filter '*.Tests.ps1' | Where-Object { $_.DirectoryName -ne $PSScriptRoot -and $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } | ForEach-Object FullName)
+$config.Run.Path = if ($Path) { $Path } else { @($PSScriptRoot) + @(Get-ChildItem (Join-Path $PSScriptRoot '..') -Recurse -Filter '*.Tests.ps1' | Where-Object { $_.DirectoryName -ne $PSScriptRoot -and $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } | ForEach-Object FullName) }
 $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Normal'
-if ($XmlPath) {
-    $config.TestResult.Enabled = $true
-    $config.TestResult.OutputFormat = 'NUnitXml'
-    $config.TestResult.OutputPath = $XmlPath
-}
 if ($Tag) { $config.Filter.Tag = $Tag -split ',' }
 
+# The NUnit XML is written below, apart: when Pester writes it itself and that fails (a control character in a
+# failure message), Invoke-Pester returns nothing and every count is lost, which once read as "0 failed".
 $result = Invoke-Pester -Configuration $config
+if ($null -eq $result) {
+    [ordered]@{ Passed = 0; Failed = 1; Skipped = 0; Error = 'Invoke-Pester returned no result.'
+        Module = [ordered]@{ Passed = 0; Failed = 1; Skipped = 0 }; Harness = [ordered]@{ Passed = 0; Failed = 0; Skipped = 0 } } |
+        ConvertTo-Json | Set-Content -Encoding utf8 $ResultPath
+    exit 1
+}
+if ($XmlPath) {
+    try { $result | Export-NUnitReport -Path $XmlPath }
+    catch {
+        Remove-Item -LiteralPath $XmlPath -ErrorAction SilentlyContinue   # no half-written report
+        Write-Warning "The NUnit XML report was not written ($($_.Exception.Message)); the counts below are complete."
+    }
+}
 
 # Module tests and harness tests are counted apart. Harness tests have the test harness itself as their subject (the
 # emulated tenant's stand-ins, the test peers, the emulators): every file outside tests/Pester, and any block or test

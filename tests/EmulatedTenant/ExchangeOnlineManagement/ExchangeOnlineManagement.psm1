@@ -176,7 +176,7 @@ function Get-StandInValue($Table, [string] $Key, $Default) {
 $script:Schema = @{
     root        = 'schemaVersion', 'description', 'tenant', 'accounts'
     tenant      = 'name', 'domain', 'tenantId', 'smtpClientAuthenticationDisabled', 'allowLegacyTlsClients', 'securityDefaultsEnabled', 'basicAuthRetired', 'rejectDirectSend', 'defaultAuthenticationPolicy', 'acceptedDomains', 'authenticationPolicies', 'conditionalAccessPolicies', 'applications', 'groups', 'directoryRoles', 'domains', 'graph'
-    account     = 'userPrincipalName', 'objectId', 'displayName', 'primarySmtpAddress', 'aliases', 'password', 'appPasswords', 'recipientTypeDetails', 'smtpClientAuthenticationDisabled', 'authenticationPolicy', 'accountEnabled', 'locked', 'passwordExpired', 'perUserMfaState', 'basicAuthRetired', 'sendAs', 'fullAccessApps', 'userType', 'onPremisesSyncEnabled', 'signIns', 'smtpClients', 'description'
+    account     = 'userPrincipalName', 'objectId', 'displayName', 'primarySmtpAddress', 'aliases', 'password', 'appPasswords', 'recipientTypeDetails', 'smtpClientAuthenticationDisabled', 'authenticationPolicy', 'accountEnabled', 'locked', 'passwordExpired', 'perUserMfaState', 'basicAuthRetired', 'sendAs', 'fullAccessApps', 'fullAccessUsers', 'userType', 'onPremisesSyncEnabled', 'signIns', 'smtpClients', 'description'
     smtpClient  = 'ipAddress', 'authentication', 'perDay', 'days', 'quietDays', 'errorCode', 'failures', 'failFrom', 'location', 'userAgent', 'interactive', 'recipients', 'messagesPerSession', 'subject', 'messageSize', 'description'
     acceptedDomain = 'domainName', 'domainType', 'default'
     application = 'appId', 'displayName', 'servicePrincipalObjectId', 'appRegistrationObjectId', 'exoServicePrincipalObjectId', 'roles', 'delegatedScopes'
@@ -385,12 +385,13 @@ function New-StandInTenant($Json) {
             $display = [string]$a['displayName']; if (-not $display) { $display = $alias }
             $space = $display.IndexOf(' ')
             $smtpDisabled = $a['smtpClientAuthenticationDisabled']
-            $sendAs = $a['sendAs']; $fullAccess = $a['fullAccessApps']
+            $sendAs = $a['sendAs']; $fullAccess = $a['fullAccessApps']; $fullAccessUsers = $a['fullAccessUsers']
             $dn = "CN=$name,$ouDn"
             $record = @{
                 __Ordinal = $ordinal; __Addresses = $addresses.ToArray()
                 __SendAs = if ($null -ne $sendAs) { [string[]]$sendAs } else { [string[]]@() }
                 __FullAccessApps = if ($null -ne $fullAccess) { [string[]]$fullAccess } else { [string[]]@() }
+                __FullAccessUsers = if ($null -ne $fullAccessUsers) { [string[]]$fullAccessUsers } else { [string[]]@() }
                 __AuthPolicyDN = $policyDn; __SmtpClients = $clients
                 Alias = $alias; Name = $name; Identity = $name; Id = $name; DisplayName = $display
                 FirstName = if ($space -gt 0) { $display.Substring(0, $space) } else { $display }; LastName = if ($space -gt 0) { $display.Substring($space + 1) } else { '' }
@@ -1531,6 +1532,10 @@ function Get-StandInMailboxAces($Record) {
         $sp = $tenant.ServicePrincipals | Where-Object { $_.AppId -eq $appId } | Select-Object -First 1
         if (-not $sp) { continue }   # FullAccess needs an Exchange service principal (New-ServicePrincipal)
         @{ Identity = $Record.Name; User = $sp.Sid; UserSid = $sp.Sid; AccessRights = [string[]]@('FullAccess'); Deny = $false; InheritanceType = 'All'; IsInherited = $false; IsValid = $true; ObjectState = 'Unchanged'; __Sp = $sp }
+    }
+    # A user with FullAccess (Add-MailboxPermission -User <upn> -AccessRights FullAccess): Exchange Online shows the UPN.
+    foreach ($upn in $Record.__FullAccessUsers) {
+        @{ Identity = $Record.Name; User = $upn; UserSid = $null; AccessRights = [string[]]@('FullAccess'); Deny = $false; InheritanceType = 'All'; IsInherited = $false; IsValid = $true; ObjectState = 'Unchanged' }
     }
 }
 

@@ -143,6 +143,11 @@ public sealed record TenantScenario
                 problems.Add($"account '{who}': fullAccessApps names appId '{appId}', which is not in tenant.applications.");
             }
 
+            foreach (string user in account.FullAccessUsers.Where(u => !Accounts.Any(a => string.Equals(a.UserPrincipalName, u, StringComparison.OrdinalIgnoreCase))))
+            {
+                problems.Add($"account '{who}': fullAccessUsers names '{user}', which is not an account of the scenario.");
+            }
+
             if (account.UserType is not ("Member" or "Guest"))
             {
                 problems.Add($"account '{who}': userType '{account.UserType}' must be Member or Guest.");
