@@ -181,7 +181,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                     "SecurityDefaultsBlockBasicAuth|Confirmed", "SecurityDefaultsBlockBasicAuth|RuledOut",
                     "SendAsDenied|Confirmed", "SendAsDenied|RuledOut",
                     "ServicePrincipalNotRegistered|Confirmed", "ServicePrincipalNotRegistered|RuledOut",
-                    "SharedMailboxSignIn|Confirmed", "SharedMailboxSignIn|RuledOut",
+                    "SharedMailboxSignIn|Confirmed", "SharedMailboxSignIn|Note", "SharedMailboxSignIn|RuledOut",
                     "TenantSmtpAuthDisabled|Confirmed", "TenantSmtpAuthDisabled|RuledOut",
                     "TokenMissingPermission|Confirmed",
                 },

@@ -110,7 +110,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 case "SharedMailboxSignIn":
                     if (string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase) && s.ClientId is null)
                     {
-                        return (Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity.");
+                        // With OAuth a user's delegated token may name a shared mailbox it has FullAccess to (Microsoft's OAuth
+                        // page for IMAP, POP and SMTP): a note, not a confirmation (changed on purpose, with the catalog rule).
+                        return method == SmtpAuthMethod.OAuth
+                            ? (null, "Settings: the mailbox is a shared mailbox. It cannot sign in itself, but with OAuth a delegated token of a user who has FullAccess on it may name it in XOAUTH2 user= (Get-MailboxPermission shows who has).")
+                            : (Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity.");
                     }
 
                     if (s.RecipientTypeDetails is not null && !string.Equals(s.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase))
