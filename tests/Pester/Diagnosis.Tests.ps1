@@ -52,6 +52,21 @@ Describe 'The diagnosis pipeline, per demo scenario' -Tag Diagnosis {
         (Import-Csv $probes).Count | Should -Be $script:Runs.Count
         (Get-Content -Raw $probes) | Should -Not -Match 'System\.(Object|Collections|Management)|SmtpAuthTroubleshooter\.SmtpAuthPolicyState'
     }
+
+    It 'resolves probe results read back from CSV as it resolves the live ones' {
+        # Import-Csv gives "True"/"False" strings where the live result has bools (Succeeded, ExchangeOnline,
+        # StartTlsOffered): a working probe read back must stay a working probe, and its session facts must count.
+        $probes = Join-Path $TestDrive 'probes-roundtrip.csv'
+        $script:Runs.Probe | Export-Csv $probes -NoTypeInformation
+        $back = @(Import-Csv $probes)
+        $back.Count | Should -Be $script:Runs.Count
+        for ($i = 0; $i -lt $back.Count; $i++) {
+            $live = @($script:Runs[$i].Probe | Resolve-SmtpAuthError -WarningAction SilentlyContinue -InformationAction SilentlyContinue)
+            $read = @($back[$i] | Resolve-SmtpAuthError -WarningAction SilentlyContinue -InformationAction SilentlyContinue)
+            $because = "scenario $i ($($script:Runs[$i].Probe.UserName), Succeeded $($back[$i].Succeeded))"
+            ($read | ForEach-Object { "$($_.CauseId)/$($_.Verdict)" }) -join ', ' | Should -BeExactly (($live | ForEach-Object { "$($_.CauseId)/$($_.Verdict)" }) -join ', ') -Because $because
+        }
+    }
 }
 
 Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {

@@ -178,11 +178,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void Every_catalog_rule_has_a_named_case()
         {
             // Which rule decides each case: the first of its cause that holds (the order Judge uses).
-            var used = new HashSet<CorroborationRules.Rule>();
+            var used = new HashSet<FactRules<SmtpAuthPolicyState>.Rule>();
             foreach (RuleCase c in Cases.Values)
             {
                 SmtpAuthPolicyState s = State(c);
-                CorroborationRules.Rule? first = ErrorCatalog.Embedded.Corroboration.Rules.FirstOrDefault(r => r.CauseId == c.CauseId && r.Holds(s, c.Method));
+                FactRules<SmtpAuthPolicyState>.Rule? first = ErrorCatalog.Embedded.Corroboration.Rules.FirstOrDefault(r => r.CauseId == c.CauseId && r.Holds(s, c.Method));
                 if (first is not null)
                 {
                     used.Add(first);
@@ -210,7 +210,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [Fact]
         public void The_rules_cite_a_Microsoft_page_and_name_defined_causes()
         {
-            CorroborationRules rules = ErrorCatalog.Embedded.Corroboration;
+            FactRules<SmtpAuthPolicyState> rules = ErrorCatalog.Embedded.Corroboration;
             Assert.StartsWith("https://learn.microsoft.com/", rules.Reference, StringComparison.Ordinal);
             Assert.NotEmpty(rules.Rules);
             Assert.All(rules.Rules, r => Assert.True(ErrorCatalog.Embedded.Causes.ContainsKey(r.CauseId), r.CauseId));

@@ -93,7 +93,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             SmtpAuthPolicyState s = State(basic: PolicyVerdict.Blocked);
             s.BasicAuthBlockedBy = "SecurityDefaultsBlockBasicAuth";
             s.SecurityDefaultsEnabled = true;
-            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic, PolicyState = s });
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic, PolicyState = s });
             SmtpAuthFinding conflict = f.Single(x => x.CauseId == "SettingsConflict");
             Assert.Equal(Verdict.Likely, conflict.Verdict);
             Assert.Equal(1, conflict.Rank);
@@ -119,7 +119,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void A_successful_probe_with_the_settings_agreeing_or_no_method_is_not_a_conflict()
         {
             Assert.DoesNotContain(
-                _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic, PolicyState = State() }),
+                _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic, PolicyState = State() }),
                 x => x.CauseId == "SettingsConflict");
             SmtpAuthPolicyState blocked = State(basic: PolicyVerdict.Blocked, oauth: PolicyVerdict.Blocked);
             Assert.Empty(_resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Unknown, PolicyState = blocked }));

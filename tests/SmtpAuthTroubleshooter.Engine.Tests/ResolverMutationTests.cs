@@ -74,11 +74,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void The_retirement_note_of_a_working_probe_is_dated_when_the_probe_ran_or_today()
         {
             var ran = new DateTimeOffset(2027, 2, 10, 8, 0, 0, TimeSpan.Zero);
-            SmtpAuthFinding probe = Assert.Single(_resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic, ObservedUtc = ran }));
+            SmtpAuthFinding probe = Assert.Single(_resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic, ObservedUtc = ran }));
             Assert.Equal(ErrorCatalog.Embedded.Advisories["BasicAuthStillWorks"].VariantAt(ran)!.Evidence + " (As of 2027-02-10, when the probe ran.)", probe.Evidence);
             Assert.Null(probe.RemediationCommand);
 
-            SmtpAuthFinding today = Assert.Single(_resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic }));
+            SmtpAuthFinding today = Assert.Single(_resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic }));
             Assert.Equal(ErrorCatalog.Embedded.Advisories["BasicAuthStillWorks"].VariantAt(Now)!.Evidence + " (As of 2026-11-30, today.)", today.Evidence);
         }
 
@@ -547,7 +547,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             }
 
             var resolver = new SmtpAuthErrorResolver(ErrorCatalog.Parse(json.ToJsonString()), () => Now);
-            SmtpAuthFinding f = Assert.Single(resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic }));
+            SmtpAuthFinding f = Assert.Single(resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic }));
             Assert.Equal("BasicAuthRetired", f.CauseId);
             Assert.Equal(Verdict.Advisory, f.Verdict);
             Assert.Equal(string.Empty, f.Evidence);

@@ -110,7 +110,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             [Fact]
         public void A_successful_basic_auth_probe_gets_an_advisory_not_a_failure_verdict()
         {
-            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic });
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic });
             SmtpAuthFinding retired = Assert.Single(f);
             Assert.Equal("BasicAuthRetired", retired.CauseId);
             Assert.Equal(Verdict.Advisory, retired.Verdict);
@@ -118,7 +118,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
             // The dates and their wording are catalog data: after the cut-off the other wording applies.
             var later = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
-            SmtpAuthFinding after = Assert.Single(later.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, AuthMethod = SmtpAuthMethod.Basic }));
+            SmtpAuthFinding after = Assert.Single(later.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic }));
             Assert.Contains("off by default since the end of December 2026", after.Evidence, StringComparison.Ordinal);
             Assert.Equal(2, Knowledge.ErrorCatalog.Embedded.Advisories["BasicAuthStillWorks"].Variants.Count);
         }

@@ -47,6 +47,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>True when the server was Exchange Online's submission endpoint (a probe result knows).</summary>
         public bool ExchangeOnlineEndpoint { get; set; }
 
+        /// <summary>What a probe saw of the session (a Test-SmtpAuth result), or null for text from elsewhere.</summary>
+        public ProbeFacts? Probe { get; set; }
+
         /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
         public DateTimeOffset? ObservedUtc { get; set; }
     }

@@ -186,6 +186,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 findings[i].Rank = i + 1;
             }
 
+            if (evidence.Probe is ProbeFacts probe)
+            {
+                findings = WithProbeFacts(findings, probe, method, evidence, when);
+            }
+
             if (MxEndpoint(parsed) is string mx)
             {
                 findings = EvidenceCorroborator.Rank(WithMxEndpoint(findings, mx, evidence, when));
@@ -212,7 +217,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             var findings = new List<SmtpAuthFinding>();
             DateTimeOffset when = evidence.ObservedUtc ?? _clock();
-            if (evidence.AuthMethod == SmtpAuthMethod.Basic && RetirementAdvisory(evidence, when) is SmtpAuthFinding retired)
+            // The retirement is Exchange Online's: a probe of another server (Postfix, Exim, a relay) retires nothing.
+            if (evidence.AuthMethod == SmtpAuthMethod.Basic && evidence.ExchangeOnlineEndpoint && RetirementAdvisory(evidence, when) is SmtpAuthFinding retired)
             {
                 findings.Add(retired);
             }
@@ -220,6 +226,56 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             if (evidence.PolicyState is SmtpAuthPolicyState state)
             {
                 AddConflict(findings, state, evidence.AuthMethod, failed: false, evidence);
+            }
+
+            return EvidenceCorroborator.Rank(findings);
+        }
+
+        // What the probe saw of the session decides causes the text leaves open: the catalog's probeFacts rules (data).
+        // A cause the facts exclude stays visible as RuledOut with the reason (a 530 that came inside TLS is not a
+        // missing STARTTLS); a rule that makes a cause Likely raises it, or adds it when the text did not name it (TLS on
+        // connect that failed before any certificate on a port that is not 465). Never Confirmed: one source.
+        private List<SmtpAuthFinding> WithProbeFacts(List<SmtpAuthFinding> findings, ProbeFacts probe, SmtpAuthMethod method, ErrorEvidence evidence, DateTimeOffset when)
+        {
+            FactRules<ProbeFacts> rules = _catalog.ProbeRules;
+            if (rules.Rules.Count == 0)
+            {
+                return findings;
+            }
+
+            foreach (SmtpAuthFinding f in findings)
+            {
+                (Verdict? verdict, string? why) = rules.Judge(f.CauseId, probe, method);
+                if (why is null || f.Verdict == Verdict.Confirmed)
+                {
+                    continue;
+                }
+
+                if (verdict == Verdict.RuledOut || (verdict == Verdict.Likely && f.Verdict == Verdict.Possible))
+                {
+                    f.Verdict = verdict.Value;
+                }
+
+                f.Evidence = f.Evidence.Length == 0 ? why : f.Evidence + " " + why;
+            }
+
+            foreach (string causeId in rules.Rules.Where(r => r.Verdict == Verdict.Likely).Select(r => r.CauseId).Distinct(StringComparer.Ordinal))
+            {
+                if (findings.Any(f => f.CauseId == causeId) || rules.Judge(causeId, probe, method) is not (Verdict.Likely, string why))
+                {
+                    continue;
+                }
+
+                SmtpAuthFinding added = FromCause(causeId, evidence, when);
+                added.Verdict = Verdict.Likely;
+                added.Evidence = added.Evidence.Length == 0 ? why : why + " " + added.Evidence;
+                findings.Add(added);
+            }
+
+            // Text the catalog did not know at all says so; once the facts name a cause, that reading is no longer needed.
+            if (findings.Any(f => f.Verdict == Verdict.Likely))
+            {
+                findings.RemoveAll(f => f.CauseId == CauseIds.Unrecognized);
             }
 
             return EvidenceCorroborator.Rank(findings);
@@ -377,7 +433,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Category = cause.Category,
                 Evidence = variant?.Evidence ?? string.Empty,
                 Checks = cause.Checks,
-                Remediation = WithPlaceholderNote(variant?.Remediation ?? cause.Remediation, unfilled),
+                Remediation = WithPlaceholderNote(ForOtherServer(evidence, cause) ?? variant?.Remediation ?? cause.Remediation, unfilled),
                 RemediationCommand = command,
                 DocumentationUrl = cause.DocumentationUrl,
                 Transient = cause.Transient,
@@ -581,7 +637,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
                 Checks = c.Cause.Checks,
-                Remediation = WithPlaceholderNote(variant?.Remediation ?? c.Cause.Remediation, unfilled),
+                Remediation = WithPlaceholderNote(ForOtherServer(evidence, c.Cause) ?? variant?.Remediation ?? c.Cause.Remediation, unfilled),
                 RemediationCommand = command,
                 DocumentationUrl = c.Cause.DocumentationUrl,
                 Transient = c.Cause.Transient,
@@ -644,6 +700,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 .Replace("{phase}", evidence.FailedPhase.ToString())
                 .Replace("{server}", evidence.Server ?? "the server")
                 .Replace("{port}", evidence.Port?.ToString(CultureInfo.InvariantCulture) ?? "?");
+
+        // A probe of a server that is not Exchange Online: the fix for that server, where the Exchange Online fix
+        // ("connect to smtp.office365.com:587") would send the admin elsewhere.
+        private static string? ForOtherServer(ErrorEvidence evidence, CauseDefinition cause) =>
+            evidence.Probe is { ExchangeOnline: false } ? ForProbe(evidence, cause.OtherServerRemediation) : null;
 
         // RFC 3463 classes and subjects, for a reply the catalog does not know.
         private static string DescribeEnhancedClass(string enhanced)

@@ -37,6 +37,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonPropertyName("corroboration")]
         public CorroborationFile? Corroboration { get; set; }
 
+        /// <summary>What a Test-SmtpAuth result saw of the session, and the causes it rules out or makes likely.</summary>
+        [JsonPropertyName("probeFacts")]
+        public CorroborationFile? ProbeFacts { get; set; }
+
         [JsonRequired]
         [JsonPropertyName("entries")]
         public List<EntryFile?>? Entries { get; set; }
@@ -77,6 +81,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         [JsonPropertyName("probeRemediation")]
         public string? ProbeRemediation { get; set; }
+
+        [JsonPropertyName("otherServerRemediation")]
+        public string? OtherServerRemediation { get; set; }
     }
 
     /// <summary>A dated wording of a cause or an advisory.</summary>
@@ -200,7 +207,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public string? Evidence { get; set; }
     }
 
-    /// <summary>The corroboration rules: which policy-state fact confirms or rules out which cause.</summary>
+    /// <summary>A section of fact rules (corroboration: policy-state facts; probeFacts: a probe's session facts).</summary>
     internal sealed class CorroborationFile
     {
         [JsonPropertyName("reference")]

@@ -54,7 +54,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// Which policy-state fact confirms or rules out which cause, from the catalog's corroboration rules (data, so that
         /// a new rule is a data change plus a test case).
         /// </summary>
-        internal CorroborationRules Corroboration { get; private set; } = CorroborationRules.Empty;
+        internal FactRules<SmtpAuthPolicyState> Corroboration { get; private set; } = FactRules<SmtpAuthPolicyState>.Empty;
+
+        /// <summary>The probe-fact rules: what a Test-SmtpAuth result saw of the session rules a cause out or makes it likely.</summary>
+        internal FactRules<Diagnosis.ProbeFacts> ProbeRules { get; private set; } = FactRules<Diagnosis.ProbeFacts>.Empty;
 
         /// <summary>The catalog compiled into the engine.</summary>
         public static ErrorCatalog Embedded => s_embedded.Value;
@@ -151,11 +154,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 advisories[a.Key] = new Advisory(a.Key, causeId, advisory.Title ?? a.Key, advisory.Remediation ?? string.Empty, ToVariants(a.Key, advisory.Variants));
             }
 
-            CorroborationRules corroboration = file.Corroboration is CorroborationFile rules
-                ? CorroborationRules.Compile(rules, causes.ContainsKey, detail => Invalid(detail))
-                : CorroborationRules.Empty;
+            FactRules<SmtpAuthPolicyState> corroboration = file.Corroboration is CorroborationFile rules
+                ? FactRules<SmtpAuthPolicyState>.Compile(rules, causes.ContainsKey, detail => Invalid(detail))
+                : FactRules<SmtpAuthPolicyState>.Empty;
+            FactRules<Diagnosis.ProbeFacts> probeRules = file.ProbeFacts is CorroborationFile probe
+                ? FactRules<Diagnosis.ProbeFacts>.Compile(probe, "probeFacts", new[] { Verdict.Likely, Verdict.RuledOut }, causes.ContainsKey, detail => Invalid(detail))
+                : FactRules<Diagnosis.ProbeFacts>.Empty;
 
-            return new ErrorCatalog(file.SchemaVersion, version, causes, entries, signInCodes) { Advisories = advisories, Corroboration = corroboration };
+            return new ErrorCatalog(file.SchemaVersion, version, causes, entries, signInCodes) { Advisories = advisories, Corroboration = corroboration, ProbeRules = probeRules };
         }
 
         private static ErrorCatalog LoadEmbedded()
@@ -241,6 +247,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         {
             ProbeChecks = c.ProbeChecks,
             ProbeRemediation = c.ProbeRemediation,
+            OtherServerRemediation = c.OtherServerRemediation,
         };
 
         private static CatalogEntry ToEntry(EntryFile e, Dictionary<string, CauseDefinition> causes)
@@ -413,6 +420,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         /// <summary>The fix in words for a Test-SmtpAuth result, where it differs from the text's; placeholders as <see cref="ProbeChecks"/>.</summary>
         public string? ProbeRemediation { get; internal set; }
+
+        /// <summary>
+        /// The fix in words when a Test-SmtpAuth result shows a server that is not Exchange Online (Postfix, Exim, a
+        /// relay, a dev server), where the Exchange Online fix ("connect to smtp.office365.com:587") does not apply;
+        /// placeholders as <see cref="ProbeChecks"/>.
+        /// </summary>
+        public string? OtherServerRemediation { get; internal set; }
 
         /// <summary>The variant in force at <paramref name="when"/>, if any.</summary>
         public CauseVariant? VariantAt(DateTimeOffset when) => Variants.FirstOrDefault(v => v.IsInForceAt(when));

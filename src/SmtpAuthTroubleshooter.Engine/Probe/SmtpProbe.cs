@@ -128,7 +128,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 {
                     SmtpTlsMode.Implicit => SecureSocketOptions.SslOnConnect,
                     SmtpTlsMode.None => SecureSocketOptions.None,
-                    _ => request.AllowUnencryptedAuthentication ? SecureSocketOptions.StartTlsWhenAvailable : SecureSocketOptions.StartTls,
+                    // STARTTLS required is checked below, not by MailKit: MailKit drops the connection without QUIT when
+                    // STARTTLS is missing, and a client must say QUIT before it hangs up (RFC 5321 4.1.1.10).
+                    _ => SecureSocketOptions.StartTlsWhenAvailable,
                 };
                 await client.ConnectAsync(socket, server, request.Port, options, timeout.Token).ConfigureAwait(false);
                 socket = null; // owned by the client now
@@ -140,7 +142,12 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     sink.Warning(Format("'{0}' is not in user principal name form (user@domain): Exchange Online signs SMTP AUTH in with the account's UPN, so it will refuse this name. The probe runs anyway.", request.UserName));
                 }
 
-                if (request.Mechanism != SmtpAuthMechanism.None)
+                if (request.TlsMode == SmtpTlsMode.StartTls && !client.IsSecure && !request.AllowUnencryptedAuthentication)
+                {
+                    // The words MailKit's own refusal used (SecureSocketOptions.StartTls), then QUIT in the finally block.
+                    failure = new Failure(SmtpPhase.StartTls, "The SMTP server does not support the STARTTLS extension. The credentials were not sent.");
+                }
+                else if (request.Mechanism != SmtpAuthMechanism.None)
                 {
                     if (!client.IsSecure && !request.AllowUnencryptedAuthentication)
                     {

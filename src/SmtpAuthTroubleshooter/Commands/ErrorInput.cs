@@ -52,6 +52,27 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The id of the policy state a probe result was piped with (its PolicyStateId), if any.</summary>
         public string? PolicyStateId { get; set; }
 
+        /// <summary>The TLS mode a probe used.</summary>
+        public SmtpTlsMode TlsMode { get; set; }
+
+        /// <summary>The TLS protocol a probe negotiated, or null when the session was never encrypted.</summary>
+        public string? TlsProtocol { get; set; }
+
+        /// <summary>True when the server presented a certificate to the probe.</summary>
+        public bool CertificatePresented { get; set; }
+
+        /// <summary>Whether the server offered STARTTLS to the probe.</summary>
+        public bool? StartTlsOffered { get; set; }
+
+        /// <summary>The AUTH mechanisms advertised before TLS.</summary>
+        public string? AuthMechanismsBeforeTls { get; set; }
+
+        /// <summary>The AUTH mechanisms advertised after TLS.</summary>
+        public string? AuthMechanismsAfterTls { get; set; }
+
+        /// <summary>The SASL mechanism the probe used.</summary>
+        public string? Mechanism { get; set; }
+
         /// <summary>Token problems a probe found in the claims, as CauseIds.</summary>
         public string[] TokenIssues { get; set; } = Array.Empty<string>();
 
@@ -121,14 +142,27 @@ namespace SmtpAuthTroubleshooter.Commands
                 FailedPhase = ParseEnum<SmtpPhase>(Property(properties, value, "FailedPhase")),
                 UserPrincipalName = (Property(properties, value, "UserPrincipalName") ?? Property(properties, value, "UserName"))?.ToString(),
             };
-            result.Succeeded = Property(properties, value, "Succeeded") is object ok && (ok is PSObject okp ? okp.BaseObject : ok) is bool b && b;
+            // A result read back from a file (Import-Csv) has "True"/"False" strings where the live one has bools.
+            result.Succeeded = AsBool(Property(properties, value, "Succeeded")) == true;
             result.SignInName = Property(properties, value, "UserName")?.ToString();
             result.FromProbe = value is SmtpAuthTestResult || (Property(properties, value, "Transcript") is not null && Property(properties, value, "FailedPhase") is not null);
             result.Server = result.FromProbe ? Property(properties, value, "Server")?.ToString() : null;
             result.PolicyStateId = Property(properties, value, "PolicyStateId")?.ToString();
             result.Port = result.FromProbe && int.TryParse(Property(properties, value, "Port")?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : null;
             result.TokenClaimsRead = !string.IsNullOrEmpty(Property(properties, value, "TokenAudience")?.ToString()) && Property(properties, value, "TokenExpiresUtc") is not null;
-            result.ExchangeOnline = Property(properties, value, "ExchangeOnline") is object exo && (exo is PSObject exop ? exop.BaseObject : exo) is bool e && e;
+            result.ExchangeOnline = AsBool(Property(properties, value, "ExchangeOnline")) == true;
+            if (result.FromProbe)
+            {
+                // What the probe saw of the session: the resolver's probe-fact rules read it (issue 10).
+                result.TlsMode = ParseEnum<SmtpTlsMode>(Property(properties, value, "TlsMode"));
+                result.TlsProtocol = NonEmpty(Property(properties, value, "TlsProtocol"));
+                result.CertificatePresented = NonEmpty(Property(properties, value, "CertificateSubject")) is not null;
+                result.StartTlsOffered = AsBool(Property(properties, value, "StartTlsOffered"));
+                result.AuthMechanismsBeforeTls = NonEmpty(Property(properties, value, "AuthMechanismsBeforeTls"));
+                result.AuthMechanismsAfterTls = NonEmpty(Property(properties, value, "AuthMechanismsAfterTls"));
+                result.Mechanism = NonEmpty(Property(properties, value, "Mechanism"));
+            }
+
             // A live probe result hands over its list; anything else (a copy, a file read back) its joined text.
             result.TokenIssues = value is SmtpAuthTestResult live
                 ? live.TokenIssueIds.ToArray()
@@ -166,6 +200,28 @@ namespace SmtpAuthTroubleshooter.Commands
 
             object? v = pso.Properties[name]?.Value;
             return v is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : v;
+        }
+
+        /// <summary>A bool, or the text of one ("True", "false"); null for anything else.</summary>
+        private static bool? AsBool(object? value)
+        {
+            if (value is PSObject p)
+            {
+                value = p.BaseObject;
+            }
+
+            return value switch
+            {
+                bool b => b,
+                string s when bool.TryParse(s.Trim(), out bool parsed) => parsed,
+                _ => null,
+            };
+        }
+
+        private static string? NonEmpty(object? value)
+        {
+            string? text = (value is PSObject p ? p.BaseObject : value)?.ToString();
+            return string.IsNullOrWhiteSpace(text) ? null : text!.Trim();
         }
 
         private static T ParseEnum<T>(object? value)

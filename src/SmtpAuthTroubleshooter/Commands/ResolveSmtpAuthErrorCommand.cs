@@ -155,6 +155,21 @@ namespace SmtpAuthTroubleshooter.Commands
                 Server = input.Server,
                 Port = input.Port,
                 FromProbe = input.FromProbe,
+                Probe = input.FromProbe
+                    ? new Engine.Diagnosis.ProbeFacts
+                    {
+                        TlsMode = input.TlsMode,
+                        FailedPhase = input.FailedPhase,
+                        Port = input.Port,
+                        ExchangeOnline = input.ExchangeOnline,
+                        TlsProtocol = input.TlsProtocol,
+                        CertificatePresented = input.CertificatePresented,
+                        StartTlsOffered = input.StartTlsOffered,
+                        AuthMechanismsBeforeTls = input.AuthMechanismsBeforeTls,
+                        AuthMechanismsAfterTls = input.AuthMechanismsAfterTls,
+                        Mechanism = input.Mechanism,
+                    }
+                    : null,
             };
             var resolver = (Engine.Diagnosis.SmtpAuthErrorResolver?)s_resolver;
             if (resolver is null)

@@ -10,30 +10,33 @@ using System.Text.RegularExpressions;
 namespace SmtpAuthTroubleshooter.Engine.Knowledge
 {
     /// <summary>
-    /// The catalog's corroboration rules, compiled: which fact of a <see cref="SmtpAuthPolicyState"/> confirms or rules out
-    /// which cause, and the sentence that says so. The rules of one cause are tried in file order; the first whose
-    /// condition holds decides.
+    /// A section of fact rules from the catalog, compiled: which fact of a <typeparamref name="TSubject"/> decides which
+    /// cause, and the sentence that says so. The rules of one cause are tried in file order; the first whose condition
+    /// holds decides. Two sections use it: "corroboration" over a <see cref="SmtpAuthPolicyState"/> (the tenant's
+    /// settings: Confirmed, RuledOut or Note) and "probeFacts" over a <see cref="Diagnosis.ProbeFacts"/> (what a
+    /// Test-SmtpAuth result saw of the session: Likely, RuledOut or Note).
     /// </summary>
     /// <remarks>
-    /// The condition language (ErrorCatalog.json "corroboration.rules[].when"):
+    /// The condition language (ErrorCatalog.json "corroboration.rules[].when", "probeFacts.rules[].when"):
     /// <list type="bullet">
     /// <item><c>{ "all": [c, ...] }</c>, <c>{ "any": [c, ...] }</c>, <c>{ "not": c }</c>;</item>
-    /// <item><c>{ "field": "Name", "equals": v }</c> and <c>"notEquals": v</c>, where Name is a property of
-    /// SmtpAuthPolicyState and v is true/false (bool fields), a string (string fields, compared case-insensitively; enum
+    /// <item><c>{ "field": "Name", "equals": v }</c> and <c>"notEquals": v</c>, where Name is a property of the
+    /// subject and v is true/false (bool fields), a string (string fields, compared case-insensitively; enum
     /// fields by name), an integer (int fields) or null;</item>
     /// <item><c>{ "field": "Name", "isEmpty": true }</c> and <c>"isNotEmpty": true</c> for string fields (null or "");</item>
     /// <item><c>{ "method": "Basic" | "OAuth" | "Unknown" }</c>: the auth method the client used.</item>
     /// </list>
-    /// A rule's verdict is Confirmed, RuledOut or Note (a fact that decides nothing but is shown). Its "why" may name
-    /// fields as <c>{Name}</c>; each is filled from the state (invariant culture, empty for null).
+    /// A rule's verdict is one the section allows, or Note (a fact that decides nothing but is shown). Its "why" may
+    /// name fields as <c>{Name}</c>; each is filled from the subject (invariant culture, empty for null).
     /// </remarks>
-    internal sealed class CorroborationRules
+    internal sealed class FactRules<TSubject>
+        where TSubject : class
     {
         private static readonly Regex s_placeholder = new Regex(@"\{([^{}]*)\}", RegexOptions.CultureInvariant, ErrorCatalog.MatchTimeout);
 
         private readonly Dictionary<string, Rule[]> _byCause;
 
-        private CorroborationRules(string? reference, IReadOnlyList<Rule> rules)
+        private FactRules(string? reference, IReadOnlyList<Rule> rules)
         {
             Reference = reference;
             Rules = rules;
@@ -41,7 +44,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         }
 
         /// <summary>No rules (a catalog without a corroboration section).</summary>
-        internal static CorroborationRules Empty { get; } = new CorroborationRules(null, Array.Empty<Rule>());
+        internal static FactRules<TSubject> Empty { get; } = new FactRules<TSubject>(null, Array.Empty<Rule>());
 
         /// <summary>The public page the rules rest on.</summary>
         internal string? Reference { get; }
@@ -50,7 +53,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         internal IReadOnlyList<Rule> Rules { get; }
 
         /// <summary>What the settings say about one cause: the first rule of that cause whose condition holds.</summary>
-        internal (Verdict? Verdict, string? Why) Judge(string causeId, SmtpAuthPolicyState state, SmtpAuthMethod method)
+        internal (Verdict? Verdict, string? Why) Judge(string causeId, TSubject state, SmtpAuthMethod method)
         {
             if (_byCause.TryGetValue(causeId, out Rule[]? rules))
             {
@@ -67,30 +70,47 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         }
 
         /// <summary>Validates and compiles the file's rules; <paramref name="fail"/> makes the exception for a bad rule.</summary>
-        internal static CorroborationRules Compile(CorroborationFile file, Func<string, bool> isCause, Func<string, Exception> fail)
+        internal static FactRules<TSubject> Compile(CorroborationFile file, Func<string, bool> isCause, Func<string, Exception> fail)
+            => Compile(file, "corroboration", new[] { Verdict.Confirmed, Verdict.RuledOut }, isCause, fail);
+
+        /// <summary>
+        /// Validates and compiles the rules of the catalog section <paramref name="section"/>, whose rules may give only
+        /// the verdicts in <paramref name="verdicts"/> (or Note).
+        /// </summary>
+        internal static FactRules<TSubject> Compile(CorroborationFile file, string section, IReadOnlyCollection<Verdict> verdicts, Func<string, bool> isCause, Func<string, Exception> fail)
         {
             if (file.Rules is null)
             {
-                throw fail("corroboration.rules is missing");
+                throw fail(section + ".rules is missing");
             }
 
             var rules = new List<Rule>(file.Rules.Count);
             for (int i = 0; i < file.Rules.Count; i++)
             {
-                RuleFile r = file.Rules[i] ?? throw fail($"corroboration rule {i} is null");
-                string where = $"corroboration rule {i} ({r.CauseId})";
+                RuleFile r = file.Rules[i] ?? throw fail($"{section} rule {i} is null");
+                string where = $"{section} rule {i} ({r.CauseId})";
                 if (string.IsNullOrEmpty(r.CauseId) || !isCause(r.CauseId!))
                 {
                     throw fail($"{where} names an unknown cause '{r.CauseId}'");
                 }
 
-                Verdict? verdict = r.Verdict switch
+                Verdict? verdict = null;
+                if (!string.Equals(r.Verdict, "Note", StringComparison.Ordinal))
                 {
-                    "Confirmed" => Verdict.Confirmed,
-                    "RuledOut" => Verdict.RuledOut,
-                    "Note" => null,
-                    _ => throw fail($"{where} has an unknown verdict '{r.Verdict}' (Confirmed, RuledOut or Note)"),
-                };
+                    foreach (Verdict v in verdicts)
+                    {
+                        if (string.Equals(v.ToString(), r.Verdict, StringComparison.Ordinal))
+                        {
+                            verdict = v;
+                        }
+                    }
+
+                    if (verdict is null)
+                    {
+                        throw fail($"{where} has an unknown verdict '{r.Verdict}' ({string.Join(", ", verdicts)} or Note)");
+                    }
+                }
+
                 if (r.When is null)
                 {
                     throw fail($"{where} has no condition");
@@ -101,15 +121,15 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     throw fail($"{where} has no text");
                 }
 
-                Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> holds = CompileCondition(r.When, where + ".when", fail);
-                Func<SmtpAuthPolicyState, string> why = CompileTemplate(r.Why!, where, fail);
+                Func<TSubject, SmtpAuthMethod, bool> holds = CompileCondition(r.When, where + ".when", fail);
+                Func<TSubject, string> why = CompileTemplate(r.Why!, where, fail);
                 rules.Add(new Rule(r.CauseId!, verdict, holds, why));
             }
 
-            return new CorroborationRules(file.Reference, rules);
+            return new FactRules<TSubject>(file.Reference, rules);
         }
 
-        private static Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> CompileCondition(ConditionFile c, string where, Func<string, Exception> fail)
+        private static Func<TSubject, SmtpAuthMethod, bool> CompileCondition(ConditionFile c, string where, Func<string, Exception> fail)
         {
             int forms = (c.All is null ? 0 : 1) + (c.Any is null ? 0 : 1) + (c.Not is null ? 0 : 1) + (c.Method is null ? 0 : 1) + (c.Field is null ? 0 : 1);
             int tests = (c.EqualTo.ValueKind == JsonValueKind.Undefined ? 0 : 1) + (c.NotEqualTo.ValueKind == JsonValueKind.Undefined ? 0 : 1) +
@@ -128,14 +148,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     throw fail($"{where}.{name} is empty");
                 }
 
-                Func<SmtpAuthPolicyState, SmtpAuthMethod, bool>[] parts = list
+                Func<TSubject, SmtpAuthMethod, bool>[] parts = list
                     .Select((p, i) => CompileCondition(p ?? throw fail($"{where}.{name}[{i}] is null"), $"{where}.{name}[{i}]", fail))
                     .ToArray();
                 if (c.All is not null)
                 {
                     return (s, m) =>
                     {
-                        foreach (Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> p in parts)
+                        foreach (Func<TSubject, SmtpAuthMethod, bool> p in parts)
                         {
                             if (!p(s, m))
                             {
@@ -149,7 +169,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
                 return (s, m) =>
                 {
-                    foreach (Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> p in parts)
+                    foreach (Func<TSubject, SmtpAuthMethod, bool> p in parts)
                     {
                         if (p(s, m))
                         {
@@ -163,7 +183,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
             if (c.Not is not null)
             {
-                Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> inner = CompileCondition(c.Not, where + ".not", fail);
+                Func<TSubject, SmtpAuthMethod, bool> inner = CompileCondition(c.Not, where + ".not", fail);
                 return (s, m) => !inner(s, m);
             }
 
@@ -179,7 +199,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 return (_, m) => m == wanted;
             }
 
-            StateField field = StateField.Find(c.Field!) ?? throw fail($"{where}: '{c.Field}' is not a field of SmtpAuthPolicyState");
+            StateField field = StateField.Find(c.Field!) ?? throw fail($"{where}: '{c.Field}' is not a field of {typeof(TSubject).Name}");
             if (c.IsEmpty is not null || c.IsNotEmpty is not null)
             {
                 if (c.IsEmpty == false || c.IsNotEmpty == false)
@@ -192,14 +212,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     throw fail($"{where}: isEmpty and isNotEmpty apply to string fields, and {field.Name} is {field.Type.Name}");
                 }
 
-                Func<SmtpAuthPolicyState, object?> get = field.Get;
+                Func<TSubject, object?> get = field.Get;
                 bool empty = c.IsEmpty == true;
                 return (s, _) => string.IsNullOrEmpty((string?)get(s)) == empty;
             }
 
             bool negate = c.NotEqualTo.ValueKind != JsonValueKind.Undefined;
             Func<object?, bool> equals = Comparer(field, negate ? c.NotEqualTo : c.EqualTo, where, fail);
-            Func<SmtpAuthPolicyState, object?> getter = field.Get;
+            Func<TSubject, object?> getter = field.Get;
             return negate ? (s, _) => !equals(getter(s)) : (s, _) => equals(getter(s));
         }
 
@@ -255,14 +275,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         }
 
         /// <summary>Splits "text {Field} text" into literal and field parts once, so filling it is a concatenation.</summary>
-        private static Func<SmtpAuthPolicyState, string> CompileTemplate(string template, string where, Func<string, Exception> fail)
+        private static Func<TSubject, string> CompileTemplate(string template, string where, Func<string, Exception> fail)
         {
             var literals = new List<string>();
             var fields = new List<StateField>();
             int at = 0;
             foreach (Match m in s_placeholder.Matches(template))
             {
-                StateField field = StateField.Find(m.Groups[1].Value) ?? throw fail($"{where}: the text names '{{{m.Groups[1].Value}}}', which is not a field of SmtpAuthPolicyState");
+                StateField field = StateField.Find(m.Groups[1].Value) ?? throw fail($"{where}: the text names '{{{m.Groups[1].Value}}}', which is not a field of {typeof(TSubject).Name}");
                 literals.Add(template.Substring(at, m.Index - at));
                 fields.Add(field);
                 at = m.Index + m.Length;
@@ -305,10 +325,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>A compiled rule.</summary>
         internal sealed class Rule
         {
-            private readonly Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> _holds;
-            private readonly Func<SmtpAuthPolicyState, string> _why;
+            private readonly Func<TSubject, SmtpAuthMethod, bool> _holds;
+            private readonly Func<TSubject, string> _why;
 
-            internal Rule(string causeId, Verdict? verdict, Func<SmtpAuthPolicyState, SmtpAuthMethod, bool> holds, Func<SmtpAuthPolicyState, string> why)
+            internal Rule(string causeId, Verdict? verdict, Func<TSubject, SmtpAuthMethod, bool> holds, Func<TSubject, string> why)
             {
                 CauseId = causeId;
                 Verdict = verdict;
@@ -319,24 +339,24 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             /// <summary>The cause it speaks about.</summary>
             internal string CauseId { get; }
 
-            /// <summary>Confirmed, RuledOut, or null for a note.</summary>
+            /// <summary>The rule's verdict (one its section allows), or null for a note.</summary>
             internal Verdict? Verdict { get; }
 
-            internal bool Holds(SmtpAuthPolicyState state, SmtpAuthMethod method) => _holds(state, method);
+            internal bool Holds(TSubject state, SmtpAuthMethod method) => _holds(state, method);
 
-            internal string Why(SmtpAuthPolicyState state) => _why(state);
+            internal string Why(TSubject state) => _why(state);
         }
 
-        /// <summary>A property of SmtpAuthPolicyState with a getter delegate built once (no reflection per call).</summary>
+        /// <summary>A property of TSubject with a getter delegate built once (no reflection per call).</summary>
         private sealed class StateField
         {
-            private static readonly Dictionary<string, StateField> s_all = typeof(SmtpAuthPolicyState)
+            private static readonly Dictionary<string, StateField> s_all = typeof(TSubject)
                 .GetProperties(BindingFlags.Public | BindingFlags.Instance)
                 .Where(p => p.GetIndexParameters().Length == 0 && p.GetGetMethod() is not null)
                 .Select(Create)
                 .ToDictionary(f => f.Name, StringComparer.Ordinal);
 
-            private StateField(string name, Type type, bool nullable, Func<SmtpAuthPolicyState, object?> get)
+            private StateField(string name, Type type, bool nullable, Func<TSubject, object?> get)
             {
                 Name = name;
                 Type = type;
@@ -351,7 +371,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
             internal bool Nullable { get; }
 
-            internal Func<SmtpAuthPolicyState, object?> Get { get; }
+            internal Func<TSubject, object?> Get { get; }
 
             /// <summary>The field of that exact (case-sensitive) name, or null.</summary>
             internal static StateField? Find(string name) => s_all.TryGetValue(name, out StateField? f) ? f : null;
@@ -360,13 +380,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             {
                 Type? underlying = System.Nullable.GetUnderlyingType(p.PropertyType);
                 MethodInfo make = typeof(StateField).GetMethod(nameof(MakeGetter), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(p.PropertyType);
-                var get = (Func<SmtpAuthPolicyState, object?>)make.Invoke(null, new object[] { p })!;
+                var get = (Func<TSubject, object?>)make.Invoke(null, new object[] { p })!;
                 return new StateField(p.Name, underlying ?? p.PropertyType, underlying is not null || !p.PropertyType.IsValueType, get);
             }
 
-            private static Func<SmtpAuthPolicyState, object?> MakeGetter<T>(PropertyInfo p)
+            private static Func<TSubject, object?> MakeGetter<T>(PropertyInfo p)
             {
-                var typed = (Func<SmtpAuthPolicyState, T>)Delegate.CreateDelegate(typeof(Func<SmtpAuthPolicyState, T>), p.GetGetMethod()!);
+                var typed = (Func<TSubject, T>)Delegate.CreateDelegate(typeof(Func<TSubject, T>), p.GetGetMethod()!);
                 return s => typed(s);
             }
         }

@@ -1,0 +1,47 @@
+namespace SmtpAuthTroubleshooter.Engine.Diagnosis
+{
+    /// <summary>
+    /// What a Test-SmtpAuth result saw of the session, as facts the catalog's "probeFacts" rules read: whether the
+    /// session was encrypted when it stopped, whether the server offered STARTTLS and AUTH, whether a certificate ever
+    /// came. A probe's result is more than its reply text: these facts rule out causes the text alone leaves open (a
+    /// missing STARTTLS for a refusal that came inside TLS) and decide some the text does not name.
+    /// </summary>
+    public sealed class ProbeFacts
+    {
+        /// <summary>The TLS mode the probe used (StartTls, Implicit or None).</summary>
+        public SmtpTlsMode TlsMode { get; set; }
+
+        /// <summary>The phase that failed.</summary>
+        public SmtpPhase FailedPhase { get; set; }
+
+        /// <summary>The port probed, where known.</summary>
+        public int? Port { get; set; }
+
+        /// <summary>True when the server was Exchange Online.</summary>
+        public bool ExchangeOnline { get; set; }
+
+        /// <summary>The TLS protocol negotiated (Tls12, Tls13, ...), or null when the session was never encrypted.</summary>
+        public string? TlsProtocol { get; set; }
+
+        /// <summary>True when the session was encrypted when the probe stopped (a TLS protocol was negotiated).</summary>
+        public bool TlsInForce => !string.IsNullOrEmpty(TlsProtocol);
+
+        /// <summary>True when the server presented a certificate during the TLS handshake.</summary>
+        public bool CertificatePresented { get; set; }
+
+        /// <summary>Whether the server's EHLO reply offered STARTTLS (null when the probe never saw a plain EHLO reply).</summary>
+        public bool? StartTlsOffered { get; set; }
+
+        /// <summary>The AUTH mechanisms the server advertised before TLS, space-separated.</summary>
+        public string? AuthMechanismsBeforeTls { get; set; }
+
+        /// <summary>The AUTH mechanisms the server advertised after TLS, space-separated.</summary>
+        public string? AuthMechanismsAfterTls { get; set; }
+
+        /// <summary>The AUTH mechanisms advertised where the probe was when it stopped: after TLS if the session was encrypted, else before.</summary>
+        public string? AuthMechanisms => TlsInForce ? AuthMechanismsAfterTls : AuthMechanismsBeforeTls;
+
+        /// <summary>The SASL mechanism the probe used, where it got that far.</summary>
+        public string? Mechanism { get; set; }
+    }
+}
