@@ -267,6 +267,85 @@ function Wait-ProcessesGone {
     }
 }
 
+function Resolve-PeerWorkDirectory {
+    # For a Start-*Peer.ps1: the full path of the work directory (a new one under the temp folder, named -Prefix plus
+    # a random part, when -WorkDirectory is empty). A previous peer in it is stopped first with -StopScript (which
+    # also removes the directory); a directory that is neither empty nor the peer's (no -MarkerName file) is refused,
+    # since stop scripts delete work directories.
+    param([string] $WorkDirectory, [string] $Prefix, [string] $MarkerName, [string] $StartName, [string] $StopScript)
+    if (-not $WorkDirectory) {
+        $WorkDirectory = Join-Path ([System.IO.Path]::GetTempPath()) ($Prefix + [Guid]::NewGuid().ToString('N').Substring(0, 10))
+    }
+    $WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
+    if (Test-Path -LiteralPath $WorkDirectory) {
+        if (Test-Path -LiteralPath (Join-Path $WorkDirectory $MarkerName)) {
+            & $StopScript -WorkDirectory $WorkDirectory
+        }
+        elseif (@(Get-ChildItem -LiteralPath $WorkDirectory -Force).Count -gt 0) {
+            throw "WorkDirectory '$WorkDirectory' exists, is not empty and was not created by $StartName; pick an empty or new directory."
+        }
+    }
+    return $WorkDirectory
+}
+
+function Find-PeerProcess {
+    # For a Stop-*Peer.ps1: the pids whose command line ends with -ArgvTail (Get-ProcessState 'ours'): the one in
+    # -PidFile first, then, on Linux, any other found in /proc (a pid file lost or stale).
+    param([string] $PidFile, [string[]] $ArgvTail)
+    $pids = [System.Collections.Generic.List[int]]::new()
+    $n = Read-PidFile $PidFile
+    if ((Get-ProcessState $n $ArgvTail) -eq 'ours') { $pids.Add($n) }
+    if ($IsLinux) {
+        foreach ($n in Get-ProcIds) {
+            if (-not $pids.Contains($n) -and (Get-ProcessState $n $ArgvTail) -eq 'ours') { $pids.Add($n) }
+        }
+    }
+    return , $pids.ToArray()
+}
+
+function Stop-PeerProcess {
+    # For a Stop-*Peer.ps1: SIGTERM to $Pids, a bounded wait, then SIGKILL to those still alive. Alive = -IsAlive
+    # (as Wait-ProcessesGone). -Rescan, when given, returns more pids of the peer that appeared meanwhile (a daemon's
+    # forked children); they get SIGKILL with the rest. Never throws: problems become warnings named after -Caller.
+    param([string] $Caller, [string] $What, [int[]] $Pids, [scriptblock] $IsAlive, [int] $TimeoutSeconds, [scriptblock] $Rescan)
+    if (@($Pids).Count -eq 0) { return }
+    try {
+        Write-Verbose "${Caller}: SIGTERM to $($Pids -join ', ')"
+        foreach ($p in $Pids) { & kill -TERM $p 2>&1 | Out-Null }
+        $left = @(Wait-ProcessesGone -Pids $Pids -IsAlive $IsAlive -Seconds $TimeoutSeconds)
+        if ($Rescan) { $left += @(& $Rescan | Where-Object { $_ -notin $Pids }) }
+        if ($left.Count -gt 0) {
+            Write-Warning "${Caller}: $What $($left -join ', ') still running $TimeoutSeconds s after SIGTERM; killing it."
+            foreach ($p in $left) { & kill -KILL $p 2>&1 | Out-Null }
+            if (@(Wait-ProcessesGone -Pids $left -IsAlive $IsAlive -Seconds 3).Count -gt 0) { Write-Warning "${Caller}: $What $($left -join ', ') still running after SIGKILL." }
+        }
+    }
+    catch {
+        Write-Warning "${Caller}: stopping $What failed: $_"
+    }
+}
+
+function Remove-PeerWorkDirectory {
+    # For a Stop-*Peer.ps1: removes the work directory, unless the environment variable -KeepVariable is '1' (logs
+    # kept for a post-mortem) or the directory lacks the -Marker file its start script writes (a directory the start
+    # script did not create is never deleted). Never throws.
+    param([string] $Caller, [string] $WorkDirectory, [string] $Marker, [string] $KeepVariable)
+    try {
+        if ([Environment]::GetEnvironmentVariable($KeepVariable) -eq '1') {
+            Write-Verbose "${Caller}: $KeepVariable=1, keeping $WorkDirectory"
+        }
+        elseif (Test-Path -LiteralPath (Join-Path $WorkDirectory $Marker)) {
+            Remove-Item -LiteralPath $WorkDirectory -Recurse -Force -ErrorAction Stop
+        }
+        elseif (Test-Path -LiteralPath $WorkDirectory) {
+            Write-Warning "${Caller}: '$WorkDirectory' has no $Marker marker; not deleting it."
+        }
+    }
+    catch {
+        Write-Warning "${Caller}: could not remove '$WorkDirectory': $_"
+    }
+}
+
 # --- Test helpers (Peer.Tests.ps1) -----------------------------------------------------------
 
 function Start-TestPeer {

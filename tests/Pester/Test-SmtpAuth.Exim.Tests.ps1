@@ -40,32 +40,8 @@ BeforeAll {
         Prohibited    = '550 Administrative prohibition'
     }
 
-    # Causes that only Exchange Online / Entra can produce (tenant or mailbox settings, Microsoft's policies, its
-    # OAuth, its limits). For Exim none of them can be Confirmed.
-    $script:ExchangeOnlyCauses = @(
-        'TenantSmtpAuthDisabled', 'MailboxSmtpAuthDisabled', 'AuthenticationPolicyBlocksBasicSmtp', 'SecurityDefaultsBlockBasicAuth',
-        'ConditionalAccessBlocksLegacyAuth', 'MfaRequired', 'BasicAuthRetired', 'BasicAuthDisabledForAccount', 'UserNameNotUpn',
-        'AccountIssue', 'SharedMailboxSignIn', 'FederatedStsFailure', 'TokenWrongAudience', 'TokenMissingPermission', 'TokenUserMismatch',
-        'ServicePrincipalNotRegistered', 'MailboxPermissionMissing', 'OAuthTokenRejected', 'SendAsDenied', 'RestrictedSender',
-        'ConcurrentConnectionLimit', 'RecipientRateLimit', 'ContinuousErrorThrottling', 'TenantExternalRecipientLimit', 'TenantBlocked')
-    $script:ExchangeFix = '\b(Set-CASMailbox|Set-TransportConfig|Set-AuthenticationPolicy|New-AuthenticationPolicy|Set-OrganizationConfig|Set-User|Set-Mailbox|Add-MailboxPermission|Add-RecipientPermission|New-ServicePrincipal|Remove-BlockedSenderAddress|New-InboundConnector|Connect-ExchangeOnline|Update-MgUser|Invoke-MgGraphRequest|Connect-MgGraph)\b'
-
-    function Resolve-Findings($InputObject) { @($InputObject | Resolve-SmtpAuthError -WarningAction SilentlyContinue) }
-
-    function Assert-NotExchangeDiagnosis($Findings) {
-        # A diagnosis of a non-Exchange server: no Exchange-only cause Confirmed, no Exchange/Entra command as the top fix.
-        $Findings.Count | Should -BeGreaterThan 0
-        foreach ($f in $Findings) {
-            if ($f.CauseId -in $script:ExchangeOnlyCauses) { "$($f.Verdict)" | Should -Not -Be 'Confirmed' -Because "$($f.CauseId) is an Exchange Online cause and the server is Exim" }
-        }
-        "$($Findings[0].RemediationCommand)" | Should -Not -Match $script:ExchangeFix -Because "the top finding ($($Findings[0].CauseId)) is about Exim, not Exchange Online"
-    }
-
-    function Get-ResultText($Result) {
-        # Everything a user can see or export of a result: every property value, the list view, the JSON.
-        (@($Result.PSObject.Properties | ForEach-Object { "$($_.Value)" }) -join "`n") + "`n" +
-        ($Result | Format-List * | Out-String -Width 4096) + "`n" + ($Result | ConvertTo-Json -Depth 4 -WarningAction SilentlyContinue)
-    }
+    $script:ServerName = 'Exim'
+    . "$PSScriptRoot/peer-diagnosis.ps1"
 
     # Exim's mainlog since a mark (its line count before the probe). Exim logs a session's end when the connection
     # closes, which can be just after the probe returns, so an expected line is waited for (at most 10 s).

@@ -108,23 +108,11 @@ function Write-Phase([string] $What) { Write-Verbose ('[{0,6} ms] {1}' -f $clock
 $aiosmtpdVersion = Assert-Prerequisites
 Write-Phase "aiosmtpd $aiosmtpdVersion importable by $Python; openssl present"
 
-if (-not $WorkDirectory) {
-    $WorkDirectory = Join-Path ([System.IO.Path]::GetTempPath()) ('aiosmtpd-peer-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
-}
-$WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
 $stopScript = Join-Path $PeerRoot 'Stop-AiosmtpdPeer.ps1'
 $serverPy = Join-Path $PeerRoot 'server.py'
-
-# A previous peer in this work directory is stopped first (which also removes the directory).
-# A directory that is neither empty nor ours is refused: the stop script deletes work directories.
-if (Test-Path -LiteralPath $WorkDirectory) {
-    if (Test-Path -LiteralPath (Join-Path $WorkDirectory $MarkerName)) {
-        & $stopScript -WorkDirectory $WorkDirectory
-    }
-    elseif (@(Get-ChildItem -LiteralPath $WorkDirectory -Force).Count -gt 0) {
-        throw "WorkDirectory '$WorkDirectory' exists, is not empty and was not created by Start-AiosmtpdPeer.ps1; pick an empty or new directory."
-    }
-}
+# A previous peer in this work directory is stopped first (which also removes the directory); a directory that is
+# neither empty nor ours is refused.
+$WorkDirectory = Resolve-PeerWorkDirectory -WorkDirectory $WorkDirectory -Prefix 'aiosmtpd-peer-' -MarkerName $MarkerName -StartName 'Start-AiosmtpdPeer.ps1' -StopScript $stopScript
 Write-Phase 'previous instance (if any) stopped'
 
 $ports = [ordered]@{

@@ -41,47 +41,11 @@ catch {
 $argvTail = @((Join-Path $PSScriptRoot 'server.py'), (Join-Path $WorkDirectory 'config.json'))
 
 # --- Find and stop the python3 process -----------------------------------------------------------
-try {
-    $pids = [System.Collections.Generic.List[int]]::new()
-    $n = Read-PidFile (Join-Path $WorkDirectory 'server.pid')
-    if ((Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
-    if ($IsLinux) {
-        foreach ($n in Get-ProcIds) {
-            if (-not $pids.Contains($n) -and (Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
-        }
-    }
-    if ($pids.Count -gt 0) {
-        $isOurs = { param($p) (Get-ProcessState $p $argvTail) -eq 'ours' }
-        Write-Verbose "Stop-AiosmtpdPeer: SIGTERM to $($pids -join ', ')"
-        foreach ($p in $pids) { & kill -TERM $p 2>&1 | Out-Null }
-        if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds $TimeoutSeconds).Count -gt 0) {
-            foreach ($p in $pids) {
-                if (& $isOurs $p) {
-                    Write-Warning "Stop-AiosmtpdPeer: python3 $p ignored SIGTERM for $TimeoutSeconds s; killing it."
-                    & kill -KILL $p 2>&1 | Out-Null
-                }
-            }
-            if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds 3).Count -gt 0) { Write-Warning "Stop-AiosmtpdPeer: python3 $($pids -join ', ') still running after SIGKILL." }
-        }
-    }
-}
-catch {
-    Write-Warning "Stop-AiosmtpdPeer: stopping python3 failed: $_"
-}
+$pids = @()
+try { $pids = Find-PeerProcess -PidFile (Join-Path $WorkDirectory 'server.pid') -ArgvTail $argvTail }
+catch { Write-Warning "Stop-AiosmtpdPeer: finding python3 failed: $_" }
+Stop-PeerProcess -Caller 'Stop-AiosmtpdPeer' -What 'python3' -Pids $pids -IsAlive { param($p) (Get-ProcessState $p $argvTail) -eq 'ours' } -TimeoutSeconds $TimeoutSeconds
 
 # --- Remove the work directory ----------------------------------------------------------------
-try {
-    if ($env:AIOSMTPD_PEER_KEEP -eq '1') {
-        Write-Verbose "Stop-AiosmtpdPeer: AIOSMTPD_PEER_KEEP=1, keeping $WorkDirectory"
-    }
-    elseif (Test-Path -LiteralPath (Join-Path $WorkDirectory '.aiosmtpd-peer')) {
-        Remove-Item -LiteralPath $WorkDirectory -Recurse -Force -ErrorAction Stop
-    }
-    elseif (Test-Path -LiteralPath $WorkDirectory) {
-        Write-Warning "Stop-AiosmtpdPeer: '$WorkDirectory' has no .aiosmtpd-peer marker; not deleting it."
-    }
-}
-catch {
-    Write-Warning "Stop-AiosmtpdPeer: could not remove '$WorkDirectory': $_"
-}
+Remove-PeerWorkDirectory -Caller 'Stop-AiosmtpdPeer' -WorkDirectory $WorkDirectory -Marker '.aiosmtpd-peer' -KeepVariable 'AIOSMTPD_PEER_KEEP'
 $global:LASTEXITCODE = 0

@@ -68,18 +68,8 @@ try {
         $pids = [System.Collections.Generic.List[int]]::new()
         if (& $isOurs $daemon) { $pids.Add($daemon) }
         foreach ($n in Get-ProcIds) { if (-not $pids.Contains($n) -and (& $isOurs $n)) { $pids.Add($n) } }
-        if ($pids.Count -gt 0) {
-            Write-Verbose "Stop-EximPeer: SIGTERM to $($pids -join ', ')"
-            foreach ($n in $pids) { & kill -TERM $n 2>&1 | Out-Null }
-            $left = @(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds $TimeoutSeconds)
-            # A reception process forked while we were looking: one more sweep.
-            foreach ($n in Get-ProcIds) { if (-not $pids.Contains($n) -and (& $isOurs $n)) { $left += $n } }
-            if ($left.Count -gt 0) {
-                Write-Warning "Stop-EximPeer: Exim process(es) $($left -join ', ') still running after SIGTERM; killing them."
-                foreach ($n in $left) { & kill -KILL $n 2>&1 | Out-Null }
-                if (@(Wait-ProcessesGone -Pids $left -IsAlive $isOurs -Seconds 3).Count -gt 0) { Write-Warning "Stop-EximPeer: $($left -join ', ') still running after SIGKILL." }
-            }
-        }
+        # A reception process forked while we were looking gets the same treatment (one more sweep).
+        Stop-PeerProcess -Caller 'Stop-EximPeer' -What 'Exim process(es)' -Pids $pids -IsAlive $isOurs -TimeoutSeconds $TimeoutSeconds -Rescan { @(Get-ProcIds | Where-Object { & $isOurs $_ }) }
     }
 }
 catch {
@@ -87,18 +77,5 @@ catch {
 }
 
 # --- Remove the work directory ----------------------------------------------------------------
-try {
-    if ($env:EXIM_PEER_KEEP -eq '1') {
-        Write-Verbose "Stop-EximPeer: EXIM_PEER_KEEP=1, keeping $WorkDirectory"
-    }
-    elseif (Test-Path -LiteralPath (Join-Path $WorkDirectory '.exim-peer')) {
-        Remove-Item -LiteralPath $WorkDirectory -Recurse -Force -ErrorAction Stop
-    }
-    elseif (Test-Path -LiteralPath $WorkDirectory) {
-        Write-Warning "Stop-EximPeer: '$WorkDirectory' has no .exim-peer marker; not deleting it."
-    }
-}
-catch {
-    Write-Warning "Stop-EximPeer: removing $WorkDirectory failed: $_"
-}
+Remove-PeerWorkDirectory -Caller 'Stop-EximPeer' -WorkDirectory $WorkDirectory -Marker '.exim-peer' -KeepVariable 'EXIM_PEER_KEEP'
 $global:LASTEXITCODE = 0

@@ -129,23 +129,11 @@ Write-Phase 'node, npm and openssl present'
 Install-NodeModules
 Write-Phase 'node_modules current'
 
-if (-not $WorkDirectory) {
-    $WorkDirectory = Join-Path ([System.IO.Path]::GetTempPath()) ('nodemailer-peer-' + [Guid]::NewGuid().ToString('N').Substring(0, 10))
-}
-$WorkDirectory = [System.IO.Path]::GetFullPath($WorkDirectory).TrimEnd('/')
 $stopScript = Join-Path $PeerRoot 'Stop-NodemailerPeer.ps1'
 $serverJs = Join-Path $PeerRoot 'server.js'
-
-# A previous peer in this work directory is stopped first (which also removes the directory).
-# A directory that is neither empty nor ours is refused: the stop script deletes work directories.
-if (Test-Path -LiteralPath $WorkDirectory) {
-    if (Test-Path -LiteralPath (Join-Path $WorkDirectory $MarkerName)) {
-        & $stopScript -WorkDirectory $WorkDirectory
-    }
-    elseif (@(Get-ChildItem -LiteralPath $WorkDirectory -Force).Count -gt 0) {
-        throw "WorkDirectory '$WorkDirectory' exists, is not empty and was not created by Start-NodemailerPeer.ps1; pick an empty or new directory."
-    }
-}
+# A previous peer in this work directory is stopped first (which also removes the directory); a directory that is
+# neither empty nor ours is refused.
+$WorkDirectory = Resolve-PeerWorkDirectory -WorkDirectory $WorkDirectory -Prefix 'nodemailer-peer-' -MarkerName $MarkerName -StartName 'Start-NodemailerPeer.ps1' -StopScript $stopScript
 Write-Phase 'previous instance (if any) stopped'
 
 $ports = [ordered]@{

@@ -39,48 +39,12 @@ catch {
 # Ours = '<node> <this directory>/server.js <WorkDirectory>/config.json' (Get-ProcessState).
 $argvTail = @((Join-Path $PSScriptRoot 'server.js'), (Join-Path $WorkDirectory 'config.json'))
 
-# --- Find and stop the node process -------------------------------------------------------------
-try {
-    $pids = [System.Collections.Generic.List[int]]::new()
-    $n = Read-PidFile (Join-Path $WorkDirectory 'server.pid')
-    if ((Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
-    if ($IsLinux) {
-        foreach ($n in Get-ProcIds) {
-            if (-not $pids.Contains($n) -and (Get-ProcessState $n $argvTail) -eq 'ours') { $pids.Add($n) }
-        }
-    }
-    if ($pids.Count -gt 0) {
-        $isOurs = { param($p) (Get-ProcessState $p $argvTail) -eq 'ours' }
-        Write-Verbose "Stop-NodemailerPeer: SIGTERM to $($pids -join ', ')"
-        foreach ($p in $pids) { & kill -TERM $p 2>&1 | Out-Null }
-        if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds $TimeoutSeconds).Count -gt 0) {
-            foreach ($p in $pids) {
-                if (& $isOurs $p) {
-                    Write-Warning "Stop-NodemailerPeer: node $p ignored SIGTERM for $TimeoutSeconds s; killing it."
-                    & kill -KILL $p 2>&1 | Out-Null
-                }
-            }
-            if (@(Wait-ProcessesGone -Pids $pids -IsAlive $isOurs -Seconds 3).Count -gt 0) { Write-Warning "Stop-NodemailerPeer: node $($pids -join ', ') still running after SIGKILL." }
-        }
-    }
-}
-catch {
-    Write-Warning "Stop-NodemailerPeer: stopping node failed: $_"
-}
+# --- Find and stop the node process -----------------------------------------------------------
+$pids = @()
+try { $pids = Find-PeerProcess -PidFile (Join-Path $WorkDirectory 'server.pid') -ArgvTail $argvTail }
+catch { Write-Warning "Stop-NodemailerPeer: finding node failed: $_" }
+Stop-PeerProcess -Caller 'Stop-NodemailerPeer' -What 'node' -Pids $pids -IsAlive { param($p) (Get-ProcessState $p $argvTail) -eq 'ours' } -TimeoutSeconds $TimeoutSeconds
 
 # --- Remove the work directory ----------------------------------------------------------------
-try {
-    if ($env:NODEMAILER_PEER_KEEP -eq '1') {
-        Write-Verbose "Stop-NodemailerPeer: NODEMAILER_PEER_KEEP=1, keeping $WorkDirectory"
-    }
-    elseif (Test-Path -LiteralPath (Join-Path $WorkDirectory '.nodemailer-peer')) {
-        Remove-Item -LiteralPath $WorkDirectory -Recurse -Force -ErrorAction Stop
-    }
-    elseif (Test-Path -LiteralPath $WorkDirectory) {
-        Write-Warning "Stop-NodemailerPeer: '$WorkDirectory' has no .nodemailer-peer marker; not deleting it."
-    }
-}
-catch {
-    Write-Warning "Stop-NodemailerPeer: could not remove '$WorkDirectory': $_"
-}
+Remove-PeerWorkDirectory -Caller 'Stop-NodemailerPeer' -WorkDirectory $WorkDirectory -Marker '.nodemailer-peer' -KeepVariable 'NODEMAILER_PEER_KEEP'
 $global:LASTEXITCODE = 0
