@@ -93,7 +93,7 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The client sent mail without a successful AUTH (5.7.57).</summary>
         public const string NotAuthenticated = "NotAuthenticated";
 
-        /// <summary>Exchange Online rejected the OAuth token (535 5.7.3); the cause is not yet narrowed.</summary>
+        /// <summary>The server rejected the OAuth token without a reason (535 5.7.3 at Exchange Online); the cause is not yet narrowed.</summary>
         public const string OAuthTokenRejected = "OAuthTokenRejected";
 
         /// <summary>The account's password has expired.</summary>
@@ -117,6 +117,12 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The server (or something in between) did not speak SMTP or TLS as expected.</summary>
         public const string ServerProtocolViolation = "ServerProtocolViolation";
 
+        /// <summary>
+        /// The client was set to Exchange Online's host, but another server answered in its place (a hosting provider or a
+        /// firewall that redirects outbound SMTP), so the credentials went to that server.
+        /// </summary>
+        public const string SubmissionIntercepted = "SubmissionIntercepted";
+
         /// <summary>The app's service principal is not registered in Exchange Online, or is registered with the wrong object id.</summary>
         public const string ServicePrincipalNotRegistered = "ServicePrincipalNotRegistered";
 
@@ -129,7 +135,7 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The server did not offer STARTTLS, so credentials would travel in clear text.</summary>
         public const string StartTlsNotOffered = "StartTlsNotOffered";
 
-        /// <summary>The client sent AUTH or MAIL FROM without STARTTLS, but Exchange Online requires TLS.</summary>
+        /// <summary>The client sent AUTH or MAIL FROM without STARTTLS, and the server requires TLS first (Exchange Online does).</summary>
         public const string StartTlsRequired = "StartTlsRequired";
 
         /// <summary>The server had a temporary problem (4xx: try again later).</summary>

@@ -160,6 +160,16 @@ Describe 'Test-SmtpAuth against aiosmtpd' -Tag Probe, Peer {
             Assert-NotExchangeDiagnosis $findings
         }
 
+        It 'gives aiosmtpd''s own advice for its 535, from the probe result and pasted as text' {
+            # aiosmtpd's "5.7.8 Authentication credentials invalid" (smtp.py) says which server answered: no Entra sign-in
+            # logs, UPN or Microsoft page for it.
+            if (Skip-IfUnavailable) { return }
+            $r = Test-SmtpAuth -Credential (Get-PeerCredential 'dave' 'not-the-password') -Port $script:Peer.startTlsPort @script:Common
+            $r.ReplyText | Should -Match '^535 5\.7\.8 Authentication credentials invalid'
+            Assert-OtherServerAdvice (Resolve-Findings $r)
+            Assert-OtherServerAdvice (Resolve-Findings $r.ReplyText) -Named 'aiosmtpd'
+        }
+
         It 'does not suggest "the server advertised no AUTH" for a 535 to an AUTH the server advertised' {
             # The result itself shows AuthMechanismsAfterTls 'LOGIN PLAIN' and a 535 in answer to AUTH LOGIN: the server
             # did advertise AUTH, so AuthNotAdvertised is contradicted by the evidence in hand.

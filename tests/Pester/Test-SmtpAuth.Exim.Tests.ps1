@@ -368,6 +368,23 @@ Describe 'Test-SmtpAuth against Exim 4.96' -Tag Probe, Peer {
             Assert-NotExchangeDiagnosis $findings
         }
 
+        It 'gives Exim''s own advice, not Exchange Online''s, for its 535: from the probe result and pasted as text' {
+            # Exim's own words say which server answered (its smtp_in.c texts, and what this Exim sent), so the checks and
+            # fixes are Exim's: its log, the user name it expects, its listeners, not Entra's sign-in logs or the UPN.
+            if (Skip-IfUnavailable) { return }
+            $r = Test-SmtpAuth -Credential (New-WrongCredential).Credential -Port $script:Peer.startTlsPort @script:Common
+            $r.ReplyText | Should -BeExactly $script:Reply.Invalid -Because 'the probe got this reply from the live Exim'
+            Assert-OtherServerAdvice (Resolve-Findings $r)
+            Assert-OtherServerAdvice (Resolve-Findings $r.ReplyText) -Named 'Exim'
+        }
+
+        It 'gives Exim''s own advice for ''503 AUTH command used when not advertised'' pasted from its log' {
+            # The probe never sends AUTH where none was advertised, so this reply is the one tests/Peers/exim/Peer.Tests.ps1
+            # gets from this Exim with a raw socket client.
+            if (Skip-IfUnavailable) { return }
+            Assert-OtherServerAdvice (Resolve-Findings $script:Reply.NotAdvertised) -Named 'Exim'
+        }
+
         It 'confirms nothing from Exim''s ''<Text>'' and does not call it a wrong password' -ForEach @(
             @{ Text = '550 Administrative prohibition' }
             @{ Text = '503 STARTTLS command used when not advertised' }

@@ -13,6 +13,8 @@ BeforeAll {
         $script:Wrong = [pscredential]::new($script:Peer.user, (ConvertTo-SecureString 'definitely-not-it' -AsPlainText -Force))
     }
     function Skip-IfUnavailable { if ($script:Unavailable) { Set-ItResult -Skipped -Because $script:Unavailable; return $true }; $false }
+    $script:ServerName = 'Postfix'
+    . "$PSScriptRoot/peer-diagnosis.ps1"
 }
 
 AfterAll {
@@ -43,6 +45,16 @@ Describe 'Test-SmtpAuth against Postfix + Dovecot' -Tag Probe, Peer {
         $r.ReplyCode | Should -Be 535
         $r.EnhancedStatusCode | Should -BeExactly '5.7.8'
         $r.Transcript | Should -Not -Match 'definitely-not-it'
+    }
+
+    It 'gives Postfix''s own advice for its 535, from the probe result and pasted as text' {
+        # Postfix's "535 5.7.8 Error: authentication failed: <reason>" (smtpd_sasl_glue.c) says which server answered:
+        # no Entra sign-in logs, UPN, Exchange command or Microsoft page for it.
+        if (Skip-IfUnavailable) { return }
+        $r = Test-SmtpAuth -Credential $script:Wrong -Server 127.0.0.1 -Port $script:Peer.startTlsPort -SkipCertificateCheck -WarningAction SilentlyContinue
+        $r.ReplyText | Should -Match '^535 5\.7\.8 Error: authentication failed:'
+        Assert-OtherServerAdvice (Resolve-Findings $r)
+        Assert-OtherServerAdvice (Resolve-Findings $r.ReplyText) -Named 'Postfix'
     }
 
     It 'does not send credentials to a port without STARTTLS' {

@@ -27,3 +27,19 @@ function Get-ResultText($Result) {
     (@($Result.PSObject.Properties | ForEach-Object { "$($_.Value)" }) -join "`n") + "`n" +
     ($Result | Format-List * | Out-String -Width 4096) + "`n" + ($Result | ConvertTo-Json -Depth 4 -WarningAction SilentlyContinue)
 }
+
+# Advice that only fits Exchange Online or Entra (its sign-in logs, UPN, cmdlets, endpoint).
+$script:ExchangeAdvice = 'sign-in log|\bUPN\b|UserPrincipalName|Get-User|Set-CASMailbox|smtp\.office365\.com|Entra'
+
+function Assert-OtherServerAdvice($Findings, [string] $Named) {
+    # Where the module knows the reply came from this server (a probe of it, or the server's own words in pasted text):
+    # no reading that is still open gives Exchange Online's checks, fix, command or page, and the top fix names the server.
+    $open = @($Findings | Where-Object { "$($_.Verdict)" -ne 'RuledOut' })
+    $open.Count | Should -BeGreaterThan 0
+    foreach ($f in $open) {
+        "$($f.Remediation) $($f.Checks)" | Should -Not -Match $script:ExchangeAdvice -Because "$($f.CauseId) is read for $script:ServerName, not Exchange Online"
+        $f.RemediationCommand | Should -BeNullOrEmpty -Because "$($f.CauseId): every command the catalog has is an Exchange Online or Graph command"
+        "$($f.DocumentationUrl)" | Should -Not -Match 'learn\.microsoft\.com' -Because "$($f.CauseId) links Microsoft's page for $script:ServerName"
+    }
+    if ($Named) { $open[0].Remediation | Should -Match ([regex]::Escape($Named)) }
+}

@@ -52,5 +52,19 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         /// <summary>When the error happened, where known; otherwise the diagnostic tail's time or now.</summary>
         public DateTimeOffset? ObservedUtc { get; set; }
+
+        /// <summary>
+        /// The server the reply came from when the resolver found it is not Exchange Online (a probe of another host, or
+        /// a signature in the text). Set by the resolver on its own copy of the evidence, never on the caller's.
+        /// </summary>
+        internal ReplyServer? OtherServer { get; private set; }
+
+        /// <summary>A copy of this evidence with <see cref="OtherServer"/> set.</summary>
+        internal ErrorEvidence WithOtherServer(ReplyServer server)
+        {
+            var copy = (ErrorEvidence)MemberwiseClone();
+            copy.OtherServer = server;
+            return copy;
+        }
     }
 }

@@ -55,6 +55,13 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             ParsedError parsed = ReplyParser.Parse(evidence.Text);
+            // A reply from another server (a probe of another host, or the server's own words in the text) gets that
+            // server's fix and never a generic guess at an Exchange Online setting.
+            if (OtherServerOf(evidence, parsed) is ReplyServer other)
+            {
+                evidence = evidence.WithOtherServer(other);
+            }
+
             // Entries that name a SASL mechanism (mechanisms / exceptMechanisms) apply only to a text that shows it.
             List<CatalogEntry> entries = _catalog.Entries.Where(e => e.AppliesToMechanism(parsed.Mechanism)).ToList();
             SmtpAuthMethod method = evidence.AuthMethod != SmtpAuthMethod.Unknown ? evidence.AuthMethod : parsed.AuthMethodHint;
@@ -191,6 +198,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 findings = WithProbeFacts(findings, probe, method, evidence, when);
             }
 
+            if (evidence.OtherServer is ReplyServer server)
+            {
+                findings = WithOtherServer(findings, server, parsed, primary, evidence, when);
+            }
+
             if (MxEndpoint(parsed) is string mx)
             {
                 findings = EvidenceCorroborator.Rank(WithMxEndpoint(findings, mx, evidence, when));
@@ -276,6 +288,74 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             if (findings.Any(f => f.Verdict == Verdict.Likely))
             {
                 findings.RemoveAll(f => f.CauseId == CauseIds.Unrecognized);
+            }
+
+            return EvidenceCorroborator.Rank(findings);
+        }
+
+        // The server the reply came from, when it is not Exchange Online: a probe says so; pasted text says so through a
+        // server signature (catalog data), unless the probe or the caller said the endpoint was Exchange Online's.
+        private ReplyServer? OtherServerOf(ErrorEvidence evidence, ParsedError parsed)
+        {
+            if (evidence.Probe is ProbeFacts probe)
+            {
+                return probe.ExchangeOnline ? null : ReplyServer.ForProbe(evidence.Server, evidence.Port);
+            }
+
+            if (evidence.ExchangeOnlineEndpoint)
+            {
+                return null;
+            }
+
+            ReplyServer? named = ReplyServer.FromTextOf(_catalog, parsed.Text);
+            return named is { ExchangeOnline: false } ? named : null;
+        }
+
+        // A reply from another server: a generic reading (a fallback entry's "a 535 from any server") never offers a cause
+        // that only Exchange Online or Entra produce (an account problem Exchange reports, a tenant setting): it stays in
+        // sight as RuledOut with the reason. Causes a specific entry named for that server's words stay as they are.
+        // Text read this way says which server it names.
+        private List<SmtpAuthFinding> WithOtherServer(List<SmtpAuthFinding> findings, ReplyServer server, ParsedError parsed, ParsedReply? primary, ErrorEvidence evidence, DateTimeOffset when)
+        {
+            foreach (SmtpAuthFinding f in findings)
+            {
+                bool generic = f.CatalogEntry is string id && _catalog.Entries.Any(e => e.Id == id && e.Scope == EntryScope.Fallback);
+                if (generic && f.Verdict != Verdict.Confirmed && _catalog.Causes.TryGetValue(f.CauseId, out CauseDefinition? cause) && cause.ExchangeOnly)
+                {
+                    f.Verdict = Verdict.RuledOut;
+                    f.Evidence = string.Format(CultureInfo.InvariantCulture, "Not this cause: it is an Exchange Online or Microsoft Entra setting. {0} ", server.Basis) + f.Evidence;
+                }
+                else if (server.FromText)
+                {
+                    f.Evidence = f.Evidence.Length == 0 ? server.Basis : f.Evidence + " " + server.Basis;
+                }
+            }
+
+            if (server.Intercepted)
+            {
+                // The client meant Exchange Online and another server answered: that is the finding; what the other server
+                // said (a refused password, say) is about a server the client never meant to use, so it stays Possible.
+                foreach (SmtpAuthFinding f in findings.Where(f => f.Verdict == Verdict.Likely))
+                {
+                    f.Verdict = Verdict.Possible;
+                }
+
+                SmtpAuthFinding intercepted = FromCause(CauseIds.SubmissionIntercepted, evidence, when);
+                intercepted.Verdict = Verdict.Likely;
+                intercepted.Evidence = server.Basis;
+                // The refusal, not the greeting that came before it.
+                ParsedReply? refusal = parsed.Replies.FirstOrDefault(r => r.ReplyCode >= 400) ?? primary;
+                intercepted.ReplyCode = refusal?.ReplyCode;
+                intercepted.EnhancedStatusCode = refusal?.EnhancedStatusCode;
+                intercepted.ReplyText = refusal?.ToString();
+                intercepted.Source = parsed.Source;
+                findings.Insert(0, intercepted);
+            }
+            else if (findings.Count > 0 && findings.All(f => f.Verdict == Verdict.RuledOut))
+            {
+                SmtpAuthFinding unknown = Unrecognized(parsed, primary, evidence);
+                unknown.Evidence += " " + server.Basis;
+                findings.Add(unknown);
             }
 
             return EvidenceCorroborator.Rank(findings);
@@ -432,10 +512,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Title = variant?.Title ?? cause.Title,
                 Category = cause.Category,
                 Evidence = variant?.Evidence ?? string.Empty,
-                Checks = cause.Checks,
-                Remediation = WithPlaceholderNote(ForOtherServer(evidence, cause) ?? variant?.Remediation ?? cause.Remediation, unfilled),
-                RemediationCommand = command,
-                DocumentationUrl = cause.DocumentationUrl,
+                Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? cause.Checks,
+                Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? variant?.Remediation ?? cause.Remediation, unfilled),
+                RemediationCommand = evidence.OtherServer is null ? command : null,
+                DocumentationUrl = OtherServerDocumentation(evidence, cause),
                 Transient = cause.Transient,
                 CatalogVersion = _catalog.Version,
             };
@@ -636,10 +716,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ReplyCode = reply?.ReplyCode,
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
-                Checks = c.Cause.Checks,
-                Remediation = WithPlaceholderNote(ForOtherServer(evidence, c.Cause) ?? variant?.Remediation ?? c.Cause.Remediation, unfilled),
-                RemediationCommand = command,
-                DocumentationUrl = c.Cause.DocumentationUrl,
+                Checks = OtherServerText(evidence, c.Cause.OtherServerChecks) ?? c.Cause.Checks,
+                Remediation = WithPlaceholderNote(OtherServerText(evidence, c.Cause.OtherServerRemediation) ?? variant?.Remediation ?? c.Cause.Remediation, unfilled),
+                RemediationCommand = evidence.OtherServer is null ? command : null,
+                DocumentationUrl = OtherServerDocumentation(evidence, c.Cause),
                 Transient = c.Cause.Transient,
                 ReplyText = reply?.ToString(),
                 DiagnosticServer = reply?.DiagnosticServer,
@@ -679,10 +759,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ReplyCode = reply?.ReplyCode,
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
-                Checks = ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
-                Remediation = WithPlaceholderNote(ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
-                RemediationCommand = command,
-                DocumentationUrl = cause.DocumentationUrl,
+                Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
+                Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
+                RemediationCommand = evidence.OtherServer is null ? command : null,
+                DocumentationUrl = OtherServerDocumentation(evidence, cause),
                 Transient = reply?.ReplyCode is >= 400 and < 500,
                 ReplyText = reply?.ToString(),
                 DiagnosticServer = reply?.DiagnosticServer,
@@ -701,10 +781,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 .Replace("{server}", evidence.Server ?? "the server")
                 .Replace("{port}", evidence.Port?.ToString(CultureInfo.InvariantCulture) ?? "?");
 
-        // A probe of a server that is not Exchange Online: the fix for that server, where the Exchange Online fix
-        // ("connect to smtp.office365.com:587") would send the admin elsewhere.
-        private static string? ForOtherServer(ErrorEvidence evidence, CauseDefinition cause) =>
-            evidence.Probe is { ExchangeOnline: false } ? ForProbe(evidence, cause.OtherServerRemediation) : null;
+        // A reply from a server that is not Exchange Online (a probe of another host, or another server's words in the
+        // text): that server's fix and checks, where Exchange Online's ("connect to smtp.office365.com:587", "the
+        // sign-in logs") would send the admin elsewhere.
+        private static string? OtherServerText(ErrorEvidence evidence, string? text) =>
+            evidence.OtherServer is ReplyServer server && text is not null ? server.Fill(text, evidence.FailedPhase) : null;
+
+        private static string? OtherServerDocumentation(ErrorEvidence evidence, CauseDefinition cause) =>
+            evidence.OtherServer is not null && cause.OtherServerDocumentationUrl is string url ? url : cause.DocumentationUrl;
 
         // RFC 3463 classes and subjects, for a reply the catalog does not know.
         private static string DescribeEnhancedClass(string enhanced)

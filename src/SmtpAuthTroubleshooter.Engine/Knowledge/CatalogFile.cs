@@ -41,6 +41,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonPropertyName("probeFacts")]
         public CorroborationFile? ProbeFacts { get; set; }
 
+        /// <summary>Signatures that tell, from the text, which server sent a reply (Exchange Online or another).</summary>
+        [JsonPropertyName("servers")]
+        public List<ServerFile?>? Servers { get; set; }
+
         [JsonRequired]
         [JsonPropertyName("entries")]
         public List<EntryFile?>? Entries { get; set; }
@@ -84,6 +88,48 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         [JsonPropertyName("otherServerRemediation")]
         public string? OtherServerRemediation { get; set; }
+
+        [JsonPropertyName("otherServerChecks")]
+        public string? OtherServerChecks { get; set; }
+
+        [JsonPropertyName("otherServerDocumentationUrl")]
+        public string? OtherServerDocumentationUrl { get; set; }
+
+        [JsonPropertyName("exchangeOnly")]
+        public bool? ExchangeOnly { get; set; }
+    }
+
+    /// <summary>A server's signature: words or a marker that only that server's replies carry.</summary>
+    internal sealed class ServerFile
+    {
+        [JsonRequired]
+        [JsonPropertyName("id")]
+        public string? Id { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("name")]
+        public string? Name { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("exchangeOnline")]
+        public bool ExchangeOnline { get; set; }
+
+        /// <summary>"reply": words or markers the server's own replies carry; "host": the host name the client was set to.</summary>
+        [JsonRequired]
+        [JsonPropertyName("marks")]
+        public string? Marks { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("pattern")]
+        public string? Pattern { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("reference")]
+        public string? Reference { get; set; }
+
+        [JsonRequired]
+        [JsonPropertyName("example")]
+        public string? Example { get; set; }
     }
 
     /// <summary>A dated wording of a cause or an advisory.</summary>

@@ -59,6 +59,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>The probe-fact rules: what a Test-SmtpAuth result saw of the session rules a cause out or makes it likely.</summary>
         internal FactRules<Diagnosis.ProbeFacts> ProbeRules { get; private set; } = FactRules<Diagnosis.ProbeFacts>.Empty;
 
+        /// <summary>
+        /// The server signatures, in file order: words or markers in a reply that tell which server sent it (Exchange
+        /// Online's diagnostic tail, Exim's "Incorrect authentication data", Gmail's "gsmtp"...). Data, like the entries.
+        /// </summary>
+        public IReadOnlyList<ServerSignature> Servers { get; private set; } = Array.Empty<ServerSignature>();
+
         /// <summary>The catalog compiled into the engine.</summary>
         public static ErrorCatalog Embedded => s_embedded.Value;
 
@@ -161,7 +167,19 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 ? FactRules<Diagnosis.ProbeFacts>.Compile(probe, "probeFacts", new[] { Verdict.Likely, Verdict.RuledOut }, causes.ContainsKey, detail => Invalid(detail))
                 : FactRules<Diagnosis.ProbeFacts>.Empty;
 
-            return new ErrorCatalog(file.SchemaVersion, version, causes, entries, signInCodes) { Advisories = advisories, Corroboration = corroboration, ProbeRules = probeRules };
+            var servers = new List<ServerSignature>();
+            foreach (ServerFile? f in file.Servers ?? new List<ServerFile?>())
+            {
+                ServerSignature server = ToServer(f ?? throw Invalid("a server signature is null"));
+                if (servers.Any(x => string.Equals(x.Id, server.Id, StringComparison.Ordinal)))
+                {
+                    throw Invalid($"duplicate server signature id '{server.Id}'");
+                }
+
+                servers.Add(server);
+            }
+
+            return new ErrorCatalog(file.SchemaVersion, version, causes, entries, signInCodes) { Advisories = advisories, Corroboration = corroboration, ProbeRules = probeRules, Servers = servers };
         }
 
         private static ErrorCatalog LoadEmbedded()
@@ -248,7 +266,31 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             ProbeChecks = c.ProbeChecks,
             ProbeRemediation = c.ProbeRemediation,
             OtherServerRemediation = c.OtherServerRemediation,
+            OtherServerChecks = c.OtherServerChecks,
+            OtherServerDocumentationUrl = c.OtherServerDocumentationUrl,
+            ExchangeOnly = c.ExchangeOnly == true,
         };
+
+        private static ServerSignature ToServer(ServerFile f)
+        {
+            string id = f.Id ?? throw Invalid("a server signature has no id");
+            string pattern = f.Pattern ?? throw Invalid($"server signature '{id}' has no pattern");
+            var regex = new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, MatchTimeout);
+            string example = f.Example ?? throw Invalid($"server signature '{id}' has no example");
+            // The example is a real reply from the signature's source: a pattern that does not match it is a broken entry.
+            if (!regex.IsMatch(example))
+            {
+                throw Invalid($"server signature '{id}': the pattern does not match its own example");
+            }
+
+            bool host = f.Marks switch
+            {
+                "reply" => false,
+                "host" => true,
+                _ => throw Invalid($"server signature '{id}': marks must be reply or host, not '{f.Marks}'"),
+            };
+            return new ServerSignature(id, f.Name ?? throw Invalid($"server signature '{id}' has no name"), f.ExchangeOnline, regex, f.Reference ?? throw Invalid($"server signature '{id}' has no reference"), example) { MarksHost = host };
+        }
 
         private static CatalogEntry ToEntry(EntryFile e, Dictionary<string, CauseDefinition> causes)
         {
@@ -428,8 +470,53 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// </summary>
         public string? OtherServerRemediation { get; internal set; }
 
+        /// <summary>What to check for a server that is not Exchange Online, where the Exchange Online checks (sign-in logs, Get-User) do not apply.</summary>
+        public string? OtherServerChecks { get; internal set; }
+
+        /// <summary>A page about the cause that is not about Exchange Online (the RFC, usually), for another server.</summary>
+        public string? OtherServerDocumentationUrl { get; internal set; }
+
+        /// <summary>
+        /// True for a cause that only Exchange Online or Microsoft Entra can produce (a tenant or mailbox setting, an
+        /// authentication policy, Entra's sign-in rules): a generic reading never offers it for a reply that another
+        /// server sent.
+        /// </summary>
+        public bool ExchangeOnly { get; internal set; }
+
         /// <summary>The variant in force at <paramref name="when"/>, if any.</summary>
         public CauseVariant? VariantAt(DateTimeOffset when) => Variants.FirstOrDefault(v => v.IsInForceAt(when));
+    }
+
+    /// <summary>Words or a marker in a reply that tell which server sent it.</summary>
+    public sealed class ServerSignature
+    {
+        internal ServerSignature(string id, string name, bool exchangeOnline, Regex pattern, string reference, string example)
+        {
+            Id = id;
+            Name = name;
+            ExchangeOnline = exchangeOnline;
+            Pattern = pattern;
+            Reference = reference;
+            Example = example;
+        }
+
+        /// <summary>The signature's id, e.g. EXIM.</summary>
+        public string Id { get; }
+        /// <summary>The server's name as findings show it, e.g. Exim.</summary>
+        public string Name { get; }
+        /// <summary>True for Exchange Online's own markers.</summary>
+        public bool ExchangeOnline { get; }
+        /// <summary>
+        /// True when the signature is the host name the client was set to (smtp.office365.com), which says where the client
+        /// meant to go; false when it is in the server's own reply (its words, its diagnostic tail), which says who answered.
+        /// </summary>
+        public bool MarksHost { get; internal set; }
+        /// <summary>The pattern (case-insensitive).</summary>
+        public Regex Pattern { get; }
+        /// <summary>Where the wording comes from: the server's source or documentation, or a public thread quoting it.</summary>
+        public string Reference { get; }
+        /// <summary>A real reply that carries the signature.</summary>
+        public string Example { get; }
     }
 
     /// <summary>A note for a probe that worked, with wording that changes with the date (the basic-auth retirement).</summary>

@@ -1,0 +1,150 @@
+using System;
+using System.Globalization;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+
+namespace SmtpAuthTroubleshooter.Engine.Diagnosis
+{
+    /// <summary>
+    /// The server a reply came from, where the evidence shows it: a Test-SmtpAuth result knows the host it probed; pasted
+    /// text shows it through the server's own words or markers (the catalog's server signatures: Exim's "Incorrect
+    /// authentication data", Postfix's "Error: authentication failed:", Gmail's "gsmtp"...). A reply from a server that is
+    /// not Exchange Online gets that server's fix, not Exchange Online's settings.
+    /// </summary>
+    public sealed class ReplyServer
+    {
+        internal ReplyServer(string name, bool exchangeOnline, int? port, string basis, bool fromText)
+        {
+            Name = name;
+            ExchangeOnline = exchangeOnline;
+            Port = port;
+            Basis = basis;
+            FromText = fromText;
+        }
+
+        /// <summary>The server's name as findings show it (a host name for a probe, e.g. "Exim" or "Gmail" for text).</summary>
+        public string Name { get; }
+
+        /// <summary>True when the server is Exchange Online.</summary>
+        public bool ExchangeOnline { get; }
+
+        /// <summary>The port, where known (a probe).</summary>
+        public int? Port { get; }
+
+        /// <summary>How the server is known, as a sentence for the evidence.</summary>
+        public string Basis { get; }
+
+        /// <summary>True when the server was read from the text (a signature), not from a probe.</summary>
+        public bool FromText { get; }
+
+        /// <summary>
+        /// The server the text names through a signature, or null when it names none. Exchange Online's reply markers win
+        /// (its diagnostic tail, its own wording): a relay's log that quotes Exchange Online's reply is Exchange Online's
+        /// reply, whatever else the log shows. When the text names Exchange Online's host but the reply carries another
+        /// server's own words, that other server answered in Exchange Online's place (<see cref="Intercepted"/>): a hosting
+        /// provider or a firewall that redirects outbound SMTP.
+        /// </summary>
+        public static ReplyServer? FromTextOf(ErrorCatalog catalog, string text)
+        {
+            if (catalog is null)
+            {
+                throw new ArgumentNullException(nameof(catalog));
+            }
+
+            if (string.IsNullOrEmpty(text))
+            {
+                return null;
+            }
+
+            (ServerSignature Signature, string Words)? exchangeHost = null, otherReply = null, otherHost = null;
+            foreach (ServerSignature s in catalog.Servers)
+            {
+                string? words = MatchOf(s, text);
+                if (words is null)
+                {
+                    continue;
+                }
+
+                if (s.ExchangeOnline && !s.MarksHost)
+                {
+                    return new ReplyServer(s.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The reply carries Exchange Online's marker ('{0}').", words), fromText: true);
+                }
+
+                if (s.ExchangeOnline)
+                {
+                    exchangeHost ??= (s, words);
+                }
+                else if (s.MarksHost)
+                {
+                    otherHost ??= (s, words);
+                }
+                else
+                {
+                    otherReply ??= (s, words);
+                }
+            }
+
+            if (exchangeHost is { } target && otherReply is { } answered)
+            {
+                return new ReplyServer(answered.Signature.Name, false, null,
+                    string.Format(CultureInfo.InvariantCulture, "The client was set to Exchange Online ('{0}'), but the reply is {1}'s own wording ('{2}'), not Exchange Online's: {1} answered in its place.", target.Words, answered.Signature.Name, answered.Words),
+                    fromText: true) { Intercepted = true };
+            }
+
+            if (exchangeHost is { } exchange)
+            {
+                return new ReplyServer(exchange.Signature.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The text names Exchange Online's host ('{0}').", exchange.Words), fromText: true);
+            }
+
+            if (otherReply is { } reply)
+            {
+                return new ReplyServer(reply.Signature.Name, false, null,
+                    string.Format(CultureInfo.InvariantCulture, "The reply is {0}'s, not Exchange Online's: the text carries {0}'s own words or marker ('{1}').", reply.Signature.Name, reply.Words), fromText: true);
+            }
+
+            // A host name the client was set to: the name itself is the server's name in the findings (smtp.mailbox.org).
+            return otherHost is { } host
+                ? new ReplyServer(host.Words, false, null,
+                    string.Format(CultureInfo.InvariantCulture, "The client was set to {0} ({1}), not to Exchange Online.", host.Words, host.Signature.Name), fromText: true)
+                : null;
+        }
+
+        /// <summary>
+        /// True when the client was set to Exchange Online's host but another server's reply came back: something between
+        /// them (a hosting provider's outbound SMTP redirection, a firewall) answered in Exchange Online's place.
+        /// </summary>
+        public bool Intercepted { get; private set; }
+
+        /// <summary>A probe of a server that is not Exchange Online.</summary>
+        internal static ReplyServer ForProbe(string? server, int? port) =>
+            new ReplyServer(server ?? "the server", false, port,
+                string.Format(CultureInfo.InvariantCulture, "The probe talked to {0}, which is not Exchange Online.", server ?? "a server"), fromText: false);
+
+        /// <summary>Fills {server}, {port} and {phase} in a catalog text for this server.</summary>
+        internal string Fill(string text, SmtpPhase phase)
+        {
+            string filled = Port is int port
+                ? text.Replace("{port}", port.ToString(CultureInfo.InvariantCulture))
+                : text.Replace("{server}:{port}", "{server}").Replace("{port}", "its submission port");
+            return filled.Replace("{server}", Name).Replace("{phase}", phase.ToString());
+        }
+
+        private static string? MatchOf(ServerSignature s, string text)
+        {
+            try
+            {
+                System.Text.RegularExpressions.Match m = s.Pattern.Match(text);
+                if (!m.Success)
+                {
+                    return null;
+                }
+
+                string words = m.Value.Trim();
+                return words.Length > 80 ? words.Substring(0, 80) + "..." : words;
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            {
+                return null;
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using SmtpAuthTroubleshooter.Engine.Diagnosis;
+using SmtpAuthTroubleshooter.Engine.Knowledge;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// Which server a pasted reply came from (ErrorCatalog.json "servers"), and what the resolver makes of it. Before, a
+    /// reply that shows it came from Exim, Postfix, Gmail or Amazon SES got Exchange Online's advice: "the UPN as user
+    /// name", Entra sign-in logs, Microsoft's pages, and "Exchange reports an unspecified account problem" among the
+    /// readings. Every text below is a real reply as a public thread or our own peers (tests/Peers) show it.
+    /// </summary>
+    public class ReplyServerTests
+    {
+        private static readonly DateTimeOffset Now = new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
+
+        // PHPMailer/PHPMailer#313: the client was set to smtp.office365.com:587; the hosting provider's Exim answered. The
+        // two base64 lines the client sent (user name and password) are left out here.
+        private const string InterceptedByExim =
+            "Connection: opening to smtp.office365.com:587, t=800, opt=array ()\n" +
+            "Connection: opened\n" +
+            "SERVER -> CLIENT: 220-ns17.admintekcr.net ESMTP Exim 4.84 #2 Mon, 10 Nov 2014 11:08:29 -0600 220-We do not authorize the use of this system to transport unsolicited, 220 and/or bulk e-mail.\n" +
+            "CLIENT -> SERVER: AUTH LOGIN\n" +
+            "SERVER -> CLIENT: 535 Incorrect authentication data\n" +
+            "SMTP ERROR: Password command failed: 535 Incorrect authentication data\n" +
+            "SMTP connect() failed.";
+
+        public static IEnumerable<object?[]> Texts() => new[]
+        {
+            // text, source, the server's name (null: the text names none), Exchange Online, intercepted
+            new object?[] { "Error: Invalid login: 535 5.7.3 Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]", "nodemailer/nodemailer#1071", "Exchange Online", true, false },
+            new object?[] { "Sep 28 13:03:50 relay postfix/smtp[17059]: 9BDCBA19EA: SASL authentication failed; server smtp.office365.com[40.99.150.50] said: 535 5.7.3 Authentication unsuccessful [FR3P281CA0094.DEUP281.PROD.OUTLOOK.COM]", "tarickb/sasl-xoauth2#43", "Exchange Online", true, false },
+            new object?[] { "SMTPAuthenticationError: (535, 'Incorrect authentication data')", "fgeek/pyfiscan#5", "Exim", false, false },
+            new object?[] { "Mail Error on Auth: 535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6", "xhit/go-simple-mail#69", "Postfix", false, false },
+            // lettre (Rust) appends its own " - Authentication credentials invalid" for any 535: Gmail's marker decides.
+            new object?[] { "[2025-07-07 19:40:48.918][vaultwarden::mail][ERROR] SMTP 5xx error: permanent error (535): 5.7.8 Username and Password not accepted. For more information, go to5.7.8  https://support.google.com/mail/?p=BadCredentials ffacd0b85a97d-3b47030bd4dsm10815241f8f.7 - gsmtp - Authentication credentials invalid", "dani-garcia/vaultwarden#6038", "Gmail", false, false },
+            new object?[] { "535 Authentication Credentials Invalid", "knadh/listmonk#2160", "Amazon SES", false, false },
+            new object?[] { "535 5.7.8 Authentication credentials invalid", "tests/Peers/aiosmtpd (aiosmtpd 1.4.3)", "aiosmtpd", false, false },
+            new object?[] { "Error: Invalid login: 535 5.7.0 (#AUTH005) Too many bad auth attempts.", "nodemailer/nodemailer#1112", "Yahoo Mail", false, false },
+            new object?[] { "> AUTH PLAIN\n< 535 Login Fail. Please enter your authorization code to login. More information in http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=28&&no=1001256", "curl/curl#5321", "QQ Mail", false, false },
+            new object?[] { "Net::SMTPAuthenticationError: 535 5.7.0 Mailgun is not loving your login or password", "pivorakmeetup/pivorak-web-app#712", "Mailgun", false, false },
+            new object?[] { "2024-05-02 13:06:37,804 - WARNING - Connection error while submitting email to smtp.mailbox.org. Reason: SMTP AUTH extension not supported by server.", "dgtlmoon/changedetection.io#2342", "smtp.mailbox.org", false, false },
+            new object?[] { InterceptedByExim, "PHPMailer/PHPMailer#313", "Exim", false, true },
+            // Nothing in these says which server answered: a bare 5.7.3 is also on-premises Exchange's (and Exchange Online's before its tail).
+            new object?[] { "SMTP -> ERROR: Password not accepted from server: 535 5.7.3 Authentication unsuccessful ", "mamont77/skillspeople#158", null, null, null },
+            new object?[] { "Failed to send test alert.: failed to send notification to email addresses: organizationemailaddress: 535 Authentication failed", "grafana (corpus row)", null, null, null },
+        };
+
+        [Theory]
+        [MemberData(nameof(Texts))]
+        public void The_text_names_the_server_that_answered(string text, string source, string? name, bool? exchangeOnline, bool? intercepted)
+        {
+            ReplyServer? server = ReplyServer.FromTextOf(ErrorCatalog.Embedded, text);
+            if (name is null)
+            {
+                Assert.True(server is null, source + ": read as " + server?.Name);
+                return;
+            }
+
+            Assert.NotNull(server);
+            Assert.Equal(name, server!.Name);
+            Assert.Equal(exchangeOnline, server.ExchangeOnline);
+            Assert.Equal(intercepted, server.Intercepted);
+        }
+
+        private static IReadOnlyList<SmtpAuthFinding> Resolve(string text, SmtpAuthMethod method = SmtpAuthMethod.Unknown) =>
+            new SmtpAuthErrorResolver(clock: () => Now).Resolve(new ErrorEvidence(text) { AuthMethod = method });
+
+        private static readonly Regex s_exchangeAdvice = new Regex(@"sign-in log|\bUPN\b|UserPrincipalName|Get-User|Set-CASMailbox|smtp\.office365\.com|Entra", RegexOptions.IgnoreCase);
+
+        [Theory]
+        [InlineData("SMTPAuthenticationError: (535, 'Incorrect authentication data')", "Exim")]
+        [InlineData("ERROR: 535-5.7.8 Username and Password not accepted. Learn more at\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials d1sm3563985eje.26 - gsmtp\n", "Gmail")]
+        [InlineData("Authenticator LOGIN returned Expected response code 235 but got code \"535\", with message \"535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6 \".", "Postfix")]
+        [InlineData("Net::SMTPAuthenticationError: 535 Authentication Credentials Invalid", "Amazon SES")]
+        public void Another_servers_refusal_gets_that_servers_fix_not_Exchange_Onlines(string text, string server)
+        {
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve(text);
+            SmtpAuthFinding top = findings[0];
+            Assert.Equal("InvalidCredentials", top.CauseId);
+            Assert.Equal(Verdict.Likely, top.Verdict);
+            Assert.Contains(server, top.Remediation, StringComparison.Ordinal);
+            Assert.Contains(server + "'s", top.Evidence, StringComparison.Ordinal);
+            foreach (SmtpAuthFinding f in findings.Where(f => f.Verdict != Verdict.RuledOut))
+            {
+                Assert.False(s_exchangeAdvice.IsMatch(f.Remediation + " " + f.Checks), f.CauseId + " gives Exchange Online's advice for " + server + ": " + f.Remediation + " | " + f.Checks);
+                Assert.Null(f.RemediationCommand);
+                Assert.DoesNotContain("learn.microsoft.com", f.DocumentationUrl ?? string.Empty, StringComparison.Ordinal);
+            }
+        }
+
+        [Fact]
+        public void A_generic_reading_never_offers_an_Exchange_setting_for_another_servers_reply()
+        {
+            // GENERIC_AUTH_REFUSED offers AccountIssue ("Exchange reports an unspecified account problem") for any 535.
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve("SMTPAuthenticationError: (535, 'Incorrect authentication data')");
+            SmtpAuthFinding account = Assert.Single(findings, f => f.CauseId == "AccountIssue");
+            Assert.Equal(Verdict.RuledOut, account.Verdict);
+            Assert.StartsWith("Not this cause: it is an Exchange Online or Microsoft Entra setting.", account.Evidence, StringComparison.Ordinal);
+            foreach (SmtpAuthFinding f in findings.Where(f => ErrorCatalog.Embedded.Causes[f.CauseId].ExchangeOnly))
+            {
+                Assert.Equal(Verdict.RuledOut, f.Verdict);
+            }
+
+            // The same refusal with nothing that names the server keeps the reading.
+            Assert.Contains(Resolve("535 Authentication failed"), f => f.CauseId == "AccountIssue" && f.Verdict == Verdict.Possible);
+        }
+
+        [Fact]
+        public void A_reply_that_a_specific_entry_reads_for_another_server_keeps_its_cause()
+        {
+            // Gmail's "Please log in via your web browser" is an account problem at Gmail (GMAIL_WEB_LOGIN, a text entry):
+            // the server rule only rules out generic guesses.
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve("SMTPAuthenticationError: (534, b'5.7.9 Please log in with your web browser and then try again. Learn more at\\n5.7.9  https://support.google.com/mail/?p=WebLoginRequired w1sm1234 - gsmtp')");
+            Assert.Equal("AccountIssue", findings[0].CauseId);
+            Assert.NotEqual(Verdict.RuledOut, findings[0].Verdict);
+        }
+
+        [Fact]
+        public void Exchange_Onlines_own_reply_keeps_Exchange_Onlines_advice()
+        {
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve("Error: Invalid login: 535 5.7.3 Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]", SmtpAuthMethod.Basic);
+            SmtpAuthFinding credentials = findings.First(f => f.CauseId == "InvalidCredentials");
+            Assert.Contains("Sign-in logs", credentials.Checks, StringComparison.Ordinal);
+            Assert.Contains("UPN", credentials.Remediation, StringComparison.Ordinal);
+            Assert.DoesNotContain(findings, f => f.Evidence.Contains("not Exchange Online's", StringComparison.Ordinal));
+        }
+
+        [Fact]
+        public void Exchange_Onlines_host_with_another_servers_reply_is_an_intercepted_submission()
+        {
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve(InterceptedByExim);
+            SmtpAuthFinding top = findings[0];
+            Assert.Equal("SubmissionIntercepted", top.CauseId);
+            Assert.Equal(Verdict.Likely, top.Verdict);
+            Assert.Contains("smtp.office365.com", top.Evidence, StringComparison.Ordinal);
+            Assert.Contains("Exim", top.Evidence, StringComparison.Ordinal);
+            Assert.Equal(535, top.ReplyCode);
+            // What Exim said about the password is about a server the client never meant to use: no longer the likely cause.
+            Assert.DoesNotContain(findings.Skip(1), f => f.Verdict == Verdict.Likely || f.Verdict == Verdict.Confirmed);
+        }
+
+        [Fact]
+        public void A_probe_of_Exchange_Online_is_never_read_as_another_server_by_its_text()
+        {
+            // The caller (Test-SmtpAuth) says the endpoint was Exchange Online: the probe's facts decide, not the words.
+            var evidence = new ErrorEvidence("535 5.7.3 Authentication unsuccessful") { AuthMethod = SmtpAuthMethod.Basic, ExchangeOnlineEndpoint = true };
+            IReadOnlyList<SmtpAuthFinding> findings = new SmtpAuthErrorResolver(clock: () => Now).Resolve(evidence);
+            Assert.Contains("Sign-in logs", findings.First(f => f.CauseId == "InvalidCredentials").Checks, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void The_callers_evidence_is_not_changed()
+        {
+            var evidence = new ErrorEvidence("SMTPAuthenticationError: (535, 'Incorrect authentication data')");
+            new SmtpAuthErrorResolver(clock: () => Now).Resolve(evidence);
+            Assert.Null(evidence.OtherServer);
+        }
+
+        [Fact]
+        public void When_every_reading_is_an_Exchange_setting_the_answer_says_the_text_is_not_known()
+        {
+            // A catalog in which the only reading of a bare 535 is Exchange-only: for Exim's reply nothing is left, and the
+            // answer must not be an empty list or only RuledOut findings.
+            JsonNode catalog = JsonNode.Parse(CorroborationRuleTests.EmbeddedText())!;
+            catalog["causes"]!["InvalidCredentials"]!["exchangeOnly"] = true;
+            catalog["causes"]!["OAuthTokenRejected"]!["exchangeOnly"] = true;
+            catalog["causes"]!["AuthNotAdvertised"]!["exchangeOnly"] = true;
+            ErrorCatalog strict = ErrorCatalog.Parse(catalog.ToJsonString());
+            IReadOnlyList<SmtpAuthFinding> findings = new SmtpAuthErrorResolver(strict, () => Now).Resolve(new ErrorEvidence("SMTPAuthenticationError: (535, 'Incorrect authentication data')"));
+            SmtpAuthFinding unknown = Assert.Single(findings, f => f.Verdict != Verdict.RuledOut);
+            Assert.Equal("Unrecognized", unknown.CauseId);
+            Assert.Contains("Exim", unknown.Remediation, StringComparison.Ordinal);
+        }
+
+        // ---- The data: every signature is sourced and matches its own example; the other-server texts are complete. ----
+
+        [Fact]
+        public void Every_signature_has_a_public_source_and_matches_its_example()
+        {
+            Assert.NotEmpty(ErrorCatalog.Embedded.Servers);
+            foreach (ServerSignature s in ErrorCatalog.Embedded.Servers)
+            {
+                Assert.StartsWith("https://", s.Reference, StringComparison.Ordinal);
+                Assert.Matches(s.Pattern, s.Example);
+            }
+        }
+
+        [Fact]
+        public void A_signature_that_misses_its_own_example_is_refused()
+        {
+            JsonNode catalog = JsonNode.Parse(CorroborationRuleTests.EmbeddedText())!;
+            catalog["servers"]![0]!["example"] = "250 OK";
+            var ex = Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(catalog.ToJsonString()));
+            Assert.Equal("ErrorCatalogInvalid", ex.ErrorId);
+            Assert.Contains("does not match its own example", ex.Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void No_other_server_signature_matches_an_Exchange_Online_reply()
+        {
+            // Exchange Online's own wordings (the catalog's reply entries' examples in CatalogCases are many; these are the
+            // forms users post most), with and without the tail: none may read as another server.
+            string[] exchange =
+            {
+                "535 5.7.3 Authentication unsuccessful [SN4PR0601CA0002.namprd06.prod.outlook.com]",
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information. [MW4PR04CA0123.namprd04.prod.outlook.com 2024-10-10T21:50:33.251Z 08DCE8B7F8D4A3B1]",
+                "530 5.7.57 Client not authenticated to send mail. [BN0PR04CA0112.namprd04.prod.outlook.com]",
+                "504 5.7.4 Unrecognized authentication type [DM6PR02CA0095.namprd02.prod.outlook.com]",
+                "451 4.7.0 Temporary server error. Please try again later. PRX4",
+                "220 VI1PR08CA0095.outlook.office365.com Microsoft ESMTP MAIL Service ready at Wed, 24 Jan 2018 07:08:16 +0000",
+                "535 5.7.3 Authentication unsuccessful",
+            };
+            foreach (string reply in exchange)
+            {
+                foreach (ServerSignature s in ErrorCatalog.Embedded.Servers.Where(s => !s.ExchangeOnline))
+                {
+                    Assert.False(s.Pattern.IsMatch(reply), s.Id + " matches Exchange Online's " + reply);
+                }
+            }
+        }
+
+        private static readonly Regex s_exchangeWords = new Regex(@"sign-in log|\bGet-\w|\bSet-\w|Exchange Online|office365|Entra|\bUPN\b", RegexOptions.IgnoreCase);
+
+        [Fact]
+        public void Every_cause_another_server_can_produce_has_its_own_other_server_texts()
+        {
+            foreach (CauseDefinition cause in ErrorCatalog.Embedded.Causes.Values)
+            {
+                string ownText = cause.Remediation + " " + cause.Checks;
+                if (cause.ExchangeOnly)
+                {
+                    Assert.True(cause.OtherServerRemediation is null && cause.OtherServerChecks is null, cause.Id + " is Exchange-only and has other-server texts");
+                    continue;
+                }
+
+                if (cause.Id == "SubmissionIntercepted" || !s_exchangeWords.IsMatch(ownText))
+                {
+                    continue;
+                }
+
+                Assert.True(cause.OtherServerRemediation is not null && cause.OtherServerChecks is not null && cause.OtherServerDocumentationUrl is not null,
+                    cause.Id + " speaks of Exchange Online or Entra but has no remediation, checks and page for another server");
+                Assert.False(s_exchangeWords.IsMatch(cause.OtherServerRemediation + " " + cause.OtherServerChecks), cause.Id + "'s other-server texts speak of Exchange Online");
+            }
+        }
+    }
+}
