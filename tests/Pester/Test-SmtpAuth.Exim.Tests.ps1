@@ -378,6 +378,25 @@ Describe 'Test-SmtpAuth against Exim 4.96' -Tag Probe, Peer {
             Assert-OtherServerAdvice (Resolve-Findings $r.ReplyText) -Named 'Exim'
         }
 
+        It 'reads Exim''s greeting on a probe of Exchange Online''s host name as an intercepted submission' {
+            # A hosting provider that redirects outbound port 587 to its own Exim (PHPMailer/PHPMailer#313) hands a probe of
+            # smtp.office365.com Exim's greeting. The probe result below is Exim's, with the host name it would have asked
+            # for (the copy an admin gets from Import-Csv has the same fields); its transcript holds Exim's real greeting.
+            if (Skip-IfUnavailable) { return }
+            $r = Test-SmtpAuth -Credential (New-WrongCredential).Credential -Port $script:Peer.startTlsPort @script:Common
+            $r.Transcript | Should -Match '(?m)^S: 220 \S+ ESMTP Exim 4\.96'
+            $asked = $r | Select-Object * -ExcludeProperty Server, ExchangeOnline
+            $asked | Add-Member Server 'smtp.office365.com'
+            $asked | Add-Member ExchangeOnline $true
+            $findings = Resolve-Findings $asked
+            $findings[0].CauseId | Should -BeExactly 'SubmissionIntercepted'
+            $findings[0].Evidence | Should -Match 'ESMTP Exim 4\.96'
+            @($findings | Select-Object -Skip 1 | Where-Object { "$($_.Verdict)" -in 'Likely', 'Confirmed' }) | Should -BeNullOrEmpty
+
+            # The same result as it is (Exim probed as Exim) is not an interception.
+            (Resolve-Findings $r).CauseId | Should -Not -Contain 'SubmissionIntercepted'
+        }
+
         It 'gives Exim''s own advice for ''503 AUTH command used when not advertised'' pasted from its log' {
             # The probe never sends AUTH where none was advertised, so this reply is the one tests/Peers/exim/Peer.Tests.ps1
             # gets from this Exim with a raw socket client.

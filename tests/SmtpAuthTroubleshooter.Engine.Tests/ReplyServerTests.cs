@@ -145,6 +145,50 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.DoesNotContain(findings.Skip(1), f => f.Verdict == Verdict.Likely || f.Verdict == Verdict.Confirmed);
         }
 
+        private static IReadOnlyList<SmtpAuthFinding> ResolveProbe(string text, SmtpPhase phase, string? greeting, bool exchangeOnline = true)
+        {
+            var facts = new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = phase, Port = 587, ExchangeOnline = exchangeOnline, StartTlsOffered = true, CertificatePresented = true, Greeting = greeting };
+            var evidence = new ErrorEvidence(text)
+            {
+                AuthMethod = SmtpAuthMethod.Basic, FailedPhase = phase, FromProbe = true, Server = "smtp.office365.com", Port = 587,
+                ExchangeOnlineEndpoint = exchangeOnline, Probe = facts,
+            };
+            return new SmtpAuthErrorResolver(clock: () => Now).Resolve(evidence);
+        }
+
+        private const string NameMismatch = "The server certificate did not validate (RemoteCertificateNameMismatch); the credentials were not sent.";
+
+        [Fact]
+        public void A_probe_of_Exchange_Onlines_host_that_another_server_greets_is_an_intercepted_submission()
+        {
+            // PHPMailer/PHPMailer#313's greeting, as a probe of smtp.office365.com would log it: the hosting provider's Exim.
+            IReadOnlyList<SmtpAuthFinding> findings = ResolveProbe(NameMismatch, SmtpPhase.Tls, "ns17.admintekcr.net ESMTP Exim 4.84 #2 Mon, 10 Nov 2014 11:08:29 -0600");
+            Assert.Equal("SubmissionIntercepted", findings[0].CauseId);
+            Assert.Equal(Verdict.Likely, findings[0].Verdict);
+            Assert.Contains("ESMTP Exim", findings[0].Evidence, StringComparison.Ordinal);
+            Assert.Contains("Exim answered in its place", findings[0].Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain(findings.Skip(1), f => f.Verdict == Verdict.Likely);
+
+            // A firewall's SMTP inspection that masks the greeting: no server named, still not Exchange Online.
+            IReadOnlyList<SmtpAuthFinding> masked = ResolveProbe(NameMismatch, SmtpPhase.Tls, "*************************0*2******0***********************2002*******2002*******2**0");
+            Assert.Equal("SubmissionIntercepted", masked[0].CauseId);
+            Assert.Contains("another server answered", masked[0].Evidence, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_probe_that_Exchange_Online_greets_is_not_intercepted()
+        {
+            // PHPMailer/PHPMailer#2194's greeting from smtp.office365.com.
+            IReadOnlyList<SmtpAuthFinding> findings = ResolveProbe("535 5.7.3 Authentication unsuccessful", SmtpPhase.Auth, "HK0PR01CA0063.outlook.office365.com Microsoft ESMTP MAIL Service ready at Sun, 15 Nov 2020 13:08:20 +0000");
+            Assert.DoesNotContain(findings, f => f.CauseId == "SubmissionIntercepted");
+            Assert.Contains("Sign-in logs", findings.First(f => f.CauseId == "InvalidCredentials").Checks, StringComparison.Ordinal);
+
+            // No greeting seen (the connection failed first): nothing to say about who would have answered.
+            Assert.DoesNotContain(ResolveProbe("Connection refused", SmtpPhase.Connect, null), f => f.CauseId == "SubmissionIntercepted");
+            // Another server's greeting on a server that is not Exchange Online is just that server.
+            Assert.DoesNotContain(ResolveProbe(NameMismatch, SmtpPhase.Tls, "mail.example.net ESMTP Exim 4.96", exchangeOnline: false), f => f.CauseId == "SubmissionIntercepted");
+        }
+
         [Fact]
         public void A_probe_of_Exchange_Online_is_never_read_as_another_server_by_its_text()
         {

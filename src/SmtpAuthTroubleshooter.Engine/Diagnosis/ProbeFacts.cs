@@ -41,6 +41,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The AUTH mechanisms advertised where the probe was when it stopped: after TLS if the session was encrypted, else before.</summary>
         public string? AuthMechanisms => TlsInForce ? AuthMechanismsAfterTls : AuthMechanismsBeforeTls;
 
+        /// <summary>The server's 220 greeting (its first line, without the code), where the probe got one.</summary>
+        public string? Greeting { get; set; }
+
         /// <summary>The SASL mechanism the probe used, where it got that far.</summary>
         public string? Mechanism { get; set; }
     }

@@ -114,6 +114,36 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// </summary>
         public bool Intercepted { get; private set; }
 
+        /// <summary>
+        /// A probe of Exchange Online's host name that another server answered: the greeting is not Exchange Online's
+        /// ("&lt;host&gt;.outlook.office365.com Microsoft ESMTP MAIL Service ready"), so something in between (a hosting
+        /// provider's outbound SMTP redirection, a firewall's SMTP inspection that masks the greeting) took the connection.
+        /// Null when the greeting is Exchange Online's or unknown.
+        /// </summary>
+        internal static ReplyServer? ForInterceptedProbe(ErrorCatalog catalog, string? server, int? port, string? greeting)
+        {
+            if (string.IsNullOrWhiteSpace(greeting) || greeting!.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                return null;
+            }
+
+            ServerSignature? named = null;
+            foreach (ServerSignature s in catalog.Servers)
+            {
+                if (!s.ExchangeOnline && !s.MarksHost && MatchOf(s, greeting) is not null)
+                {
+                    named = s;
+                    break;
+                }
+            }
+
+            string shown = greeting.Length > 120 ? greeting.Substring(0, 120) + "..." : greeting;
+            string name = named?.Name ?? "the server that answered";
+            return new ReplyServer(name, false, port,
+                string.Format(CultureInfo.InvariantCulture, "The probe asked for {0}, Exchange Online's host, but the greeting is not Exchange Online's ('{1}'): {2} answered in its place.", server ?? "Exchange Online", shown, named?.Name ?? "another server"),
+                fromText: false) { Intercepted = true };
+        }
+
         /// <summary>A probe of a server that is not Exchange Online.</summary>
         internal static ReplyServer ForProbe(string? server, int? port) =>
             new ReplyServer(server ?? "the server", false, port,

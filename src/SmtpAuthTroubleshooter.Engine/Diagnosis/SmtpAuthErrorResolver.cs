@@ -299,7 +299,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             if (evidence.Probe is ProbeFacts probe)
             {
-                return probe.ExchangeOnline ? null : ReplyServer.ForProbe(evidence.Server, evidence.Port);
+                return probe.ExchangeOnline
+                    ? ReplyServer.ForInterceptedProbe(_catalog, evidence.Server, evidence.Port, probe.Greeting)
+                    : ReplyServer.ForProbe(evidence.Server, evidence.Port);
             }
 
             if (evidence.ExchangeOnlineEndpoint)

@@ -70,6 +70,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The AUTH mechanisms advertised after TLS.</summary>
         public string? AuthMechanismsAfterTls { get; set; }
 
+        /// <summary>The server's 220 greeting, read from a probe result's transcript.</summary>
+        public string? Greeting { get; set; }
+
         /// <summary>The SASL mechanism the probe used.</summary>
         public string? Mechanism { get; set; }
 
@@ -161,6 +164,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.AuthMechanismsBeforeTls = NonEmpty(Property(properties, value, "AuthMechanismsBeforeTls"));
                 result.AuthMechanismsAfterTls = NonEmpty(Property(properties, value, "AuthMechanismsAfterTls"));
                 result.Mechanism = NonEmpty(Property(properties, value, "Mechanism"));
+                result.Greeting = GreetingOf(Property(properties, value, "Transcript")?.ToString());
             }
 
             // A live probe result hands over its list; anything else (a copy, a file read back) its joined text.
@@ -181,6 +185,26 @@ namespace SmtpAuthTroubleshooter.Commands
                 _ => null,
             };
             return result;
+        }
+
+        // The server's first 220 line in a probe's transcript ("S: 220 <host> ..."), without the code.
+        private static string? GreetingOf(string? transcript)
+        {
+            if (string.IsNullOrEmpty(transcript))
+            {
+                return null;
+            }
+
+            foreach (string line in transcript!.Split('\n'))
+            {
+                string l = line.TrimEnd('\r');
+                if (l.StartsWith("S: 220", StringComparison.Ordinal) && l.Length > 7 && (l[6] == ' ' || l[6] == '-'))
+                {
+                    return l.Substring(7).Trim();
+                }
+            }
+
+            return null;
         }
 
         private static object? Property(PSObject pso, object baseObject, string name)

@@ -168,6 +168,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         AuthMechanismsBeforeTls = input.AuthMechanismsBeforeTls,
                         AuthMechanismsAfterTls = input.AuthMechanismsAfterTls,
                         Mechanism = input.Mechanism,
+                        Greeting = input.Greeting,
                     }
                     : null,
             };
