@@ -90,7 +90,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         // The file escapes a backslash as \\, a tab as \t and a line break as \n, so that each text is one line.
-        private static string Unescape(string s)
+        internal static string Unescape(string s)
         {
             var sb = new StringBuilder(s.Length);
             for (int i = 0; i < s.Length; i++)

@@ -55,56 +55,60 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 return null;
             }
 
-            (ServerSignature Signature, string Words)? exchangeHost = null, otherReply = null, otherHost = null;
+            (string Name, string Words)? exchangeHost = null, otherReply = null, otherHost = null, foreignCertificate = null;
             foreach (ServerSignature s in catalog.Servers)
             {
-                string? words = MatchOf(s, text);
-                if (words is null)
+                if (MatchOf(s, text) is not { } match)
                 {
                     continue;
                 }
 
-                if (s.ExchangeOnline && !s.MarksHost)
+                if (s.ExchangeOnline && s.Marks == SignatureMarks.Reply)
                 {
-                    return new ReplyServer(s.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The reply carries Exchange Online's marker ('{0}').", words), fromText: true);
+                    return new ReplyServer(s.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The reply carries Exchange Online's marker ('{0}').", match.Words), fromText: true);
                 }
 
                 if (s.ExchangeOnline)
                 {
-                    exchangeHost ??= (s, words);
+                    exchangeHost ??= match;
                 }
-                else if (s.MarksHost)
+                else if (s.Marks == SignatureMarks.Host)
                 {
-                    otherHost ??= (s, words);
+                    otherHost ??= match;
+                }
+                else if (s.Marks == SignatureMarks.Certificate)
+                {
+                    foreignCertificate ??= match;
                 }
                 else
                 {
-                    otherReply ??= (s, words);
+                    otherReply ??= match;
                 }
             }
 
-            if (exchangeHost is { } target && otherReply is { } answered)
+            if (exchangeHost is { } target && (otherReply ?? foreignCertificate) is { } answered)
             {
-                return new ReplyServer(answered.Signature.Name, false, null,
-                    string.Format(CultureInfo.InvariantCulture, "The client was set to Exchange Online ('{0}'), but the reply is {1}'s own wording ('{2}'), not Exchange Online's: {1} answered in its place.", target.Words, answered.Signature.Name, answered.Words),
+                return new ReplyServer(answered.Name, false, null,
+                    string.Format(CultureInfo.InvariantCulture, "The client was set to Exchange Online ('{0}'), but {1} answered in its place ('{2}'), not Exchange Online.", target.Words, answered.Name, answered.Words),
                     fromText: true) { Intercepted = true };
             }
 
             if (exchangeHost is { } exchange)
             {
-                return new ReplyServer(exchange.Signature.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The text names Exchange Online's host ('{0}').", exchange.Words), fromText: true);
+                return new ReplyServer(exchange.Name, true, null, string.Format(CultureInfo.InvariantCulture, "The text names Exchange Online's host ('{0}').", exchange.Words), fromText: true);
             }
 
             if (otherReply is { } reply)
             {
-                return new ReplyServer(reply.Signature.Name, false, null,
-                    string.Format(CultureInfo.InvariantCulture, "The reply is {0}'s, not Exchange Online's: the text carries {0}'s own words or marker ('{1}').", reply.Signature.Name, reply.Words), fromText: true);
+                return new ReplyServer(reply.Name, false, null,
+                    string.Format(CultureInfo.InvariantCulture, "The reply is {0}'s, not Exchange Online's: the text carries {0}'s own words or marker ('{1}').", reply.Name, reply.Words), fromText: true);
             }
 
             // A host name the client was set to: the name itself is the server's name in the findings (smtp.mailbox.org).
+            // A certificate of another host, with no host named, says nothing about which server was meant.
             return otherHost is { } host
                 ? new ReplyServer(host.Words, false, null,
-                    string.Format(CultureInfo.InvariantCulture, "The client was set to {0} ({1}), not to Exchange Online.", host.Words, host.Signature.Name), fromText: true)
+                    string.Format(CultureInfo.InvariantCulture, "The client was set to {0}, not to Exchange Online.", host.Words), fromText: true)
                 : null;
         }
 
@@ -130,7 +134,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             ServerSignature? named = null;
             foreach (ServerSignature s in catalog.Servers)
             {
-                if (!s.ExchangeOnline && !s.MarksHost && MatchOf(s, greeting) is not null)
+                if (!s.ExchangeOnline && s.Marks == SignatureMarks.Reply && MatchOf(s, greeting) is not null)
                 {
                     named = s;
                     break;
@@ -158,7 +162,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return filled.Replace("{server}", Name).Replace("{phase}", phase.ToString());
         }
 
-        private static string? MatchOf(ServerSignature s, string text)
+        // The signature's match: the server's name (the pattern's "server" group where it has one, such as the name on
+        // another host's certificate; else the signature's name) and the words that matched, cut for the evidence.
+        private static (string Name, string Words)? MatchOf(ServerSignature s, string text)
         {
             try
             {
@@ -169,7 +175,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 }
 
                 string words = m.Value.Trim();
-                return words.Length > 80 ? words.Substring(0, 80) + "..." : words;
+                System.Text.RegularExpressions.Group named = m.Groups["server"];
+                return (named.Success && named.Value.Length > 0 ? named.Value : s.Name, words.Length > 80 ? words.Substring(0, 80) + "..." : words);
             }
             catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
             {

@@ -283,13 +283,19 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 throw Invalid($"server signature '{id}': the pattern does not match its own example");
             }
 
-            bool host = f.Marks switch
+            SignatureMarks marks = f.Marks switch
             {
-                "reply" => false,
-                "host" => true,
-                _ => throw Invalid($"server signature '{id}': marks must be reply or host, not '{f.Marks}'"),
+                "reply" => SignatureMarks.Reply,
+                "host" => SignatureMarks.Host,
+                "certificate" => SignatureMarks.Certificate,
+                _ => throw Invalid($"server signature '{id}': marks must be reply, host or certificate, not '{f.Marks}'"),
             };
-            return new ServerSignature(id, f.Name ?? throw Invalid($"server signature '{id}' has no name"), f.ExchangeOnline, regex, f.Reference ?? throw Invalid($"server signature '{id}' has no reference"), example) { MarksHost = host };
+            if (marks == SignatureMarks.Certificate && f.ExchangeOnline)
+            {
+                throw Invalid($"server signature '{id}': a certificate signature marks another host's certificate, so it cannot be Exchange Online's");
+            }
+
+            return new ServerSignature(id, f.Name ?? throw Invalid($"server signature '{id}' has no name"), f.ExchangeOnline, regex, f.Reference ?? throw Invalid($"server signature '{id}' has no reference"), example) { Marks = marks };
         }
 
         private static CatalogEntry ToEntry(EntryFile e, Dictionary<string, CauseDefinition> causes)
@@ -507,16 +513,31 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// <summary>True for Exchange Online's own markers.</summary>
         public bool ExchangeOnline { get; }
         /// <summary>
-        /// True when the signature is the host name the client was set to (smtp.office365.com), which says where the client
-        /// meant to go; false when it is in the server's own reply (its words, its diagnostic tail), which says who answered.
+        /// What the signature marks: the server's own reply (its words, its diagnostic tail: who answered), the host name
+        /// the client was set to (smtp.office365.com: where it meant to go), or a certificate of another host than the one
+        /// the client asked for (who answered, used only against a host the text names).
         /// </summary>
-        public bool MarksHost { get; internal set; }
+        public SignatureMarks Marks { get; internal set; }
+
+        /// <summary>True when the signature is the host name the client was set to.</summary>
+        public bool MarksHost => Marks == SignatureMarks.Host;
         /// <summary>The pattern (case-insensitive).</summary>
         public Regex Pattern { get; }
         /// <summary>Where the wording comes from: the server's source or documentation, or a public thread quoting it.</summary>
         public string Reference { get; }
         /// <summary>A real reply that carries the signature.</summary>
         public string Example { get; }
+    }
+
+    /// <summary>What a server signature marks.</summary>
+    public enum SignatureMarks
+    {
+        /// <summary>Words or markers in the server's own reply: who answered.</summary>
+        Reply,
+        /// <summary>The host name the client was set to: where it meant to go.</summary>
+        Host,
+        /// <summary>A certificate of another host than the one asked for: who answered, read only against a named host.</summary>
+        Certificate,
     }
 
     /// <summary>A note for a probe that worked, with wording that changes with the date (the basic-auth retirement).</summary>
