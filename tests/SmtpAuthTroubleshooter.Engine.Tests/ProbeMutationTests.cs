@@ -264,6 +264,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task Each_step_is_shown_as_it_starts_not_only_when_the_timer_next_fires()
+        {
+            // A probe that is done well within a second used to show one progress record (the timer's first, at the
+            // start): the steps after it never showed, and on a busy machine a timer held back by a second or more left a
+            // slow step without its countdown (ProbeMutationTests' silent-EHLO case failed that way in a full suite run).
+            using var server = new FakeSmtpServer();
+            server.Start();
+            (SmtpAuthTestResult r, KeepingSink sink) = await Run(Plain(server.Port));
+            Assert.True(r.Succeeded, r.Message);
+            string[] statuses = sink.Progress.Select(p => p.Status).ToArray();
+            foreach (string step in new[] { string.Format(System.Globalization.CultureInfo.InvariantCulture, "Connecting to 127.0.0.1:{0}", server.Port), "EHLO", "AUTH" })
+            {
+                Assert.Contains(step, statuses);
+            }
+
+            // On entry the countdown shows the whole time limit left (20 s), not a second the timer lost.
+            Assert.Contains(sink.Progress, p => p.Status == "AUTH" && p.Remaining >= 19);
+            Assert.Equal(("Test-SmtpAuth", "Done", 100, (int?)null), sink.Progress.Last());
+        }
+
+        [Fact]
         public async Task A_reply_cut_off_by_the_time_limit_is_quoted_in_the_message_and_noted_in_the_transcript()
         {
             using var server = new ScriptedSmtpServer { Banner = "220-mail.example.test ESMTP\r\n220 and th" }.Start();

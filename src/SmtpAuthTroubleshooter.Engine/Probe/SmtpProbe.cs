@@ -563,8 +563,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         private static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
 
         /// <summary>
-        /// Progress of a probe, once a second: the step it is in and the seconds left before its time limit (issue 9:
-        /// a 30-second wait for a silent server should not look like a hang).
+        /// Progress of a probe, once a second and at once on each new step: the step it is in and the seconds left before
+        /// its time limit (issue 9: a 30-second wait for a silent server should not look like a hang). The record on entry
+        /// to a step does not wait for the timer, which a busy machine can hold back by a second or more.
         /// </summary>
         private sealed class ProbeProgress : IDisposable
         {
@@ -584,6 +585,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 _log = log;
                 _server = server;
                 _port = port;
+                log.PhaseChanged = _ => Tick();
             }
 
             /// <summary>Starts (or restarts) the countdown to a new time limit.</summary>
@@ -613,7 +615,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             {
                 lock (_gate)
                 {
-                    if (_stopped)
+                    // Before Start there is no time limit to count down to.
+                    if (_stopped || _timer is null)
                     {
                         return;
                     }

@@ -84,6 +84,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
         public string Transcript => _transcript.ToString();
 
+        /// <summary>Called with the new phase each time the probe moves on to another step (the progress countdown).</summary>
+        public Action<SmtpPhase>? PhaseChanged { get; set; }
+
         /// <summary>The probe moves the phase itself for the steps MailKit does not log (DNS, TCP, the TLS handshake).</summary>
         public void Enter(SmtpPhase phase)
         {
@@ -96,6 +99,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 {
                     _phaseStart[phase] = now;
                 }
+
+                PhaseChanged?.Invoke(phase);
             }
             else if (!_phaseStart.ContainsKey(phase))
             {
