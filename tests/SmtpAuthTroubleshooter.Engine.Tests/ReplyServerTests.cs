@@ -154,6 +154,20 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.DoesNotContain(findings.Skip(1), f => f.Verdict == Verdict.Likely || f.Verdict == Verdict.Confirmed);
         }
 
+        [Fact]
+        public void After_an_interception_the_other_readings_point_to_Exchange_Online_not_to_the_interceptor()
+        {
+            // freescout#2279: A2 Hosting's certificate came back for smtp.office365.com. "Connect to *.a2hosting.com by a
+            // name its certificate holds" would send the admin to the interceptor; the client meant Exchange Online.
+            IReadOnlyList<SmtpAuthFinding> findings = Resolve("Send error. stream_socket_enable_crypto(): Peer certificate CN=`*.a2hosting.com' did not match expected CN=`smtp.office365.com'. Message-ID:");
+            Assert.Equal("SubmissionIntercepted", findings[0].CauseId);
+            SmtpAuthFinding certificate = Assert.Single(findings, f => f.CauseId == "CertificateValidationFailed");
+            Assert.Equal(Verdict.Possible, certificate.Verdict);
+            Assert.DoesNotContain("a2hosting", certificate.Remediation, StringComparison.Ordinal);
+            Assert.Contains("smtp.office365.com", certificate.Checks, StringComparison.Ordinal);
+            Assert.Contains("*.a2hosting.com's answer, not Exchange Online's", certificate.Evidence, StringComparison.Ordinal);
+        }
+
         private static IReadOnlyList<SmtpAuthFinding> ResolveProbe(string text, SmtpPhase phase, string? greeting, bool exchangeOnline = true)
         {
             var facts = new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = phase, Port = 587, ExchangeOnline = exchangeOnline, StartTlsOffered = true, CertificatePresented = true, Greeting = greeting };

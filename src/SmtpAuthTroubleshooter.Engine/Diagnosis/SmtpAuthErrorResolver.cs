@@ -337,9 +337,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             {
                 // The client meant Exchange Online and another server answered: that is the finding; what the other server
                 // said (a refused password, say) is about a server the client never meant to use, so it stays Possible.
-                foreach (SmtpAuthFinding f in findings.Where(f => f.Verdict == Verdict.Likely))
+                foreach (SmtpAuthFinding f in findings.Where(f => f.Verdict != Verdict.RuledOut))
                 {
-                    f.Verdict = Verdict.Possible;
+                    if (f.Verdict == Verdict.Likely)
+                    {
+                        f.Verdict = Verdict.Possible;
+                    }
+
+                    f.Evidence += string.Format(CultureInfo.InvariantCulture, " This is {0}'s answer, not Exchange Online's: the checks and the fix are Exchange Online's, for when the connection reaches it.", server.Name);
                 }
 
                 SmtpAuthFinding intercepted = FromCause(CauseIds.SubmissionIntercepted, evidence, when);
@@ -516,7 +521,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Evidence = variant?.Evidence ?? string.Empty,
                 Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? cause.Checks,
                 Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? variant?.Remediation ?? cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null ? command : null,
+                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
                 DocumentationUrl = OtherServerDocumentation(evidence, cause),
                 Transient = cause.Transient,
                 CatalogVersion = _catalog.Version,
@@ -720,7 +725,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Evidence = ev.ToString(),
                 Checks = OtherServerText(evidence, c.Cause.OtherServerChecks) ?? c.Cause.Checks,
                 Remediation = WithPlaceholderNote(OtherServerText(evidence, c.Cause.OtherServerRemediation) ?? variant?.Remediation ?? c.Cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null ? command : null,
+                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
                 DocumentationUrl = OtherServerDocumentation(evidence, c.Cause),
                 Transient = c.Cause.Transient,
                 ReplyText = reply?.ToString(),
@@ -763,7 +768,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Evidence = ev.ToString(),
                 Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
                 Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null ? command : null,
+                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
                 DocumentationUrl = OtherServerDocumentation(evidence, cause),
                 Transient = reply?.ReplyCode is >= 400 and < 500,
                 ReplyText = reply?.ToString(),
@@ -786,11 +791,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         // A reply from a server that is not Exchange Online (a probe of another host, or another server's words in the
         // text): that server's fix and checks, where Exchange Online's ("connect to smtp.office365.com:587", "the
         // sign-in logs") would send the admin elsewhere.
+        // An intercepted submission is the exception: the client meant Exchange Online, so once the connection reaches it,
+        // Exchange Online's checks and fixes are the ones that apply ("connect to the interceptor by a name its certificate
+        // holds" would send the admin the wrong way).
         private static string? OtherServerText(ErrorEvidence evidence, string? text) =>
-            evidence.OtherServer is ReplyServer server && text is not null ? server.Fill(text, evidence.FailedPhase) : null;
+            evidence.OtherServer is { Intercepted: false } server && text is not null ? server.Fill(text, evidence.FailedPhase) : null;
 
         private static string? OtherServerDocumentation(ErrorEvidence evidence, CauseDefinition cause) =>
-            evidence.OtherServer is not null && cause.OtherServerDocumentationUrl is string url ? url : cause.DocumentationUrl;
+            evidence.OtherServer is { Intercepted: false } && cause.OtherServerDocumentationUrl is string url ? url : cause.DocumentationUrl;
 
         // RFC 3463 classes and subjects, for a reply the catalog does not know.
         private static string DescribeEnhancedClass(string enhanced)
