@@ -55,6 +55,10 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             new object?[] { "Connection: opening to smtp.exmail.qq.com:587, timeout=300, options=array ()\nConnection: opened\nSERVER -> CLIENT: 220 smtp.qq.com Esmtp QQ Mail Server\nCLIENT -> SERVER: AUTH LOGIN\nSERVER -> CLIENT: 535 Error: authentication failed, system busy\nSMTP ERROR: Password command failed: 535 Error: authentication failed, system busy", "PHPMailer/PHPMailer#1044", "QQ Mail", false, false },
             // Mail.ru adds ": authentication failed" to Exim's words: not Exim's reply, and not a server the catalog knows.
             new object?[] { "Error: AUTH LOGIN failed: '535 Incorrect authentication data: authentication failed", "muquit/mailsend#74", null, null, null },
+            // On-premises Exchange shows itself by its EHLO (NTLM, X-ANONYMOUSTLS; Exchange Online offers LOGIN XOAUTH2) or by
+            // its greeting on a host that is not Microsoft's.
+            new object?[] { "  292   SMTP<< 220 2.0.0 SMTP server ready\n  292   SMTP>> EHLO 5a941ff55a4f\n  292   SMTP<< 250-mail.internal Hello [123.123.123.123]\n  292          250-SIZE 36700160\n  292          250-PIPELINING\n  292          250-DSN\n  292          250-ENHANCEDSTATUSCODES\n  292          250-AUTH GSSAPI NTLM LOGIN", "namshi/docker-smtp#37", "on-premises Exchange Server", false, false },
+            new object?[] { "220 VI1PR08CA0095.outlook.office365.com Microsoft ESMTP MAIL Service ready at Wed, 24 Jan 2018 07:08:16 +0000\n250-VI1PR08CA0095.outlook.office365.com Hello [62.2.201.50] 250-SIZE 157286400 250-PIPELINING 250-DSN 250-ENHANCEDSTATUSCODES 250-AUTH LOGIN XOAUTH2", "PHPMailer/PHPMailer#1339", "Exchange Online", true, false },
             // Nothing in these says which server answered: a bare 5.7.3 is also on-premises Exchange's (and Exchange Online's before its tail).
             new object?[] { "SMTP -> ERROR: Password not accepted from server: 535 5.7.3 Authentication unsuccessful ", "mamont77/skillspeople#158", null, null, null },
             new object?[] { "Failed to send test alert.: failed to send notification to email addresses: organizationemailaddress: 535 Authentication failed", "grafana (corpus row)", null, null, null },
@@ -259,17 +263,23 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void A_blind_round_of_real_texts_never_gives_an_Exchange_reply_another_servers_advice_nor_the_reverse()
         {
             string[] lines = System.IO.File.ReadAllLines(System.IO.Path.Combine(AppContext.BaseDirectory, "Data", "ServerIdentity.tsv"));
-            int others = 0, namedRight = 0, intercepts = 0;
+            int others = 0, namedRight = 0, intercepts = 0, onPremises = 0;
             var wrong = new List<string>();
             foreach (string line in lines.Skip(1).Where(l => l.Length > 0))
             {
                 string[] f = line.Split('\t', 4);
                 string label = f[0], source = f[2];
                 ReplyServer? server = ReplyServer.FromTextOf(ErrorCatalog.Embedded, RealWorldCorpusTests.Unescape(f[3]));
-                if (label is "ExchangeOnline" or "OutlookConsumer" or "ExchangeOnPrem")
+                if (label is "ExchangeOnline" or "OutlookConsumer")
                 {
-                    // Trust: Exchange's own reply never gets another server's advice.
+                    // Trust: Exchange Online's own reply never gets another server's advice.
                     Assert.True(server is null || server.ExchangeOnline, source + " (" + label + ") read as " + server?.Name);
+                }
+                else if (label == "ExchangeOnPrem")
+                {
+                    // Never Exchange Online's tenant advice, and never another vendor: unknown, or on-premises Exchange.
+                    Assert.True(server is null || server.Name == "on-premises Exchange Server", source + " (" + label + ") read as " + server?.Name);
+                    onPremises += server is null ? 0 : 1;
                 }
                 else if (label.StartsWith("Intercepted:", StringComparison.Ordinal))
                 {
@@ -303,6 +313,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Empty(wrong);
             Assert.True(namedRight >= 20, "named right: " + namedRight + " of " + others);
             Assert.True(intercepts >= 2, "intercepted: " + intercepts);
+            // The two on-premises texts that show the server's EHLO (X-ANONYMOUSTLS, AUTH NTLM) or greeting; the other three
+            // are a bare 535 5.7.3 or 504 5.7.4, which on-premises Exchange shares with Exchange Online.
+            Assert.True(onPremises >= 2, "on-premises Exchange named: " + onPremises);
         }
 
         // ---- The data: every signature is sourced and matches its own example; the other-server texts are complete. ----
