@@ -259,7 +259,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.NotEmpty(ticks);
             Assert.All(ticks, p => Assert.Equal(percent, p.Percent));
             Assert.All(ticks, p => Assert.InRange(p.Remaining ?? -1, 0, 2));
-            Assert.Contains(ticks, p => p.Remaining >= 1);
+            // No "at least one second was left" here: with a 2-second limit that depends on how busy the machine is (it
+            // failed twice under a loaded suite, once at EHLO and once at STARTTLS, every record saying 0 s). How much time
+            // a step shows on entry is checked with a 20-second limit in Each_step_is_shown_as_it_starts_not_only_when_the_timer_next_fires.
             Assert.Equal(("Test-SmtpAuth", "Done", 100, (int?)null), sink.Progress.Last());
         }
 
