@@ -511,7 +511,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             CauseDefinition cause = _catalog.Causes[causeId];
             CauseVariant? variant = cause.VariantAt(when);
             string? command = FillCommand(cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled, evidence);
-            return new SmtpAuthFinding
+            return ForAnsweringServer(new SmtpAuthFinding
             {
                 UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
                 Verdict = Verdict.Possible,
@@ -519,13 +519,13 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Title = variant?.Title ?? cause.Title,
                 Category = cause.Category,
                 Evidence = variant?.Evidence ?? string.Empty,
-                Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? cause.Checks,
-                Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? variant?.Remediation ?? cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
-                DocumentationUrl = OtherServerDocumentation(evidence, cause),
+                Checks = cause.Checks,
+                Remediation = WithPlaceholderNote(variant?.Remediation ?? cause.Remediation, unfilled),
+                RemediationCommand = command,
+                DocumentationUrl = cause.DocumentationUrl,
                 Transient = cause.Transient,
                 CatalogVersion = _catalog.Version,
-            };
+            }, evidence, cause, unfilled);
         }
 
         // A 535 5.7.3 after XOAUTH2 plus a token claim that explains it are two independent sources: Confirmed
@@ -713,7 +713,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             }
 
             ParsedReply? reply = c.Reply;
-            return new SmtpAuthFinding
+            return ForAnsweringServer(new SmtpAuthFinding
             {
                 UserPrincipalName = evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName,
                 Verdict = c.Verdict,
@@ -723,10 +723,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ReplyCode = reply?.ReplyCode,
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
-                Checks = OtherServerText(evidence, c.Cause.OtherServerChecks) ?? c.Cause.Checks,
-                Remediation = WithPlaceholderNote(OtherServerText(evidence, c.Cause.OtherServerRemediation) ?? variant?.Remediation ?? c.Cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
-                DocumentationUrl = OtherServerDocumentation(evidence, c.Cause),
+                Checks = c.Cause.Checks,
+                Remediation = WithPlaceholderNote(variant?.Remediation ?? c.Cause.Remediation, unfilled),
+                RemediationCommand = command,
+                DocumentationUrl = c.Cause.DocumentationUrl,
                 Transient = c.Cause.Transient,
                 ReplyText = reply?.ToString(),
                 DiagnosticServer = reply?.DiagnosticServer,
@@ -735,7 +735,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Source = parsed.Source,
                 CatalogEntry = c.Entry.Id,
                 CatalogVersion = _catalog.Version,
-            };
+            }, evidence, c.Cause, unfilled);
         }
 
         private SmtpAuthFinding Unrecognized(ParsedError parsed, ParsedReply? reply, ErrorEvidence evidence)
@@ -756,7 +756,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Append(ev, "No SMTP reply code was found in it.");
             }
 
-            return new SmtpAuthFinding
+            return ForAnsweringServer(new SmtpAuthFinding
             {
                 UserPrincipalName = evidence.UserPrincipalName,
                 Verdict = Verdict.Possible,
@@ -766,10 +766,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ReplyCode = reply?.ReplyCode,
                 EnhancedStatusCode = reply?.EnhancedStatusCode,
                 Evidence = ev.ToString(),
-                Checks = OtherServerText(evidence, cause.OtherServerChecks) ?? ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
-                Remediation = WithPlaceholderNote(OtherServerText(evidence, cause.OtherServerRemediation) ?? ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
-                RemediationCommand = evidence.OtherServer is null or { Intercepted: true } ? command : null,
-                DocumentationUrl = OtherServerDocumentation(evidence, cause),
+                Checks = ForProbe(evidence, cause.ProbeChecks) ?? cause.Checks,
+                Remediation = WithPlaceholderNote(ForProbe(evidence, cause.ProbeRemediation) ?? cause.Remediation, unfilled),
+                RemediationCommand = command,
+                DocumentationUrl = cause.DocumentationUrl,
                 Transient = reply?.ReplyCode is >= 400 and < 500,
                 ReplyText = reply?.ToString(),
                 DiagnosticServer = reply?.DiagnosticServer,
@@ -778,7 +778,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 Source = parsed.Source,
                 CatalogEntry = null,
                 CatalogVersion = _catalog.Version,
-            };
+            }, evidence, cause, unfilled);
         }
 
         // A probe result has a phase and a server; pasted text has neither, so its next steps differ (issue 10).
@@ -794,11 +794,32 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         // An intercepted submission is the exception: the client meant Exchange Online, so once the connection reaches it,
         // Exchange Online's checks and fixes are the ones that apply ("connect to the interceptor by a name its certificate
         // holds" would send the admin the wrong way).
-        private static string? OtherServerText(ErrorEvidence evidence, string? text) =>
-            evidence.OtherServer is { Intercepted: false } server && text is not null ? server.Fill(text, evidence.FailedPhase) : null;
+        private static SmtpAuthFinding ForAnsweringServer(SmtpAuthFinding finding, ErrorEvidence evidence, CauseDefinition cause, IReadOnlyList<string> unfilled)
+        {
+            if (evidence.OtherServer is not { Intercepted: false } server)
+            {
+                return finding;
+            }
 
-        private static string? OtherServerDocumentation(ErrorEvidence evidence, CauseDefinition cause) =>
-            evidence.OtherServer is { Intercepted: false } && cause.OtherServerDocumentationUrl is string url ? url : cause.DocumentationUrl;
+            if (cause.OtherServerChecks is string checks)
+            {
+                finding.Checks = server.Fill(checks, evidence.FailedPhase);
+            }
+
+            if (cause.OtherServerRemediation is string remediation)
+            {
+                finding.Remediation = WithPlaceholderNote(server.Fill(remediation, evidence.FailedPhase), unfilled);
+            }
+
+            if (cause.OtherServerDocumentationUrl is string url)
+            {
+                finding.DocumentationUrl = url;
+            }
+
+            // Every command the catalog has is an Exchange Online or Graph command.
+            finding.RemediationCommand = null;
+            return finding;
+        }
 
         // RFC 3463 classes and subjects, for a reply the catalog does not know.
         private static string DescribeEnhancedClass(string enhanced)

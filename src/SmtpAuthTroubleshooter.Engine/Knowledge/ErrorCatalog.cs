@@ -519,8 +519,6 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// </summary>
         public SignatureMarks Marks { get; internal set; }
 
-        /// <summary>True when the signature is the host name the client was set to.</summary>
-        public bool MarksHost => Marks == SignatureMarks.Host;
         /// <summary>The pattern (case-insensitive).</summary>
         public Regex Pattern { get; }
         /// <summary>Where the wording comes from: the server's source or documentation, or a public thread quoting it.</summary>
