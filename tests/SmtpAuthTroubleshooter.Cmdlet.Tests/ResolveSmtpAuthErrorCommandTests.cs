@@ -52,6 +52,26 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
         }
 
         [Fact]
+        public void A_probe_result_read_back_from_a_file_with_another_names_certificate_on_Exchange_Onlines_host_is_an_interception()
+        {
+            // An Import-Csv copy of a Test-SmtpAuth result: strings only. Microsoft's greeting, but the certificate was for
+            // another name (RemoteCertificateNameMismatch) on smtp.office365.com: another server answered.
+            const string Probe = "[pscustomobject]@{ Server = 'smtp.office365.com'; Port = '587'; ExchangeOnline = 'True'; AuthMethod = 'Basic'; TlsMode = 'StartTls'; FailedPhase = 'Tls'; " +
+                "Succeeded = 'False'; StartTlsOffered = 'True'; CertificateSubject = 'CN=*.a2hosting.com'; CertificateErrors = '{0}'; " +
+                "Message = 'The server certificate did not validate ({0}); the credentials were not sent.'; " +
+                "Transcript = \"S: 220 HK0PR01CA0063.outlook.office365.com Microsoft ESMTP MAIL Service ready at Sun, 15 Nov 2020 13:08:20 +0000`nC: EHLO x\" } | Resolve-SmtpAuthError";
+            var (output, errors, _) = PowerShellHost.Run(Probe.Replace("{0}", "RemoteCertificateNameMismatch, RemoteCertificateChainErrors"));
+            Assert.Empty(errors);
+            var top = (SmtpAuthFinding)output[0].BaseObject;
+            Assert.Equal("SubmissionIntercepted", top.CauseId);
+            Assert.Contains("'CN=*.a2hosting.com'", top.Evidence, System.StringComparison.Ordinal);
+
+            // The same certificate with only a chain error (a TLS-inspection proxy signing for the right name): not read so.
+            var (chainOnly, _, _) = PowerShellHost.Run(Probe.Replace("{0}", "RemoteCertificateChainErrors"));
+            Assert.DoesNotContain(chainOnly, o => ((SmtpAuthFinding)o.BaseObject).CauseId == "SubmissionIntercepted");
+        }
+
+        [Fact]
         public void Verbose_narrates()
         {
             var (_, _, verbose) = PowerShellHost.Run($"'{Tenant}' | Resolve-SmtpAuthError -Verbose");

@@ -44,6 +44,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The server's 220 greeting (its first line, without the code), where the probe got one.</summary>
         public string? Greeting { get; set; }
 
+        /// <summary>The certificate's subject, when the server's certificate was not for the host name probed
+        /// (RemoteCertificateNameMismatch); null otherwise.</summary>
+        public string? MismatchedCertificate { get; set; }
+
         /// <summary>The SASL mechanism the probe used, where it got that far.</summary>
         public string? Mechanism { get; set; }
     }

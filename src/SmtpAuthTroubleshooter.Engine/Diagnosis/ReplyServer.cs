@@ -122,30 +122,45 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// A probe of Exchange Online's host name that another server answered: the greeting is not Exchange Online's
         /// ("&lt;host&gt;.outlook.office365.com Microsoft ESMTP MAIL Service ready"), so something in between (a hosting
         /// provider's outbound SMTP redirection, a firewall's SMTP inspection that masks the greeting) took the connection.
-        /// Null when the greeting is Exchange Online's or unknown.
+        /// The same when the certificate presented was for another name (the probe ran with -SkipCertificateCheck, or
+        /// stopped at TLS on it). Null when the greeting is Exchange Online's or unknown and the certificate fits.
         /// </summary>
-        internal static ReplyServer? ForInterceptedProbe(ErrorCatalog catalog, string? server, int? port, string? greeting)
+        internal static ReplyServer? ForInterceptedProbe(ErrorCatalog catalog, string? server, int? port, string? greeting, string? mismatchedCertificate = null)
         {
-            if (string.IsNullOrWhiteSpace(greeting) || greeting!.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) >= 0)
+            bool foreignGreeting = !string.IsNullOrWhiteSpace(greeting) && greeting!.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0;
+            if (!foreignGreeting && string.IsNullOrWhiteSpace(mismatchedCertificate))
             {
                 return null;
             }
 
             ServerSignature? named = null;
-            foreach (ServerSignature s in catalog.Servers)
+            if (foreignGreeting)
             {
-                if (!s.ExchangeOnline && s.Marks == SignatureMarks.Reply && MatchOf(s, greeting) is not null)
+                foreach (ServerSignature s in catalog.Servers)
                 {
-                    named = s;
-                    break;
+                    if (!s.ExchangeOnline && s.Marks == SignatureMarks.Reply && MatchOf(s, greeting!) is not null)
+                    {
+                        named = s;
+                        break;
+                    }
                 }
             }
 
-            string shown = greeting.Length > 120 ? greeting.Substring(0, 120) + "..." : greeting;
+            string basis;
+            if (foreignGreeting)
+            {
+                string shown = greeting!.Length > 120 ? greeting.Substring(0, 120) + "..." : greeting;
+                basis = string.Format(CultureInfo.InvariantCulture, "The probe asked for {0}, Exchange Online's host, but the greeting is not Exchange Online's ('{1}'): {2} answered in its place.", server ?? "Exchange Online", shown, named?.Name ?? "another server");
+            }
+            else
+            {
+                // Microsoft's greeting can be copied; a certificate for another name on Exchange Online's host cannot be
+                // Exchange Online's (its certificates name its hosts).
+                basis = string.Format(CultureInfo.InvariantCulture, "The probe asked for {0}, Exchange Online's host, but the certificate presented is for '{1}', not for that host: another server answered in its place.", server ?? "Exchange Online", mismatchedCertificate);
+            }
+
             string name = named?.Name ?? "the server that answered";
-            return new ReplyServer(name, false, port,
-                string.Format(CultureInfo.InvariantCulture, "The probe asked for {0}, Exchange Online's host, but the greeting is not Exchange Online's ('{1}'): {2} answered in its place.", server ?? "Exchange Online", shown, named?.Name ?? "another server"),
-                fromText: false) { Intercepted = true };
+            return new ReplyServer(name, false, port, basis, fromText: false) { Intercepted = true };
         }
 
         /// <summary>A probe of a server that is not Exchange Online.</summary>

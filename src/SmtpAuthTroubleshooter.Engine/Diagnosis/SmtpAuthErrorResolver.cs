@@ -300,7 +300,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             if (evidence.Probe is ProbeFacts probe)
             {
                 return probe.ExchangeOnline
-                    ? ReplyServer.ForInterceptedProbe(_catalog, evidence.Server, evidence.Port, probe.Greeting)
+                    ? ReplyServer.ForInterceptedProbe(_catalog, evidence.Server, evidence.Port, probe.Greeting, probe.MismatchedCertificate)
                     : ReplyServer.ForProbe(evidence.Server, evidence.Port);
             }
 

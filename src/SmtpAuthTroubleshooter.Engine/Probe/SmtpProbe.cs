@@ -45,6 +45,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             _mailKitTimeout = mailKitTimeout;
         }
 
+        /// <summary>Tests: where a host name resolves (a name such as smtp.office365.com onto a server on loopback).</summary>
+        internal Func<string, IPAddress>? HostAddress { get; set; }
+
         /// <summary>Runs one probe.</summary>
         public async Task<SmtpAuthTestResult> RunAsync(ProbeRequest request, IDiagnosticSink sink, CancellationToken cancellationToken)
         {
@@ -102,7 +105,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 countdown.Start(request.Timeout);
                 timeout.CancelAfter(request.Timeout);
                 log.Enter(SmtpPhase.Dns);
-                IPAddress address = await ResolveAsync(server, sink, timeout.Token).ConfigureAwait(false);
+                IPAddress address = HostAddress is { } hosts ? hosts(server) : await ResolveAsync(server, sink, timeout.Token).ConfigureAwait(false);
 
                 log.Enter(SmtpPhase.Connect);
                 socket = await ConnectAsync(address, request.Port, timeout.Token).ConfigureAwait(false);
@@ -155,6 +158,13 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                         failure = new Failure(SmtpPhase.StartTls, result.StartTlsOffered == false
                             ? "The SMTP server does not support the STARTTLS extension, so the credentials were not sent over an unencrypted connection (use -AllowUnencryptedAuthentication to override)."
                             : "The connection is not encrypted (-TlsMode None), so the credentials were not sent over an unencrypted connection (use -AllowUnencryptedAuthentication to override).");
+                    }
+                    else if (ImpostorOf(server, log, tls, client.IsSecure) is string impostor)
+                    {
+                        // The name asked for is Exchange Online's, nothing proved the server is, and what it showed says
+                        // it is not: the secret does not go to it (issue 10).
+                        log.Enter(SmtpPhase.Auth);
+                        failure = new Failure(SmtpPhase.Auth, impostor);
                     }
                     else if (!client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
                     {
@@ -430,6 +440,45 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             return words.Length >= 2 && EndsWithAny(words[1]);
         }
 
+        /// <summary>
+        /// Why the server that answered for Exchange Online's host name is another one, when nothing proved it is
+        /// Exchange Online: certificate checking was off (-SkipCertificateCheck) and the certificate had errors, or the
+        /// session was not encrypted, and its greeting is not Exchange Online's or its certificate is for another name.
+        /// A hosting provider's outbound SMTP redirection and a firewall's SMTP inspection do this
+        /// (https://github.com/PHPMailer/PHPMailer/issues/313). Null when the host is not Exchange Online's, when the
+        /// certificate validated, or when nothing says another server answered (a corporate TLS-inspection proxy signs
+        /// with the right name and passes Microsoft's greeting through).
+        /// </summary>
+        internal static string? ImpostorOf(string server, TranscriptLogger log, TlsObservation tls, bool secure)
+        {
+            if (!EndsWithAny(server.TrimEnd('.')) || (secure && tls.Seen && tls.Errors == SslPolicyErrors.None))
+            {
+                return null;
+            }
+
+            var signs = new List<string>();
+            ServerReply? banner = log.Replies.FirstOrDefault(r => r.Phase == SmtpPhase.Banner && r.Code == 220);
+            if (banner is not null && banner.Text.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0)
+            {
+                string greeting = banner.Text.Replace("\n", " ").Trim();
+                signs.Add(Format("its greeting is '{0}', not Exchange Online's 'Microsoft ESMTP MAIL Service ready'", greeting.Length > 100 ? greeting.Substring(0, 100) + "..." : greeting));
+            }
+
+            if (tls.Seen && (tls.Errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                signs.Add(Format("its certificate is for '{0}', not for {1}", tls.SubjectName ?? "another name", server));
+            }
+
+            if (signs.Count == 0)
+            {
+                return null;
+            }
+
+            string unproven = secure ? "certificate checking was off (-SkipCertificateCheck)" : "the session was not encrypted";
+            return Format("Another server answered for {0}: {1}. Nothing proved it is Exchange Online ({2}), so the credentials were not sent to it. A hosting provider's outbound SMTP redirection or a firewall's SMTP inspection does this; to test that server itself, give its own name with -Server.",
+                server, string.Join("; ", signs), unproven);
+        }
+
         private static bool EndsWithAny(string host) =>
             s_exchangeOnlineSuffixes.Any(suffix => host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
 
@@ -659,13 +708,23 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         }
 
         /// <summary>What the TLS handshake showed.</summary>
-        private sealed class TlsObservation
+        internal sealed class TlsObservation
         {
             private SslStream? _stream;
 
             public X509Certificate2? Certificate { get; private set; }
             public SslPolicyErrors Errors { get; private set; }
             public bool Seen { get; private set; }
+
+            /// <summary>The certificate's DNS name (its subject's CN, or its first DNS name), where there was one.</summary>
+            public string? SubjectName
+            {
+                get
+                {
+                    string? name = Certificate?.GetNameInfo(X509NameType.DnsName, false);
+                    return string.IsNullOrEmpty(name) ? Certificate?.Subject : name;
+                }
+            }
 
             public bool Validate(object sender, X509Certificate? certificate, SslPolicyErrors errors, bool skip)
             {

@@ -73,6 +73,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The server's 220 greeting, read from a probe result's transcript.</summary>
         public string? Greeting { get; set; }
 
+        /// <summary>The certificate's subject when it was not for the host probed (RemoteCertificateNameMismatch).</summary>
+        public string? MismatchedCertificate { get; set; }
+
         /// <summary>The SASL mechanism the probe used.</summary>
         public string? Mechanism { get; set; }
 
@@ -165,6 +168,9 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.AuthMechanismsAfterTls = NonEmpty(Property(properties, value, "AuthMechanismsAfterTls"));
                 result.Mechanism = NonEmpty(Property(properties, value, "Mechanism"));
                 result.Greeting = GreetingOf(Property(properties, value, "Transcript")?.ToString());
+                result.MismatchedCertificate = (NonEmpty(Property(properties, value, "CertificateErrors")) ?? string.Empty).IndexOf("RemoteCertificateNameMismatch", StringComparison.Ordinal) >= 0
+                    ? NonEmpty(Property(properties, value, "CertificateSubject"))
+                    : null;
             }
 
             // A live probe result hands over its list; anything else (a copy, a file read back) its joined text.

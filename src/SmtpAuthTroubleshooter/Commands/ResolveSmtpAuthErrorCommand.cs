@@ -169,6 +169,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         AuthMechanismsAfterTls = input.AuthMechanismsAfterTls,
                         Mechanism = input.Mechanism,
                         Greeting = input.Greeting,
+                        MismatchedCertificate = input.MismatchedCertificate,
                     }
                     : null,
             };
