@@ -37,6 +37,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("535 Login Fail. subtype=1&&id=28&no=1001256 R&D", ReplyParser.Parse("535 Login Fail. subtype=1&&id=28&no=1001256 R&D").Text);
         }
 
+        [Fact]
+        public void Reads_a_reply_as_the_IIS_SMTP_service_logs_it_with_plus_signs_for_spaces()
+        {
+            // The IIS SMTP relay of a scan-to-email device, forwarding to Office 365 (pastebin.com/wtU9XT6T), and another IIS
+            // relay's deferral from Yahoo (both W3C extended logs: one field, '+' for each space).
+            ParsedError p = ReplyParser.Parse("2018-02-19 23:06:29 40.97.132.226 OutboundConnectionResponse SMTPSVC1 FBDC-001 - 0 - - 250+2.1.0+Sender+OK 0 0 19 0 4094 SMTP - - - -\n" +
+                "2018-02-19 23:06:36 40.97.132.226 OutboundConnectionResponse SMTPSVC1 FBDC-001 - 0 - - 550+5.7.60+SMTP;+Client+does+not+have+permissions+to+send+as+this+sender+[BY2PR1001MB1094.namprd10.prod.outlook.com] 0 0 116 0 11485 SMTP - - - -");
+            ParsedReply refusal = Assert.Single(p.Replies, r => r.ReplyCode == 550);
+            Assert.Equal("5.7.60", refusal.EnhancedStatusCode);
+            Assert.StartsWith("SMTP; Client does not have permissions to send as this sender", refusal.Text, StringComparison.Ordinal);
+            Assert.Equal("BY2PR1001MB1094.namprd10.prod.outlook.com", refusal.DiagnosticServer);
+
+            ParsedReply deferred = Assert.Single(ReplyParser.Parse("2017-02-09 05:28:28 66.196.118.34 OutboundConnectionResponse SMTPSVC1 VSERVER14541 - 25 - - 421+4.7.0+[TSS04]+Messages+from+192.223.13.201+temporarily+deferred+due+to+user+complaints+-+4.16.55.1;+see+https://help.yahoo.com/kb/postmaster/SLN3434.html 0 0 157 0 16 SMTP - - - -").Replies, r => r.ReplyCode == 421);
+            Assert.Equal("4.7.0", deferred.EnhancedStatusCode);
+            Assert.Contains("Messages from 192.223.13.201 temporarily deferred", deferred.Text, StringComparison.Ordinal);
+
+            // A '+' anywhere else stays: an address tag, a reply whose own words hold one.
+            Assert.Contains("alerts+smtp@contoso.com", ReplyParser.Parse("535 5.7.3 Authentication unsuccessful for alerts+smtp@contoso.com").Text, StringComparison.Ordinal);
+            Assert.Contains("C++", ReplyParser.Parse("550 5.7.1 C++ client refused").Text, StringComparison.Ordinal);
+        }
+
         [Theory]
         [InlineData("code: 'EAUTH',\n  response: '504 5.7.4 Unrecognized authentication type',\n  command: 'AUTH LOGIN'", "LOGIN")]
         [InlineData("Command \"auth login\" failed : 504 5.7.4 Unrecognized authentication type", "LOGIN")]

@@ -270,13 +270,33 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         // escaped the message): "connection.&#xD;&#xA;&#xD;&#xA;One possibility", "server&#x27;s", "&quot;550&quot;".
         private static readonly Regex s_characterReference = new Regex(@"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|amp|lt|gt|quot|apos);", Options, ErrorCatalog.MatchTimeout);
 
+        // A reply as the IIS SMTP service logs it (W3C extended format, one field, '+' for each space): "550+5.7.60+SMTP;+Client+
+        // does+not+have+permissions+...". IIS's SMTP server is the relay Microsoft describes for devices that send through
+        // Office 365 (https://learn.microsoft.com/archive/blogs/exovoice/how-to-set-up-iis-to-send-emails-using-office-365),
+        // and its OutboundConnectionResponse lines are what admins paste (pastebin.com/wtU9XT6T). A field that starts with a
+        // reply code and a '+' and holds another '+' is read with spaces.
+        private static readonly Regex s_plusEncodedReply = new Regex(@"(?<!\S)[2-5][0-5][0-9]\+[^\s+]*\+\S*", Options, ErrorCatalog.MatchTimeout);
+
         // Fold control characters (but keep line breaks) and undo the escapes client libraries print:
-        // Python's b'...' repr shows \r\n as literal backslash sequences; HTML and XML logs show character references.
+        // Python's b'...' repr shows \r\n as literal backslash sequences; HTML and XML logs show character references; IIS
+        // logs show '+' for spaces.
         private static string Normalize(string text)
         {
             if (text.IndexOf('&') >= 0 && SafeIsMatch(s_characterReference, text))
             {
                 text = System.Net.WebUtility.HtmlDecode(text);
+            }
+
+            if (text.IndexOf('+') >= 0 && SafeIsMatch(s_plusEncodedReply, text))
+            {
+                try
+                {
+                    text = s_plusEncodedReply.Replace(text, m => m.Value.Replace('+', ' '));
+                }
+                catch (RegexMatchTimeoutException)
+                {
+                    // Left as it is: the reply is read without the spaces.
+                }
             }
 
             var sb = new StringBuilder(text.Length);
