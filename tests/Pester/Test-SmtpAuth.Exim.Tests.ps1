@@ -397,6 +397,62 @@ Describe 'Test-SmtpAuth against Exim 4.96' -Tag Probe, Peer {
             (Resolve-Findings $r).CauseId | Should -Not -Contain 'SubmissionIntercepted'
         }
 
+        It 'sends no password to the live Exim when it answers for smtp.office365.com, even with -SkipCertificateCheck' {
+            # A hosting provider's outbound SMTP redirection (PHPMailer/PHPMailer#313): the client asks for
+            # smtp.office365.com and the provider's Exim answers. Here the name resolves to this Exim through a hosts file
+            # of a private mount namespace (unshare, as root; the machine's own /etc/hosts is not touched), so the probe
+            # goes through the real resolver, the real TLS handshake with Exim's certificate and Exim's real greeting.
+            # Exim's mainlog says which commands the session used: there must be no AUTH.
+            if (Skip-IfUnavailable) { return }
+            $unshare = Get-Command unshare -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+            if (-not $IsLinux -or -not $unshare -or (& id -u) -ne '0') { Set-ItResult -Skipped -Because 'needs Linux, unshare and root for a private /etc/hosts'; return }
+            & $unshare.Source --mount --propagation private true 2>$null
+            if ($LASTEXITCODE -ne 0) { Set-ItResult -Skipped -Because 'unshare --mount is not permitted here'; return }
+
+            $dir = Join-Path $script:PeerDir ('intercept-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            $null = New-Item -ItemType Directory $dir
+            $hosts = Join-Path $dir 'hosts'
+            Set-Content -LiteralPath $hosts -Value (@('127.0.0.1 smtp.office365.com') + @(Get-Content -LiteralPath /etc/hosts)) -Encoding ascii
+            $wrong = New-WrongCredential
+            $child = Join-Path $dir 'probe.ps1'
+            $out = Join-Path $dir 'result.csv'
+            $liveTop = Join-Path $dir 'live-top.txt'
+            # The child keeps what an admin would: the result as a CSV, and what Resolve-SmtpAuthError made of the live object.
+            Set-Content -LiteralPath $child -Encoding utf8 -Value @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$script:ModuleManifest'
+`$cred = [pscredential]::new('$($script:Peer.user)', (ConvertTo-SecureString `$env:SMTPAUTH_INTERCEPT_SECRET -AsPlainText -Force))
+`$r = Test-SmtpAuth -Server smtp.office365.com -Port $($script:Peer.startTlsPort) -Credential `$cred -SkipCertificateCheck -WarningAction SilentlyContinue -TimeoutSec 20
+`$r | Export-Csv -LiteralPath '$out' -NoTypeInformation
+@(`$r | Resolve-SmtpAuthError -WarningAction SilentlyContinue)[0].CauseId | Set-Content -LiteralPath '$liveTop'
+"@
+            $mark = Get-LogMark
+            $env:SMTPAUTH_INTERCEPT_SECRET = $wrong.Password
+            try { & $unshare.Source --mount --propagation private sh -c "mount --bind '$hosts' /etc/hosts && exec '$script:Pwsh' -NoProfile -NonInteractive -File '$child'" }
+            finally { Remove-Item Env:SMTPAUTH_INTERCEPT_SECRET }
+            $LASTEXITCODE | Should -Be 0
+            $r = Import-Csv -LiteralPath $out
+
+            $r.Server | Should -BeExactly 'smtp.office365.com'
+            $r.ExchangeOnline | Should -BeExactly 'True'
+            $r.Succeeded | Should -BeExactly 'False'
+            "$($r.FailedPhase)" | Should -BeExactly 'Auth'
+            $r.Transcript | Should -Match '(?m)^S: 220 \S+ ESMTP Exim 4\.96'
+            $r.Message | Should -Match '^Another server answered for smtp\.office365\.com: its greeting is .*ESMTP Exim 4\.96'
+            $r.Message | Should -Match 'its certificate is for '
+            $r.Message | Should -Match 'the credentials were not sent'
+            $r.Mechanism | Should -BeNullOrEmpty
+            $session = Get-Session $mark $script:Peer.startTlsPort
+            $session.Commands | Should -Not -Match 'AUTH' -Because "Exim logged the session's commands: $($session.Line)"
+            $session.Commands | Should -Match 'STARTTLS'
+            $session.Tls | Should -Not -BeNullOrEmpty -Because 'the greeting and certificate were seen over TLS'
+
+            # What the admin gets next: the interception, from the live result and from its copy read back from the file.
+            Get-Content -LiteralPath $liveTop | Should -BeExactly 'SubmissionIntercepted'
+            (Resolve-Findings $r)[0].CauseId | Should -BeExactly 'SubmissionIntercepted'
+            Get-ChildItem -LiteralPath $dir -File | Select-String -SimpleMatch $wrong.Password | Should -BeNullOrEmpty
+        }
+
         It 'gives Exim''s own advice for ''503 AUTH command used when not advertised'' pasted from its log' {
             # The probe never sends AUTH where none was advertised, so this reply is the one tests/Peers/exim/Peer.Tests.ps1
             # gets from this Exim with a raw socket client.
