@@ -38,6 +38,16 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void The_code_a_client_expected_is_not_a_reply()
+        {
+            // SwiftMailer's and Symfony Mailer's wrapper (nextcloud/server#5047): "250" is what it wanted, "553" what it got.
+            ParsedError p = ReplyParser.Parse("Expected response code 250 but got code \"553\", with message \"553 Relaying disallowed as [username] (profile email address)\"");
+            ParsedReply r = Assert.Single(p.Replies);
+            Assert.Equal(553, r.ReplyCode);
+            Assert.StartsWith("Relaying disallowed as", r.Text, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Reads_a_reply_as_the_IIS_SMTP_service_logs_it_with_plus_signs_for_spaces()
         {
             // The IIS SMTP relay of a scan-to-email device, forwarding to Office 365 (pastebin.com/wtU9XT6T), and another IIS

@@ -135,8 +135,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             Options, ErrorCatalog.MatchTimeout);
 
         // A basic code alone, where the reply has no enhanced code: "421 Service not available", "(535, b'Authentication".
+        // Not the code a client says it expected ("Expected response code 250 but got code "553"", SwiftMailer and
+        // Symfony Mailer): that is no reply the server sent.
         private static readonly Regex s_codeOnly = new Regex(
-            @"(?:^|(?<=[\s:(\[""]))(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
+            @"(?:^|(?<=[\s:(\[""]))(?<![Ee]xpected(?: response| smtp| status)?(?: code)?[ ]+)(?<code>[2-5][0-5][0-9])(?:[ -]|,[ ]?b?['""])(?=[A-Za-z<\[])",
             Options | RegexOptions.Multiline, ErrorCatalog.MatchTimeout);
 
         // A client that prints only the code it got: "Error: Expected smtp code 250, got 552" (mailsend), "permanent error
