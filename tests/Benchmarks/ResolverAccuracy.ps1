@@ -53,7 +53,8 @@ if (-not $PSBoundParameters.ContainsKey('CorpusPath')) {
         @{ Name = 'rows 543-588, blind round 4'; From = 542; To = 587 },
         @{ Name = 'rows 589-622, blind round 5'; From = 588; To = 621 },
         @{ Name = 'rows 623-641, blind round 6'; From = 622; To = 640 },
-        @{ Name = 'rows 642 on, blind round 7 (devices and appliances) and later'; From = 641; To = $textOnly.Scored.Count - 1 })
+        @{ Name = 'rows 642-668, blind round 7 (devices and appliances)'; From = 641; To = 667 },
+        @{ Name = 'rows 669 on, blind round 8 (business applications) and later'; From = 668; To = $textOnly.Scored.Count - 1 })
     foreach ($part in $parts) {
         if ($part.From -gt $part.To) { continue }
         $slice = $textOnly.Scored[$part.From..$part.To]

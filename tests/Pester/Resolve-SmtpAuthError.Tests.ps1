@@ -41,7 +41,7 @@ Describe 'Resolve-SmtpAuthError' -Tag Resolve {
 
     It 'reads an exception object' {
         $ex = [System.Exception]::new('535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.')
-        (Resolve-SmtpAuthError -InputObject $ex)[0].CauseId | Should -BeExactly 'ConditionalAccessBlocksLegacyAuth'
+        (Resolve-SmtpAuthError -InputObject $ex)[0].CauseId | Should -BeExactly 'MfaRequired'
     }
 
     It 'reads any object with a ReplyText, Message or Exception property, and its context' {

@@ -19,28 +19,34 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     /// filled for the rows whose text alone does not name the cause — bare 5.7.3/5.7.139 replies and generic client
     /// messages). Accuracy is measured twice: on the text alone, as an admin pastes it, and with -AuthMethod set to the
     /// stated method, as an admin who knows how the app signs in would run it. The floors below only ever go up for a given
-    /// corpus; rows added later (the 310 after line 359 were collected blind, in six rounds on 2026-12-01 and a seventh, of
-    /// devices and appliances, on 2026-12-02: see Data/RealWorldErrors.collection-2026-12.md) reset them to the new measure,
+    /// corpus; rows added later (the 326 after line 359 were collected blind, in six rounds on 2026-12-01 and two more, of
+    /// devices and appliances and of business applications, on 2026-12-02: see Data/RealWorldErrors.collection-2026-12.md)
+    /// reset them to the new measure,
     /// and the first 358 rows keep floors of their own.
     /// One exception, made on purpose: the SNM_TIMEOUT entry (System.Net.Mail's "The operation has timed out" read first as
     /// port 465 with TLS on connect, as Microsoft documents that System.Net.Mail cannot do) turns two later rows right and
     /// one of the first 358 wrong (NLog/NLog#2134, an intermittent time-out, labelled ConnectionFailed, which stays the
     /// second reading): those floors went down by that one row (337 to 336 of 358; with the stated method 341 to 340).
+    /// A second, on 2026-12-02: Microsoft's Dynamics 365 email troubleshooting names MFA for "the request did not meet the
+    /// criteria to be authenticated successfully", so the CRITERIA entry gives MfaRequired and the Conditional Access block
+    /// both as Likely, MFA first (it gave the block Likely, MFA Possible, on no public source). Three of the first 358 rows,
+    /// all "unresolved:" and labelled with the block by their collector's reading (gophish/gophish#3220, ShareX/ShareX#6699,
+    /// grokability/snipe-it#16969), now have it second: 336 to 333, with the stated method 340 to 337.
     /// </summary>
     public class RealWorldCorpusTests
     {
         /// <summary>The measured top-1 accuracy may not fall below this (a fraction of the rows).</summary>
-        internal const double Top1Floor = 0.905;
+        internal const double Top1Floor = 0.897;
 
         /// <summary>The floor with -AuthMethod set to the method the thread states.</summary>
-        internal const double Top1FloorWithStatedAuth = 0.916;
+        internal const double Top1FloorWithStatedAuth = 0.907;
 
         /// <summary>The rows collected before 2026-12-01 (the first 358): their floors from before the blind batch was added.</summary>
         internal const int OriginalRows = 358;
 
-        internal const double OriginalTop1Floor = 0.938;
+        internal const double OriginalTop1Floor = 0.930;
 
-        internal const double OriginalTop1FloorWithStatedAuth = 0.949;
+        internal const double OriginalTop1FloorWithStatedAuth = 0.941;
 
         private readonly ITestOutputHelper _output;
 

@@ -51,7 +51,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             });
             SmtpAuthFinding? m = mfa.FirstOrDefault(x => x.CauseId == "MfaRequired");
             Assert.NotNull(m);
-            Assert.Equal(Verdict.Possible, m!.Verdict); // the catalog's own verdict for this reply, neither raised nor ruled out
+            // The catalog's own verdict for this reply (Likely since catalog 2026.12.02.2), neither raised nor ruled out.
+            Assert.Equal(Verdict.Likely, m!.Verdict);
             Assert.Contains("enabled but not enforced", m.Evidence, StringComparison.Ordinal);
 
             SmtpAuthPolicyState evaluated = Policy.PolicyEvaluator.Evaluate(
@@ -60,6 +61,21 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Now.UtcDateTime);
             Assert.Equal(PolicyVerdict.Allowed, evaluated.BasicAuthVerdict); // everything else read and allowing: "enabled" decides nothing
             Assert.Null(evaluated.BasicAuthBlockedBy);
+        }
+
+        [Fact]
+        public void The_criteria_reply_alone_names_both_Entra_refusals_as_likely_MFA_first()
+        {
+            // Entra gives "did not meet the criteria" for MFA required (50076/50079) and for a Conditional Access block of
+            // legacy authentication (53003); Microsoft's Dynamics 365 email troubleshooting names MFA. The text cannot tell
+            // them apart, so both are Likely and neither is Confirmed; the sign-in log's code decides.
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator.")
+            {
+                AuthMethod = SmtpAuthMethod.Basic,
+            });
+            Assert.Equal(new[] { "MfaRequired", "ConditionalAccessBlocksLegacyAuth" }, f.Take(2).Select(x => x.CauseId));
+            Assert.All(f.Take(2), x => Assert.Equal(Verdict.Likely, x.Verdict));
+            Assert.DoesNotContain(f, x => x.Verdict == Verdict.Confirmed);
         }
 
         [Fact]
