@@ -55,7 +55,8 @@ if (-not $PSBoundParameters.ContainsKey('CorpusPath')) {
         @{ Name = 'rows 623-641, blind round 6'; From = 622; To = 640 },
         @{ Name = 'rows 642-668, blind round 7 (devices and appliances)'; From = 641; To = 667 },
         @{ Name = 'rows 669-684, blind round 8 (business applications)'; From = 668; To = 683 },
-        @{ Name = 'rows 685 on, blind round 9 (automation, CI/CD, cloud) and later'; From = 684; To = $textOnly.Scored.Count - 1 })
+        @{ Name = 'rows 685-697, blind round 9 (automation, CI/CD, cloud)'; From = 684; To = 696 },
+        @{ Name = 'rows 698 on, blind round 10 (other languages) and later'; From = 697; To = $textOnly.Scored.Count - 1 })
     foreach ($part in $parts) {
         if ($part.From -gt $part.To) { continue }
         $slice = $textOnly.Scored[$part.From..$part.To]

@@ -19,8 +19,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     /// filled for the rows whose text alone does not name the cause — bare 5.7.3/5.7.139 replies and generic client
     /// messages). Accuracy is measured twice: on the text alone, as an admin pastes it, and with -AuthMethod set to the
     /// stated method, as an admin who knows how the app signs in would run it. The floors below only ever go up for a given
-    /// corpus; rows added later (the 339 after line 359 were collected blind, in six rounds on 2026-12-01 and three more, of
-    /// devices and appliances, business applications and automation, on 2026-12-02: see
+    /// corpus; rows added later (the 342 after line 359 were collected blind, in six rounds on 2026-12-01 and four more, of
+    /// devices and appliances, business applications, automation and other languages, on 2026-12-02: see
     /// Data/RealWorldErrors.collection-2026-12.md) reset them to the new measure,
     /// and the first 358 rows keep floors of their own.
     /// One exception, made on purpose: the SNM_TIMEOUT entry (System.Net.Mail's "The operation has timed out" read first as
@@ -36,10 +36,10 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
     public class RealWorldCorpusTests
     {
         /// <summary>The measured top-1 accuracy may not fall below this (a fraction of the rows).</summary>
-        internal const double Top1Floor = 0.896;
+        internal const double Top1Floor = 0.895;
 
         /// <summary>The floor with -AuthMethod set to the method the thread states.</summary>
-        internal const double Top1FloorWithStatedAuth = 0.906;
+        internal const double Top1FloorWithStatedAuth = 0.905;
 
         /// <summary>The rows collected before 2026-12-01 (the first 358): their floors from before the blind batch was added.</summary>
         internal const int OriginalRows = 358;
