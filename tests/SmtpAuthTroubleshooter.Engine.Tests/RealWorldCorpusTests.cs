@@ -213,6 +213,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void No_finding_speaks_of_a_command_it_does_not_show()
+        {
+            // A reply from another server gets that server's fix and no Exchange Online command; its text must not then
+            // tell the admin to fill in the placeholders of that command (Zoho's "Relaying disallowed as", blind round 8).
+            var resolver = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+            var wrong = new List<string>();
+            foreach (Row row in Load())
+            {
+                foreach (SmtpAuthFinding f in resolver.Resolve(new ErrorEvidence(row.Text) { AuthMethod = row.StatedAuth }))
+                {
+                    if (string.IsNullOrEmpty(f.RemediationCommand) && f.Remediation.Contains("In the command, replace", StringComparison.Ordinal))
+                    {
+                        wrong.Add(row.Source + ": " + f.CauseId);
+                    }
+                }
+            }
+
+            Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        }
+
+        [Fact]
         public void Accuracy_does_not_fall_below_the_floor()
         {
             (Score all, SortedDictionary<string, Score> byClass) = Measure(Load());

@@ -84,6 +84,23 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         private static IReadOnlyList<SmtpAuthFinding> Resolve(string text, SmtpAuthMethod method = SmtpAuthMethod.Unknown) =>
             new SmtpAuthErrorResolver(clock: () => Now).Resolve(new ErrorEvidence(text) { AuthMethod = method });
 
+        [Theory]
+        [InlineData("Expected response code 250 but got code \"553\", with message \"553 Relaying disallowed as [username] (profile email address)\"", "Zoho Mail")] // nextcloud/server#5047
+        [InlineData("com.sun.mail.smtp.SMTPSendFailedException: 553 Mail from must equal authorized user", "NetEase Mail (Coremail)")] // jenkinsci/mailer-plugin#23
+        [InlineData("gomail: could not send email 1: 501 mail from address must be same as authorization user", "QQ Mail")] // grafana/grafana#7478
+        [InlineData("553 5.7.1 <alerts@example.org>: Sender address rejected: not owned by user monitor@example.org", "Postfix")] // Postfix smtpd_check.c
+        public void A_From_address_refusal_in_another_servers_words_gets_that_servers_fix_and_no_Exchange_command(string text, string server)
+        {
+            // Blind round 8 found these read as Exchange Online's SendAs denial: "Add-RecipientPermission" for a Zoho account.
+            SmtpAuthFinding f = Resolve(text)[0];
+            Assert.Equal("SendAsDenied", f.CauseId);
+            Assert.Contains(server, f.Evidence, StringComparison.Ordinal);
+            Assert.Null(f.RemediationCommand);
+            Assert.DoesNotMatch(s_exchangeAdvice, f.Remediation);
+            Assert.DoesNotContain("RecipientPermission", f.Remediation + f.Checks, StringComparison.Ordinal);
+            Assert.DoesNotContain("In the command", f.Remediation, StringComparison.Ordinal);
+        }
+
         private static readonly Regex s_exchangeAdvice = new Regex(@"sign-in log|\bUPN\b|UserPrincipalName|Get-User|Set-CASMailbox|smtp\.office365\.com|Entra", RegexOptions.IgnoreCase);
 
         [Theory]

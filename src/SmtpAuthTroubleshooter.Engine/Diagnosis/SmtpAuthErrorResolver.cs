@@ -806,9 +806,15 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 finding.Checks = server.Fill(checks, evidence.FailedPhase);
             }
 
+            // Every command the catalog has is an Exchange Online or Graph command, so there is none for another server, and
+            // no note about the placeholders of a command that is not shown.
             if (cause.OtherServerRemediation is string remediation)
             {
-                finding.Remediation = WithPlaceholderNote(server.Fill(remediation, evidence.FailedPhase), unfilled);
+                finding.Remediation = server.Fill(remediation, evidence.FailedPhase);
+            }
+            else
+            {
+                finding.Remediation = WithoutPlaceholderNote(finding.Remediation, unfilled);
             }
 
             if (cause.OtherServerDocumentationUrl is string url)
@@ -816,7 +822,6 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 finding.DocumentationUrl = url;
             }
 
-            // Every command the catalog has is an Exchange Online or Graph command.
             finding.RemediationCommand = null;
             return finding;
         }
@@ -884,7 +889,16 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         // Says which placeholders of the fix command are still to be filled in, if any.
         private static string WithPlaceholderNote(string remediation, IReadOnlyList<string> unfilled) =>
-            unfilled.Count == 0 ? remediation : remediation + string.Format(CultureInfo.InvariantCulture,
+            remediation + PlaceholderNote(unfilled);
+
+        private static string WithoutPlaceholderNote(string remediation, IReadOnlyList<string> unfilled)
+        {
+            string note = PlaceholderNote(unfilled);
+            return note.Length > 0 && remediation.EndsWith(note, StringComparison.Ordinal) ? remediation.Substring(0, remediation.Length - note.Length) : remediation;
+        }
+
+        private static string PlaceholderNote(IReadOnlyList<string> unfilled) =>
+            unfilled.Count == 0 ? string.Empty : string.Format(CultureInfo.InvariantCulture,
                 " In the command, replace {0} with the real value{1}: it was not known from the error or the settings.",
                 string.Join(" and ", unfilled), unfilled.Count == 1 ? string.Empty : "s");
 
