@@ -127,7 +127,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// </summary>
         internal static ReplyServer? ForInterceptedProbe(ErrorCatalog catalog, string? server, int? port, string? greeting, string? mismatchedCertificate = null)
         {
-            bool foreignGreeting = !string.IsNullOrWhiteSpace(greeting) && greeting!.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0;
+            bool foreignGreeting = !string.IsNullOrWhiteSpace(greeting) && !Probe.CloudEndpoints.IsExchangeGreeting(greeting);
             if (!foreignGreeting && string.IsNullOrWhiteSpace(mismatchedCertificate))
             {
                 return null;

@@ -37,6 +37,14 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 new[] { "https://partner.outlook.cn", "00000002-0000-0ff1-ce00-000000000000" }),
         };
 
+        /// <summary>
+        /// True when a 220 greeting is Exchange's: "&lt;server&gt;.outlook.office365.com Microsoft ESMTP MAIL Service ready at
+        /// ..." in every cloud (https://learn.microsoft.com/exchange/mail-flow/test-smtp-with-telnet). On-premises Exchange
+        /// Server greets the same way with its own name; the name tells them apart where that matters.
+        /// </summary>
+        internal static bool IsExchangeGreeting(string? greeting) =>
+            greeting is not null && greeting.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) >= 0;
+
         private CloudEndpoints(string smtpHost, string appOnlyScope, string delegatedScope, Uri authorityHost, IReadOnlyList<string> audiences)
         {
             SmtpHost = smtpHost;

@@ -430,13 +430,13 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 return true;
             }
 
-            ServerReply? banner = log.Replies.FirstOrDefault(r => r.Phase == SmtpPhase.Banner && r.Code == 220);
-            if (banner is null || banner.Text.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0)
+            string? greeting = Greeting(log);
+            if (!CloudEndpoints.IsExchangeGreeting(greeting))
             {
                 return false;
             }
 
-            string[] words = banner.Text.Split(s_bannerSeparators, 3, StringSplitOptions.RemoveEmptyEntries);
+            string[] words = greeting!.Split(s_bannerSeparators, 3, StringSplitOptions.RemoveEmptyEntries);
             return words.Length >= 2 && EndsWithAny(words[1]);
         }
 
@@ -457,10 +457,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
 
             var signs = new List<string>();
-            ServerReply? banner = log.Replies.FirstOrDefault(r => r.Phase == SmtpPhase.Banner && r.Code == 220);
-            if (banner is not null && banner.Text.IndexOf("Microsoft ESMTP MAIL Service", StringComparison.OrdinalIgnoreCase) < 0)
+            if (Greeting(log) is string text && !CloudEndpoints.IsExchangeGreeting(text))
             {
-                string greeting = banner.Text.Replace("\n", " ").Trim();
+                string greeting = text.Replace("\n", " ").Trim();
                 signs.Add(Format("its greeting is '{0}', not Exchange Online's 'Microsoft ESMTP MAIL Service ready'", greeting.Length > 100 ? greeting.Substring(0, 100) + "..." : greeting));
             }
 
@@ -478,6 +477,10 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             return Format("Another server answered for {0}: {1}. Nothing proved it is Exchange Online ({2}), so the credentials were not sent to it. A hosting provider's outbound SMTP redirection or a firewall's SMTP inspection does this; to test that server itself, give its own name with -Server.",
                 server, string.Join("; ", signs), unproven);
         }
+
+        // The server's first 220 reply (its greeting), where it sent one.
+        private static string? Greeting(TranscriptLogger log) =>
+            log.Replies.FirstOrDefault(r => r.Phase == SmtpPhase.Banner && r.Code == 220)?.Text;
 
         private static bool EndsWithAny(string host) =>
             s_exchangeOnlineSuffixes.Any(suffix => host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
