@@ -29,18 +29,30 @@ namespace SmtpAuthTroubleshooter
 
     /// <summary>
     /// One output object of an Exchange Online cmdlet, reduced to the properties asked for: a string (lists joined with
-    /// ", "), a bool, or null. Immutable; holds no PowerShell type, so the engine can read it (STYLE rules 2, 3, 38).
+    /// ", "), a bool, a date, or null. Immutable; holds no PowerShell type, so the engine can read it (STYLE rules 2, 3, 38).
     /// </summary>
     public sealed class ExchangeRecord
     {
         private readonly IReadOnlyDictionary<string, object?> _values;
 
-        /// <summary>Creates a record from property values (strings, bools or null).</summary>
+        /// <summary>Creates a record from property values (strings, bools, dates or null).</summary>
         public ExchangeRecord(IReadOnlyDictionary<string, object?> values) => _values = values ?? throw new ArgumentNullException(nameof(values));
 
         /// <summary>The property as text; null when absent or blank.</summary>
         public string? Text(string name) =>
             _values.TryGetValue(name, out object? v) && v is not null && Convert.ToString(v, CultureInfo.InvariantCulture) is string s && s.Trim().Length > 0 ? s : null;
+
+        /// <summary>
+        /// The property as a date, exactly as the cmdlet gave it (a DateTime, or a round-trip or invariant text of one);
+        /// null when absent or not a date. Exact because it goes back to the service (Get-MessageTraceV2 -EndDate).
+        /// </summary>
+        public DateTime? Date(string name) => _values.TryGetValue(name, out object? v) ? v switch
+        {
+            DateTime d => d,
+            DateTimeOffset o => o.UtcDateTime,
+            string s when DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTime p) => p,
+            _ => null,
+        } : null;
 
         /// <summary>The property as a bool; null when absent or not a bool.</summary>
         public bool? Bool(string name) => _values.TryGetValue(name, out object? v) ? v switch

@@ -16,6 +16,7 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
         {
             ["user"] = "o'brien@contoso.com",
             ["mailbox"] = "o'brien@contoso.com",
+            ["address"] = "o'brien@contoso.com",
             ["from"] = "sales\u2019team@contoso.com",
             ["appId"] = "11111111-2222-3333-4444-555555555555",
             ["objectId"] = "66666666-7777-8888-9999-000000000000",
@@ -111,6 +112,26 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             Assert.Equal("sales@contoso.com", Argument(command, "Identity"));
             Assert.Equal("o'brien@contoso.com", Argument(command, "Trustee"));
             Assert.DoesNotContain("replace", sendAs.Remediation, System.StringComparison.Ordinal);
+        }
+
+        [Theory]
+        [InlineData("o'brien@contoso.com", null, "o'brien@contoso.com")]
+        [InlineData("obrien@contoso.onmicrosoft.com", "michael.obrien@contoso.com", "michael.obrien@contoso.com")]
+        [InlineData("Michael O'Brien", null, null)]
+        public void The_restricted_sender_fix_names_an_SMTP_address_never_a_display_name(string user, string? primary, string? expected)
+        {
+            // Remove-BlockedSenderAddress -SenderAddress takes the SMTP address Get-BlockedSenderAddress lists: the mailbox's
+            // primary address when the state knows it, the sign-in name only when it is an address, else a placeholder.
+            var evidence = new ErrorEvidence("550 5.1.8 Access denied, bad outbound sender AS(42004) [PR3PR08MB5722.eurprd08.prod.outlook.com]") { UserPrincipalName = user };
+            if (primary is not null)
+            {
+                evidence.PolicyState = new SmtpAuthPolicyState { UserPrincipalName = user, PrimarySmtpAddress = primary };
+            }
+
+            SmtpAuthFinding f = new SmtpAuthErrorResolver().Resolve(evidence).First(x => x.CauseId == "RestrictedSender");
+            CommandAst command = ParseOne(f.RemediationCommand!);
+            Assert.Equal(expected ?? "<address>", Argument(command, "SenderAddress"));
+            Assert.Equal(expected is null, f.Remediation.Contains("replace <address> with the real value", System.StringComparison.Ordinal));
         }
 
         [Fact]

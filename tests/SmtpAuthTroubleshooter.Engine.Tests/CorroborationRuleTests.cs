@@ -88,7 +88,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             ["A shared mailbox as the sign-in identity confirms SharedMailboxSignIn"] = Case("SharedMailboxSignIn", s => s.RecipientTypeDetails = "SharedMailbox",
                 Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity."),
             ["A shared mailbox named with a user's delegated OAuth token is a note, not a confirmation"] = Case("SharedMailboxSignIn", s => s.RecipientTypeDetails = "SharedMailbox",
-                null, "Settings: the mailbox is a shared mailbox. It cannot sign in itself, but with OAuth a delegated token of a user who has FullAccess on it may name it in XOAUTH2 user= (Get-MailboxPermission shows who has).", SmtpAuthMethod.OAuth),
+                null, "Settings: the mailbox is a shared mailbox. It cannot sign in itself, but with OAuth a delegated token of a user who can open it (in practice with FullAccess) may name it in XOAUTH2 user= (Get-MailboxPermission shows who has).", SmtpAuthMethod.OAuth),
             ["A shared mailbox used by an app does not confirm SharedMailboxSignIn"] = Case("SharedMailboxSignIn", s => { s.RecipientTypeDetails = "SharedMailbox"; s.ClientId = "6f1a7c2e-0000-4000-8000-000000000001"; }, null, null, SmtpAuthMethod.OAuth),
             ["A user mailbox rules out SharedMailboxSignIn"] = Case("SharedMailboxSignIn", s => s.RecipientTypeDetails = "UserMailbox",
                 Verdict.RuledOut, "Settings: the mailbox is a UserMailbox, not a shared mailbox."),

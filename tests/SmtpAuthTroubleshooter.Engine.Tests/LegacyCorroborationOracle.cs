@@ -113,7 +113,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                         // With OAuth a user's delegated token may name a shared mailbox it has FullAccess to (Microsoft's OAuth
                         // page for IMAP, POP and SMTP): a note, not a confirmation (changed on purpose, with the catalog rule).
                         return method == SmtpAuthMethod.OAuth
-                            ? (null, "Settings: the mailbox is a shared mailbox. It cannot sign in itself, but with OAuth a delegated token of a user who has FullAccess on it may name it in XOAUTH2 user= (Get-MailboxPermission shows who has).")
+                            ? (null, "Settings: the mailbox is a shared mailbox. It cannot sign in itself, but with OAuth a delegated token of a user who can open it (in practice with FullAccess) may name it in XOAUTH2 user= (Get-MailboxPermission shows who has).")
                             : (Verdict.Confirmed, "Settings: the mailbox is a shared mailbox, which cannot be the sign-in identity.");
                     }
 

@@ -86,8 +86,10 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             new object[] { SmtpAuthMigrationPath.DirectSend, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = true, StaticPublicIp = true, RejectDirectSend = false } },
             new object[] { SmtpAuthMigrationPath.HighVolumeEmail, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = true, StaticPublicIp = true, RejectDirectSend = true } },
             new object[] { SmtpAuthMigrationPath.AzureCommunicationServices, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = false, MessagesSent = 250000 } },
-            new object[] { SmtpAuthMigrationPath.ConnectorRelay, new SenderFacts { ClientIp = "203.0.113.7", BasicSignIns = 5, InternalRecipientsOnly = false, StaticPublicIp = true } },
+            new object[] { SmtpAuthMigrationPath.ConnectorRelay, new SenderFacts { ClientIp = "203.0.113.7", BasicSignIns = 5, InternalRecipientsOnly = false, StaticPublicIp = true, StaticPublicIPv4 = true } },
             new object[] { SmtpAuthMigrationPath.OAuth, new SenderFacts { BasicSignIns = 5, InternalRecipientsOnly = false } },
+            // New-InboundConnector -SenderIPAddresses: "IPv6 addresses are not supported": one public IPv6 address is no connector.
+            new object[] { SmtpAuthMigrationPath.OAuth, new SenderFacts { ClientIp = "2001:db8::25", BasicSignIns = 5, InternalRecipientsOnly = false, StaticPublicIp = true, StaticPublicIPv4 = false } },
             new object[] { SmtpAuthMigrationPath.Review, new SenderFacts { BasicSignIns = 5 } },
         };
 
@@ -115,8 +117,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             var values = new Dictionary<string, string?> { ["UserPrincipalName"] = "o'brien@contoso.com", ["ClientIp"] = "203.0.113.7", ["ConnectorName"] = "SMTP relay 203.0.113.7" };
             Assert.Equal("Set-CASMailbox -Identity 'o''brien@contoso.com' -SmtpClientAuthenticationDisabled $true",
                 MigrationAdvisor.Embedded.Advise(new SenderFacts { BasicSignIns = 0, SmtpAuthEnabled = true }, values).Command);
-            Assert.Equal("New-InboundConnector -Name 'SMTP relay 203.0.113.7' -ConnectorType OnPremises -SenderIPAddresses '203.0.113.7' -RequireTls $true",
-                MigrationAdvisor.Embedded.Advise(new SenderFacts { BasicSignIns = 3, InternalRecipientsOnly = false, StaticPublicIp = true }, values).Command);
+            // -SenderDomains is mandatory on New-InboundConnector; -RequireTls applies to Partner connectors only.
+            Assert.Equal("New-InboundConnector -Name 'SMTP relay 203.0.113.7' -ConnectorType OnPremises -SenderDomains '*' -SenderIPAddresses '203.0.113.7'",
+                MigrationAdvisor.Embedded.Advise(new SenderFacts { BasicSignIns = 3, InternalRecipientsOnly = false, StaticPublicIp = true, StaticPublicIPv4 = true }, values).Command);
         }
 
         [Theory]
@@ -237,10 +240,23 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                         yield return new Dictionary<string, object?> { ["DomainName"] = "contoso.com" };
                         break;
                     case "Get-MessageTraceV2":
+                        // As documented: rows newest first (then by recipient), at most ResultSize (default 1,000, at most
+                        // 5,000) per answer, no paging; -StartingRecipientAddress with -EndDate continues after a row.
+                        // Message i of a sender was received i + 1 minutes before "now".
                         string sender = (string)c.Parameters["SenderAddress"]!;
-                        foreach (string to in Recipients.TryGetValue(sender, out string[]? list) ? list : Array.Empty<string>())
+                        string[] all = Recipients.TryGetValue(sender, out string[]? list) ? list : Array.Empty<string>();
+                        DateTime from = (DateTime)c.Parameters["StartDate"]!;
+                        DateTime until = (DateTime)c.Parameters["EndDate"]!;
+                        int size = c.Parameters.TryGetValue("ResultSize", out object? rs) && rs is int asked ? Math.Min(asked, 5000) : 1000;
+                        string? after = c.Parameters.TryGetValue("StartingRecipientAddress", out object? sr) ? (string?)sr : null;
+                        var rows = all.Select((to, i) => (To: to, Received: s_now.AddMinutes(-(i + 1))))
+                            .Where(r => r.Received <= until && r.Received >= from)
+                            .Where(r => after is null || r.Received < until || string.Compare(r.To, after, StringComparison.OrdinalIgnoreCase) > 0)
+                            .OrderByDescending(r => r.Received).ThenBy(r => r.To, StringComparer.OrdinalIgnoreCase)
+                            .Take(size).ToList();
+                        foreach ((string to, DateTime received) in rows)
                         {
-                            yield return new Dictionary<string, object?> { ["RecipientAddress"] = to };
+                            yield return new Dictionary<string, object?> { ["RecipientAddress"] = to, ["Received"] = received };
                         }
 
                         break;
@@ -338,6 +354,60 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.True(graph.Urls.Count > 5);
             Assert.Contains("clientAppUsed eq 'Authenticated SMTP'", Uri.UnescapeDataString(graph.Urls[0]), StringComparison.Ordinal);
             Assert.NotNull(reader.TotalPerDay);
+        }
+
+        [Fact]
+        public async Task A_full_message_trace_answer_is_continued_so_an_external_recipient_behind_it_is_found()
+        {
+            // Get-MessageTraceV2 returns at most 5,000 rows and has no paging (Microsoft's reference). 6,000 internal
+            // messages, then one to a customer: the first answer alone says "internal only" and would send this sender to
+            // High Volume Email, which cannot reach the customer.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            exo.Recipients["printer@contoso.com"] = Enumerable.Range(0, 6000).Select(i => "user" + i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture) + "@contoso.com")
+                .Append("customer@fabrikam.com").ToArray();
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now }, new Sink());
+            SmtpAuthClient printer = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "printer@contoso.com");
+
+            Assert.False(printer.InternalRecipientsOnly);
+            Assert.Equal(6001, printer.TracedMessages);
+            Assert.Equal(SmtpAuthMigrationPath.ConnectorRelay, printer.MigrationPath);
+            ExchangeCommand[] traces = exo.Log.Where(c => c.Name == "Get-MessageTraceV2" && (string)c.Parameters["SenderAddress"]! == "printer@contoso.com").ToArray();
+            Assert.Equal(2, traces.Length);
+            Assert.Equal("user4999@contoso.com", traces[1].Parameters["StartingRecipientAddress"]);
+            Assert.Equal(s_now.AddMinutes(-5000), traces[1].Parameters["EndDate"]);
+        }
+
+        [Fact]
+        public async Task A_trace_cut_off_by_the_query_budget_never_says_internal_only()
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            exo.Recipients["printer@contoso.com"] = Enumerable.Range(0, 30).Select(i => "user" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "@contoso.com").ToArray();
+            var options = new ReadinessOptions { Days = 30, NowUtc = s_now, MessageTraceResultSize = 10, MessageTraceQueryBudget = 2 };
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, options, new Sink());
+            SmtpAuthClient printer = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "printer@contoso.com");
+
+            Assert.Null(printer.InternalRecipientsOnly);
+            Assert.Equal(SmtpAuthMigrationPath.Review, printer.MigrationPath);
+        }
+
+        [Fact]
+        public async Task A_sender_on_one_public_IPv6_address_gets_no_connector_command()
+        {
+            // New-InboundConnector -SenderIPAddresses: "IPv6 addresses are not supported".
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            for (int d = 1; d <= 4; d++)
+            {
+                graph.Rows.Add(SignIn("erp@contoso.com", "2001:db8:40::25", s_now.AddDays(-d)));
+            }
+
+            exo.Mailboxes["erp@contoso.com"] = false;
+            exo.Recipients["erp@contoso.com"] = new[] { "customer@fabrikam.com" };
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now }, new Sink());
+            SmtpAuthClient erp = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "erp@contoso.com");
+
+            Assert.Equal(SmtpAuthMigrationPath.OAuth, erp.MigrationPath);
+            Assert.Null(erp.MigrationCommand);
+            Assert.Contains("IPv6", erp.MigrationReason, StringComparison.Ordinal);
         }
 
         [Fact]

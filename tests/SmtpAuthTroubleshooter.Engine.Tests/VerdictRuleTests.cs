@@ -135,7 +135,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             // The dates and their wording are catalog data: after the cut-off the other wording applies.
             var later = new SmtpAuthErrorResolver(clock: () => new DateTimeOffset(2027, 2, 1, 0, 0, 0, TimeSpan.Zero));
             SmtpAuthFinding after = Assert.Single(later.Resolve(new ErrorEvidence(string.Empty) { ProbeSucceeded = true, ExchangeOnlineEndpoint = true, AuthMethod = SmtpAuthMethod.Basic }));
-            Assert.Contains("off by default since the end of December 2026", after.Evidence, StringComparison.Ordinal);
+            Assert.Contains("disables by default for existing tenants from the end of December 2026", after.Evidence, StringComparison.Ordinal);
+            Assert.Contains("or because the change has not reached this tenant yet", after.Evidence, StringComparison.Ordinal);
             Assert.Equal(2, Knowledge.ErrorCatalog.Embedded.Advisories["BasicAuthStillWorks"].Variants.Count);
         }
 

@@ -874,12 +874,21 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 ["port"] = (evidence?.Port ?? 587).ToString(CultureInfo.InvariantCulture),
                 ["user"] = user,
                 ["mailbox"] = user,
+                // An SMTP address (Remove-BlockedSenderAddress -SenderAddress): the mailbox's own, else the sign-in name
+                // when it is one; never a display name.
+                ["address"] = state?.PrimarySmtpAddress ?? (user is not null && IsAddress(user) ? user : null),
                 ["from"] = from,
                 ["appId"] = state?.ClientId,
                 ["objectId"] = state?.EnterpriseAppObjectId,
                 ["policy"] = state?.AuthenticationPolicy,
             };
             return FixCommand.Fill(command, values, out unfilled);
+        }
+
+        private static bool IsAddress(string value)
+        {
+            int at = value.IndexOf('@');
+            return at > 0 && at == value.LastIndexOf('@') && at < value.Length - 1 && !value.Any(char.IsWhiteSpace);
         }
 
         // "5.2.252 SendAsDenied; app@contoso.com not allowed to send as sales@contoso.com".

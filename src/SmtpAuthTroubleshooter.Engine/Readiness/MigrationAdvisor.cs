@@ -29,6 +29,8 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         public bool? InternalRecipientsOnly { get; set; }
         /// <summary>One public IP for the mailbox.</summary>
         public bool StaticPublicIp { get; set; }
+        /// <summary>That one public IP is an IPv4 address (New-InboundConnector -SenderIPAddresses takes no IPv6).</summary>
+        public bool StaticPublicIPv4 { get; set; }
         /// <summary>RejectDirectSend.</summary>
         public bool? RejectDirectSend { get; set; }
         /// <summary>Messages sent (admin center report).</summary>
@@ -55,6 +57,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             ["OAuthSeen"] = f => f.OAuthSeen,
             ["InternalRecipientsOnly"] = f => f.InternalRecipientsOnly,
             ["StaticPublicIp"] = f => f.StaticPublicIp,
+            ["StaticPublicIPv4"] = f => f.StaticPublicIPv4,
             ["RejectDirectSend"] = f => f.RejectDirectSend,
             ["MessagesSent"] = f => f.MessagesSent,
             ["OwnCode"] = f => f.OwnCode,

@@ -26,8 +26,11 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         /// <summary>Read message trace to tell internal-only senders (Get-MessageTraceV2).</summary>
         public bool ReadMessageTrace { get; set; } = true;
         /// <summary>At most this many Get-MessageTraceV2 queries (the service allows about 100 per 5 minutes; each sender
-        /// takes one per 10 days of the window, fewer when an external recipient shows up early).</summary>
+        /// takes one per 10 days of the window, fewer when an external recipient shows up early, more when a window holds
+        /// more messages than one answer returns).</summary>
         public int MessageTraceQueryBudget { get; set; } = 100;
+        /// <summary>Get-MessageTraceV2 -ResultSize: rows per query (1 to 5,000; Microsoft's maximum by default). A full answer is continued.</summary>
+        public int MessageTraceResultSize { get; set; } = 5000;
         /// <summary>Mailboxes the admin names as code the organization owns.</summary>
         public IReadOnlyCollection<string> OwnCode { get; set; } = Array.Empty<string>();
         /// <summary>Now (tests set it).</summary>
@@ -47,7 +50,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
 
         private static readonly string[] s_rejectDirectSend = { "RejectDirectSend" };
         private static readonly string[] s_domainName = { "DomainName", "DomainType" };
-        private static readonly string[] s_recipient = { "RecipientAddress" };
+        private static readonly string[] s_traceRow = { "RecipientAddress", "Received" };
 
         /// <summary>Above this many senders the mailboxes are read with one listing per kind instead of filtered batches.</summary>
         internal const int ListingThreshold = 200;
@@ -226,6 +229,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 OAuthSeen = oauthSeen,
                 InternalRecipientsOnly = c.InternalRecipientsOnly,
                 StaticPublicIp = ips.Count == 1 && IsPublic(ips[0]),
+                StaticPublicIPv4 = ips.Count == 1 && IsPublic(ips[0]) && IPAddress.TryParse(ips[0], out IPAddress? only) && only.AddressFamily == AddressFamily.InterNetwork,
                 RejectDirectSend = rejectDirectSend,
                 MessagesSent = c.MessagesSent,
                 OwnCode = ownCode.Contains(upn),
@@ -441,26 +445,62 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 int messages = 0;
                 try
                 {
-                    for (DateTime windowEnd = end; windowEnd > start && internalOnly; windowEnd = windowEnd.AddDays(-10))
+                    for (DateTime windowEnd = end; windowEnd > start && internalOnly && complete; windowEnd = windowEnd.AddDays(-10))
                     {
-                        if (budget-- <= 0)
-                        {
-                            complete = false;
-                            break;
-                        }
-
                         DateTime windowStart = windowEnd.AddDays(-10) < start ? start : windowEnd.AddDays(-10);
-                        var parameters = new Dictionary<string, object?> { ["SenderAddress"] = sender, ["StartDate"] = windowStart, ["EndDate"] = windowEnd, ["ResultSize"] = 5000 };
-                        await _exchange.InvokeAsync(new ExchangeCommand("Get-MessageTraceV2", parameters, s_recipient), r =>
+
+                        // Get-MessageTraceV2 returns at most ResultSize rows (5,000 at most) and has no paging: a full
+                        // answer is continued with -StartingRecipientAddress and -EndDate from its last row, as Microsoft's
+                        // reference says. A full answer taken for the whole window could hide the one external recipient.
+                        DateTime queryEnd = windowEnd;
+                        string? startingRecipient = null;
+                        while (true)
                         {
-                            messages++;
-                            string? to = r.Text("RecipientAddress");
-                            int at = to?.LastIndexOf('@') ?? -1;
-                            if (at < 0 || !domains.Any(d => string.Equals(d, to!.Substring(at + 1), StringComparison.OrdinalIgnoreCase)))
+                            if (budget-- <= 0)
                             {
-                                internalOnly = false;
+                                complete = false;
+                                break;
                             }
-                        }, cancellationToken).ConfigureAwait(false);
+
+                            var parameters = new Dictionary<string, object?> { ["SenderAddress"] = sender, ["StartDate"] = windowStart, ["EndDate"] = queryEnd, ["ResultSize"] = _options.MessageTraceResultSize };
+                            if (startingRecipient is not null)
+                            {
+                                parameters["StartingRecipientAddress"] = startingRecipient;
+                            }
+
+                            int rows = 0;
+                            string? lastRecipient = null;
+                            DateTime? lastReceived = null;
+                            await _exchange.InvokeAsync(new ExchangeCommand("Get-MessageTraceV2", parameters, s_traceRow), r =>
+                            {
+                                rows++;
+                                messages++;
+                                string? to = r.Text("RecipientAddress");
+                                lastRecipient = to;
+                                lastReceived = r.Date("Received");
+                                int at = to?.LastIndexOf('@') ?? -1;
+                                if (at < 0 || !domains.Any(d => string.Equals(d, to!.Substring(at + 1), StringComparison.OrdinalIgnoreCase)))
+                                {
+                                    internalOnly = false;
+                                }
+                            }, cancellationToken).ConfigureAwait(false);
+
+                            if (rows < _options.MessageTraceResultSize || !internalOnly)
+                            {
+                                break;
+                            }
+
+                            if (lastRecipient is null || lastReceived is not DateTime next || (next.Ticks == queryEnd.Ticks && string.Equals(lastRecipient, startingRecipient, StringComparison.OrdinalIgnoreCase)))
+                            {
+                                // Nothing to continue from, or no progress: the rest of the window is unread.
+                                complete = false;
+                                break;
+                            }
+
+                            // The output's time stamps are UTC (Microsoft's reference), whatever Kind the session gives them.
+                            queryEnd = next.Kind == DateTimeKind.Local ? next.ToUniversalTime() : DateTime.SpecifyKind(next, DateTimeKind.Utc);
+                            startingRecipient = lastRecipient;
+                        }
                     }
 
                     // An unfinished trace can still say "external" (one external recipient decides), never "internal only".

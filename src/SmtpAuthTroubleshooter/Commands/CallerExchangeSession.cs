@@ -54,7 +54,12 @@ namespace SmtpAuthTroubleshooter.Commands
             var values = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
             foreach (string name in properties)
             {
-                values[name] = ExchangeReader.Value(o, name) is bool b ? b : ExchangeReader.Text(o, name);
+                values[name] = ExchangeReader.Value(o, name) switch
+                {
+                    bool b => b,
+                    DateTime d => d,
+                    _ => ExchangeReader.Text(o, name),
+                };
             }
 
             return new ExchangeRecord(values);
