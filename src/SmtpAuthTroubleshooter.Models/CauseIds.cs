@@ -90,6 +90,9 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The port answered, but no SMTP greeting came: the wrong port, TLS mode or service.</summary>
         public const string NoSmtpGreeting = "NoSmtpGreeting";
 
+        /// <summary>The server stopped answering in the middle of the session (a time-out after it had greeted).</summary>
+        public const string ServerStoppedResponding = "ServerStoppedResponding";
+
         /// <summary>The client sent mail without a successful AUTH (5.7.57).</summary>
         public const string NotAuthenticated = "NotAuthenticated";
 

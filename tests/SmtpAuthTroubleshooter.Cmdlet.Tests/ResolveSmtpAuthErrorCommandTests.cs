@@ -72,6 +72,37 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
         }
 
         [Fact]
+        public void An_empty_PolicyStateId_cell_of_a_file_copy_is_no_lost_policy_state()
+        {
+            // Import-Csv writes "" for a result never piped with a state; that is not an id, and no warning is due.
+            const string Copy = "[pscustomobject]@{ Server = 'smtp.office365.com'; Port = '587'; AuthMethod = 'Basic'; FailedPhase = 'Auth'; Succeeded = 'False'; PolicyStateId = ''; " +
+                "ReplyText = '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'; Transcript = 'S: 220 x' } | Resolve-SmtpAuthError -WarningVariable w -WarningAction SilentlyContinue | Out-Null; $w.Count";
+            var (output, errors, _) = PowerShellHost.Run(Copy);
+            Assert.Empty(errors);
+            Assert.Equal(0, (int)output.Last().BaseObject);
+        }
+
+        [Fact]
+        public void The_probes_own_sender_and_app_fill_the_fix_command()
+        {
+            // The probe ran with -From and an app-only token: the SendAs fix names that address, the service principal
+            // fix names that app, instead of '<from>' and '<appId>' placeholders.
+            const string SendAs = "[pscustomobject]@{ Server = 'smtp.office365.com'; Port = '587'; ExchangeOnline = 'True'; AuthMethod = 'Basic'; FailedPhase = 'MailFrom'; Succeeded = 'False'; UserName = 'app@contoso.com'; From = 'info@contoso.com'; " +
+                "ReplyText = '554 5.2.252 SendAsDenied; app@contoso.com not allowed to send as info@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied'; Transcript = 'S: 220 x' } | Resolve-SmtpAuthError";
+            var (output, errors, _) = PowerShellHost.Run(SendAs.Replace("app@contoso.com not allowed to send as info@contoso.com; ", string.Empty, System.StringComparison.Ordinal));
+            Assert.Empty(errors);
+            SmtpAuthFinding sendAs = output.Select(o => (SmtpAuthFinding)o.BaseObject).First(f => f.CauseId == "SendAsDenied");
+            Assert.Equal("Add-RecipientPermission -Identity 'info@contoso.com' -Trustee 'app@contoso.com' -AccessRights SendAs", sendAs.RemediationCommand);
+
+            const string App = "[pscustomobject]@{ Server = 'smtp.office365.com'; Port = '587'; ExchangeOnline = 'True'; AuthMethod = 'OAuth'; FailedPhase = 'Auth'; Succeeded = 'False'; UserName = 'app@contoso.com'; " +
+                "TokenIdentity = 'b1000000-0000-4000-8000-000000000002'; ReplyText = '535 5.7.3 Authentication unsuccessful'; Transcript = 'S: 220 x' } | Resolve-SmtpAuthError";
+            var (appOutput, appErrors, _) = PowerShellHost.Run(App);
+            Assert.Empty(appErrors);
+            SmtpAuthFinding sp = appOutput.Select(o => (SmtpAuthFinding)o.BaseObject).First(f => f.CauseId == "ServicePrincipalNotRegistered");
+            Assert.StartsWith("New-ServicePrincipal -AppId 'b1000000-0000-4000-8000-000000000002' -ObjectId '<objectId>'", sp.RemediationCommand, System.StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void Verbose_narrates()
         {
             var (_, _, verbose) = PowerShellHost.Run($"'{Tenant}' | Resolve-SmtpAuthError -Verbose");

@@ -46,8 +46,10 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Verdict.RuledOut, "Settings: no authentication policy applies to this user."),
             ["A policy that allows basic SMTP rules out AuthenticationPolicyBlocksBasicSmtp"] = Case("AuthenticationPolicyBlocksBasicSmtp", s => { s.AllowBasicAuthSmtp = true; s.AuthenticationPolicySource = "OrganizationDefault"; },
                 Verdict.RuledOut, "Settings: the applying authentication policy allows basic SMTP."),
-            ["A policy with AllowBasicAuthSmtp False confirms BasicAuthDisabledForAccount"] = Case("BasicAuthDisabledForAccount", s => { s.AllowBasicAuthSmtp = false; s.AuthenticationPolicy = "Block Basic Auth"; s.AuthenticationPolicySource = "OrganizationDefault"; },
-                Verdict.Confirmed, "Settings: authentication policy 'Block Basic Auth' (OrganizationDefault) has AllowBasicAuthSmtp False."),
+            // Microsoft does not document the link between this text and an authentication policy: a note, not a Confirmed
+            // (AuthenticationPolicyBlocksBasicSmtp is the cause the settings confirm, with the fix).
+            ["A policy with AllowBasicAuthSmtp False is a note on BasicAuthDisabledForAccount"] = Case("BasicAuthDisabledForAccount", s => { s.AllowBasicAuthSmtp = false; s.AuthenticationPolicy = "Block Basic Auth"; s.AuthenticationPolicySource = "OrganizationDefault"; },
+                null, "Settings: authentication policy 'Block Basic Auth' (OrganizationDefault) has AllowBasicAuthSmtp False, the likely reason for this reply"),
             ["A policy that allows basic SMTP does not rule out BasicAuthDisabledForAccount"] = Case("BasicAuthDisabledForAccount", s => { s.AllowBasicAuthSmtp = true; s.AuthenticationPolicySource = "User"; }, null, null),
 
             ["Security defaults on confirm SecurityDefaultsBlockBasicAuth for basic auth"] = Case("SecurityDefaultsBlockBasicAuth", s => s.SecurityDefaultsEnabled = true,
@@ -77,6 +79,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Verdict.RuledOut, "Settings: no Conditional Access MFA grant applies and per-user MFA is disabled."),
             ["Per-user MFA not read keeps MfaRequired open"] = Case("MfaRequired", s => s.ConditionalAccessEvaluatedBy = "Local", null, null),
 
+            ["A shared mailbox's sign-in blocked by design rules out AccountDisabled"] = Case("AccountDisabled", s => { s.AccountEnabled = false; s.RecipientTypeDetails = "SharedMailbox"; },
+                Verdict.RuledOut, "as it is by design for a shared mailbox"),
             ["accountEnabled False confirms AccountDisabled"] = Case("AccountDisabled", s => s.AccountEnabled = false,
                 Verdict.Confirmed, "Settings: Entra accountEnabled is False (sign-in blocked)."),
             ["accountEnabled True rules out AccountDisabled"] = Case("AccountDisabled", s => s.AccountEnabled = true,
@@ -152,7 +156,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         {
             // The account-disabled rules with true and false swapped: the named cases catch it.
             JsonNode catalog = JsonNode.Parse(EmbeddedText())!;
-            foreach (JsonNode? rule in catalog["corroboration"]!["rules"]!.AsArray().Where(r => (string?)r!["causeId"] == "AccountDisabled"))
+            foreach (JsonNode? rule in catalog["corroboration"]!["rules"]!.AsArray().Where(r => (string?)r!["causeId"] == "AccountDisabled" && r!["when"]!["equals"] is not null))
             {
                 JsonNode when = rule!["when"]!;
                 when["equals"] = !(bool)when["equals"]!;

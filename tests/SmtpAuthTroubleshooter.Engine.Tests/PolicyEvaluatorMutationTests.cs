@@ -480,8 +480,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             m.From = "ceo@contoso.com";
             m.SendAsAllowed = false;
             SmtpAuthPolicyState s = Evaluate(t, m);
+            // A shared mailbox's blocked sign-in is by design: SharedMailboxSignIn, not AccountDisabled, and no OAuth block.
             Assert.Equal(
-                "TenantSmtpAuthDisabled; AuthenticationPolicyBlocksBasicSmtp; SecurityDefaultsBlockBasicAuth; ConditionalAccessBlocksLegacyAuth; AccountDisabled; SharedMailboxSignIn; SendAsDenied",
+                "TenantSmtpAuthDisabled; AuthenticationPolicyBlocksBasicSmtp; SecurityDefaultsBlockBasicAuth; ConditionalAccessBlocksLegacyAuth; SharedMailboxSignIn; SendAsDenied",
+                s.BasicAuthBlockedBy);
+            Assert.Equal("TenantSmtpAuthDisabled; SendAsDenied", s.OAuthBlockedBy);
+            m.RecipientTypeDetails = "UserMailbox";
+            s = Evaluate(t, m);
+            Assert.Equal(
+                "TenantSmtpAuthDisabled; AuthenticationPolicyBlocksBasicSmtp; SecurityDefaultsBlockBasicAuth; ConditionalAccessBlocksLegacyAuth; AccountDisabled; SendAsDenied",
                 s.BasicAuthBlockedBy);
             Assert.Equal("TenantSmtpAuthDisabled; AccountDisabled; SendAsDenied", s.OAuthBlockedBy);
         }

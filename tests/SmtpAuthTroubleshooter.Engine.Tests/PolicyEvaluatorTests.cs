@@ -174,7 +174,17 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             m.AccountEnabled = false;
             SmtpAuthPolicyState s = PolicyEvaluator.Evaluate(Tenant(true), m, Now);
             Assert.Contains("SharedMailboxSignIn", s.BasicAuthBlockedBy, StringComparison.Ordinal);
+
+            // A shared mailbox's sign-in is blocked by design: not a block to lift (enabling it is not the fix), and no
+            // block for OAuth, where an app-only token or a user's delegated token names the shared mailbox.
+            Assert.DoesNotContain("AccountDisabled", s.BasicAuthBlockedBy, StringComparison.Ordinal);
+            Assert.DoesNotContain("AccountDisabled", s.OAuthBlockedBy ?? string.Empty, StringComparison.Ordinal);
+            Assert.NotEqual(PolicyVerdict.Blocked, s.OAuthVerdict);
+
+            m.RecipientTypeDetails = "UserMailbox";
+            s = PolicyEvaluator.Evaluate(Tenant(true), m, Now);
             Assert.Contains("AccountDisabled", s.BasicAuthBlockedBy, StringComparison.Ordinal);
+            Assert.Contains("AccountDisabled", s.OAuthBlockedBy, StringComparison.Ordinal);
         }
     }
 }

@@ -30,6 +30,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Verdict.Likely, "the probe ran with -TlsMode None"),
             ["A plain session without STARTTLS says nothing about StartTlsRequired"] = Case("StartTlsRequired", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, StartTlsOffered = false, FailedPhase = SmtpPhase.StartTls }, null, null),
 
+            ["A probe that stopped before AUTH rules out InvalidCredentials"] = Case("InvalidCredentials", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 465 },
+                Verdict.RuledOut, "before AUTH: no credentials were sent"),
+            ["A probe that stopped at AUTH leaves InvalidCredentials open"] = Case("InvalidCredentials", new ProbeFacts { TlsProtocol = "Tls13", FailedPhase = SmtpPhase.Auth }, null, null),
+            ["A time-out after the greeting rules out ConnectionFailed"] = Case("ConnectionFailed", new ProbeFacts { TlsProtocol = "Tls13", FailedPhase = SmtpPhase.Auth },
+                Verdict.RuledOut, "the server greeted; the session stopped later, during Auth"),
+            ["A failed connect leaves ConnectionFailed open"] = Case("ConnectionFailed", new ProbeFacts { FailedPhase = SmtpPhase.Connect }, null, null),
+            ["-TlsMode None against a server that offers STARTTLS makes AuthNotAdvertised only possible"] = Case("AuthNotAdvertised", new ProbeFacts { TlsMode = SmtpTlsMode.None, StartTlsOffered = true, FailedPhase = SmtpPhase.Auth },
+                Verdict.Possible, "many servers advertise AUTH only after STARTTLS"),
+
             ["STARTTLS offered rules out StartTlsNotOffered"] = Case("StartTlsNotOffered", new ProbeFacts { TlsMode = SmtpTlsMode.None, StartTlsOffered = true, FailedPhase = SmtpPhase.StartTls },
                 Verdict.RuledOut, "Probe: the server's EHLO reply offered STARTTLS."),
             ["TLS on connect rules out StartTlsNotOffered"] = Case("StartTlsNotOffered", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 2525 },
@@ -113,7 +122,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
         [Theory]
         [InlineData("Confirmed")]
-        [InlineData("Possible")]
+        [InlineData("Advisory")]
         public void A_probe_rule_never_confirms(string verdict)
         {
             // A probe is one source: its facts may rule out or raise a cause, never confirm one (zero false Confirmed).

@@ -101,14 +101,82 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public void The_mailbox_of_the_settings_fills_the_fix_command_when_the_evidence_names_none()
         {
             const string reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.";
-            SmtpAuthFinding f = _resolver.Resolve(new ErrorEvidence(reply) { PolicyState = State() }).First(x => x.CauseId == "MailboxSmtpAuthDisabled");
+            SmtpAuthPolicyState state = State();
+            state.MailboxSmtpAuthDisabled = true;
+            state.SmtpAuthEnabled = false;
+            state.SmtpAuthDecidedBy = "Mailbox";
+            SmtpAuthFinding f = _resolver.Resolve(new ErrorEvidence(reply) { PolicyState = state }).First(x => x.CauseId == "MailboxSmtpAuthDisabled");
             Assert.Equal("app@contoso.com", f.UserPrincipalName);
             Assert.Equal("Set-CASMailbox -Identity 'app@contoso.com' -SmtpClientAuthenticationDisabled $false", f.RemediationCommand);
 
             // The account the evidence names comes first.
-            SmtpAuthFinding g = _resolver.Resolve(new ErrorEvidence(reply) { UserPrincipalName = "scanner@contoso.com", PolicyState = State() }).First(x => x.CauseId == "MailboxSmtpAuthDisabled");
+            SmtpAuthFinding g = _resolver.Resolve(new ErrorEvidence(reply) { UserPrincipalName = "scanner@contoso.com", PolicyState = state }).First(x => x.CauseId == "MailboxSmtpAuthDisabled");
             Assert.Equal("scanner@contoso.com", g.UserPrincipalName);
             Assert.Equal("Set-CASMailbox -Identity 'scanner@contoso.com' -SmtpClientAuthenticationDisabled $false", g.RemediationCommand);
+        }
+
+        [Fact]
+        public void A_reply_with_two_readings_is_no_SettingsConflict_when_the_settings_choose_one()
+        {
+            // "did not meet the criteria" is Conditional Access or MFA: settings that confirm the CA block and rule out MFA
+            // agree with the reply. Only a reply whose every reading the settings exclude is a conflict.
+            const string criteria = "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator. [BN9PR03CA0123.namprd03.prod.outlook.com 2026-11-30T11:58:02.123Z 08DD0F0F0F0F0F0F]";
+            SmtpAuthPolicyState state = State();
+            state.BlockingConditionalAccessPolicies = "Block legacy authentication (pilot)";
+            state.LastSmtpSignInErrorCode = 53003;
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(new ErrorEvidence(criteria) { AuthMethod = SmtpAuthMethod.Basic, PolicyState = state });
+            Assert.Equal("ConditionalAccessBlocksLegacyAuth", findings[0].CauseId);
+            Assert.Equal(Verdict.Confirmed, findings[0].Verdict);
+            Assert.Equal(Verdict.RuledOut, findings.Single(x => x.CauseId == "MfaRequired").Verdict);
+            Assert.DoesNotContain(findings, x => x.CauseId == "SettingsConflict");
+
+            // Both readings excluded: now the reply and the settings disagree, and that is shown.
+            state.BlockingConditionalAccessPolicies = string.Empty;
+            state.LastSmtpSignInErrorCode = null;
+            IReadOnlyList<SmtpAuthFinding> both = _resolver.Resolve(new ErrorEvidence(criteria) { AuthMethod = SmtpAuthMethod.Basic, PolicyState = state });
+            Assert.Contains(both, x => x.CauseId == "SettingsConflict");
+        }
+
+        [Fact]
+        public void A_shared_mailbox_with_sign_in_blocked_is_never_told_to_enable_sign_in()
+        {
+            // Sign-in is blocked by design on a shared mailbox; Update-MgUser -AccountEnabled:$true is not its fix.
+            SmtpAuthPolicyState state = State();
+            state.UserPrincipalName = "notifications@contoso.com";
+            state.RecipientTypeDetails = "SharedMailbox";
+            state.AccountEnabled = false;
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, user account is disabled.") { AuthMethod = SmtpAuthMethod.Basic, PolicyState = state });
+            SmtpAuthFinding disabled = findings.Single(x => x.CauseId == "AccountDisabled");
+            Assert.Equal(Verdict.RuledOut, disabled.Verdict);
+            Assert.DoesNotContain(findings, x => (x.RemediationCommand ?? string.Empty).Contains("AccountEnabled", StringComparison.Ordinal));
+            Assert.Equal("SharedMailboxSignIn", findings[0].CauseId);
+        }
+
+        [Fact]
+        public void Signing_in_with_the_UPN_rules_out_UserNameNotUpn()
+        {
+            const string bad = "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [BN9PR03CA0123.namprd03.prod.outlook.com]";
+            SmtpAuthPolicyState state = State();
+            IReadOnlyList<SmtpAuthFinding> same = _resolver.Resolve(new ErrorEvidence(bad) { AuthMethod = SmtpAuthMethod.Basic, SignInName = "APP@contoso.com", PolicyState = state });
+            SmtpAuthFinding upn = same.Single(x => x.CauseId == "UserNameNotUpn");
+            Assert.Equal(Verdict.RuledOut, upn.Verdict);
+            Assert.Contains("which is the account's UPN", upn.Evidence, StringComparison.Ordinal);
+
+            IReadOnlyList<SmtpAuthFinding> other = _resolver.Resolve(new ErrorEvidence(bad) { AuthMethod = SmtpAuthMethod.Basic, SignInName = "app.alias@contoso.com", PolicyState = state });
+            Assert.NotEqual(Verdict.RuledOut, other.Single(x => x.CauseId == "UserNameNotUpn").Verdict);
+        }
+
+        [Fact]
+        public void A_ruled_out_cause_carries_no_fix_command_and_no_note_about_one()
+        {
+            // A runbook that collects RemediationCommand must not run the fix of a cause the settings exclude.
+            const string reply = "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.";
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(new ErrorEvidence(reply) { PolicyState = State() });
+            SmtpAuthFinding ruledOut = findings.First(x => x.CauseId == "MailboxSmtpAuthDisabled");
+            Assert.Equal(Verdict.RuledOut, ruledOut.Verdict);
+            Assert.Null(ruledOut.RemediationCommand);
+            Assert.DoesNotContain("In the command", ruledOut.Remediation, StringComparison.Ordinal);
+            Assert.All(findings.Where(x => x.Verdict == Verdict.RuledOut), x => Assert.Null(x.RemediationCommand));
         }
 
         [Fact]

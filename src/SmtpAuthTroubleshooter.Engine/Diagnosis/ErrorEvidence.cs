@@ -38,6 +38,12 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The server and port a probe talked to, where known.</summary>
         public string? Server { get; set; }
 
+        /// <summary>The sender address a probe used (MAIL FROM), where known: fills &lt;from&gt; in a fix command.</summary>
+        public string? From { get; set; }
+
+        /// <summary>Who a probe's token was for (upn of a user, or appid of an app): an app's id fills &lt;appId&gt;.</summary>
+        public string? TokenIdentity { get; set; }
+
         /// <summary>The port a probe talked to, where known.</summary>
         public int? Port { get; set; }
 

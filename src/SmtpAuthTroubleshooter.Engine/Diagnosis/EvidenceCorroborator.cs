@@ -24,8 +24,34 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         /// <summary>As above, with the corroboration rules and sign-in codes of <paramref name="catalog"/>.</summary>
         public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc, Func<SmtpAuthFinding, string, SmtpAuthFinding>? conflict, ErrorCatalog catalog)
+            => Apply(findings, state, method, probeStartedUtc, conflict, catalog, null);
+
+        /// <summary>
+        /// As above; <paramref name="create"/> makes the finding of a cause a rule names as the reply's explanation
+        /// ("explainedBy"), when the reply did not name it.
+        /// </summary>
+        public static List<SmtpAuthFinding> Apply(List<SmtpAuthFinding> findings, SmtpAuthPolicyState state, SmtpAuthMethod method, DateTimeOffset? probeStartedUtc, Func<SmtpAuthFinding, string, SmtpAuthFinding>? conflict, ErrorCatalog catalog, Func<string, SmtpAuthFinding>? create)
         {
             var contradicted = new List<(SmtpAuthFinding Finding, string? Why)>();
+            var explanations = new List<string>();
+            foreach (SmtpAuthFinding f in findings)
+            {
+                if (catalog.Corroboration.ExplainedBy(f.CauseId, state, method) is string instead && f.Verdict != Verdict.RuledOut)
+                {
+                    explanations.Add(instead);
+                }
+            }
+
+            if (create is not null)
+            {
+                foreach (string causeId in explanations.Distinct(StringComparer.Ordinal).Where(id => !findings.Any(x => x.CauseId == id)).ToList())
+                {
+                    SmtpAuthFinding added = create(causeId);
+                    added.Verdict = Verdict.Likely;
+                    findings.Add(added);
+                }
+            }
+
             foreach (SmtpAuthFinding f in findings)
             {
                 (Verdict? verdict, string? why) = Judge(catalog, f.CauseId, state, method);
@@ -38,7 +64,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
                 if (verdict is Verdict v)
                 {
-                    if (v == Verdict.RuledOut && f.Verdict == Verdict.Likely && !string.IsNullOrEmpty(f.CatalogEntry))
+                    if (v == Verdict.RuledOut && f.Verdict == Verdict.Likely && !string.IsNullOrEmpty(f.CatalogEntry)
+                        && catalog.Corroboration.ExplainedBy(f.CauseId, state, method) is null)
                     {
                         // The server's own words name this cause and the settings say otherwise: both are shown
                         // (a SettingsConflict finding), not the reply silently dropped (issue 10).
@@ -52,6 +79,10 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 f.Evidence = Join(f.Evidence, why);
             }
 
+            // A reply that names more than one reading (the "did not meet the criteria" text is Conditional Access or MFA)
+            // is not contradicted while another of its readings still stands: the settings then choose, they do not disagree.
+            contradicted.RemoveAll(c => findings.Any(o => !ReferenceEquals(o, c.Finding) && o.CatalogEntry == c.Finding.CatalogEntry
+                && (o.Verdict == Verdict.Confirmed || o.Verdict == Verdict.Likely)));
             if (conflict is not null && contradicted.Count > 0 && !findings.Any(x => x.CauseId == CauseIds.SettingsConflict))
             {
                 (SmtpAuthFinding first, string? why) = contradicted[0];
@@ -76,13 +107,22 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             return Rank(findings);
         }
 
-        /// <summary>Puts findings in verdict order (Confirmed first, RuledOut last), keeping the catalog order within a verdict.</summary>
+        /// <summary>
+        /// Puts findings in verdict order (Confirmed first, RuledOut last), keeping the catalog order within a verdict. A
+        /// ruled-out cause carries no fix command: a runbook that collects RemediationCommand must not run the fix of a
+        /// cause the evidence excludes (its remediation text stays, for reading).
+        /// </summary>
         public static List<SmtpAuthFinding> Rank(List<SmtpAuthFinding> findings)
         {
             List<SmtpAuthFinding> ordered = findings.Select((f, i) => (f, i)).OrderBy(x => Order(x.f.Verdict)).ThenBy(x => x.i).Select(x => x.f).ToList();
             for (int i = 0; i < ordered.Count; i++)
             {
                 ordered[i].Rank = i + 1;
+                if (ordered[i].Verdict == Verdict.RuledOut && ordered[i].RemediationCommand is not null)
+                {
+                    ordered[i].RemediationCommand = null;
+                    ordered[i].Remediation = SmtpAuthErrorResolver.WithoutAnyPlaceholderNote(ordered[i].Remediation);
+                }
             }
 
             return ordered;

@@ -215,7 +215,8 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
             if (evidence.PolicyState is SmtpAuthPolicyState state)
             {
-                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc, (said, settings) => Contradiction(said, settings, state, evidence), _catalog);
+                findings = EvidenceCorroborator.Apply(findings, state, method, evidence.ObservedUtc, (said, settings) => Contradiction(said, settings, state, evidence), _catalog, causeId => FromCause(causeId, evidence, when));
+                RuleOutUpnWhenSignedInWithIt(findings, evidence, state);
                 AddConflict(findings, state, method, failed: true, evidence);
                 findings = EvidenceCorroborator.Rank(findings);
             }
@@ -263,7 +264,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                     continue;
                 }
 
-                if (verdict == Verdict.RuledOut || (verdict == Verdict.Likely && f.Verdict == Verdict.Possible))
+                if (verdict == Verdict.RuledOut || (verdict == Verdict.Likely && f.Verdict == Verdict.Possible) || (verdict == Verdict.Possible && f.Verdict == Verdict.Likely))
                 {
                     f.Verdict = verdict.Value;
                 }
@@ -472,6 +473,23 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         // Exchange Online signs SMTP AUTH in with the UPN only, and a UPN is always user@domain: a probe of Exchange
         // Online with any other name cannot authenticate (issue 9: the probe runs; the diagnosis says so).
+        // The name the client signed in with (a probe's user name) against the UPN the settings read: the same name
+        // excludes "an alias or address that is not the UPN". Two sources compared, which the rule data cannot express.
+        private static void RuleOutUpnWhenSignedInWithIt(List<SmtpAuthFinding> findings, ErrorEvidence evidence, SmtpAuthPolicyState state)
+        {
+            if (string.IsNullOrWhiteSpace(evidence.SignInName) || string.IsNullOrWhiteSpace(state.UserPrincipalName)
+                || !string.Equals(evidence.SignInName!.Trim(), state.UserPrincipalName!.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+
+            foreach (SmtpAuthFinding f in findings.Where(f => f.CauseId == CauseIds.UserNameNotUpn && f.Verdict != Verdict.Confirmed))
+            {
+                f.Verdict = Verdict.RuledOut;
+                f.Evidence = string.Format(CultureInfo.InvariantCulture, "Settings: the client signed in as '{0}', which is the account's UPN.", evidence.SignInName) + (f.Evidence.Length == 0 ? string.Empty : " " + f.Evidence);
+            }
+        }
+
         private static string? NotUpnAtExchangeOnline(ErrorEvidence evidence) =>
             evidence.ExchangeOnlineEndpoint && evidence.AuthMethod != SmtpAuthMethod.Unknown &&
             !string.IsNullOrWhiteSpace(evidence.SignInName) && !Probe.SmtpProbe.LooksLikeUpn(evidence.SignInName)
@@ -854,7 +872,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         // object id, the authentication policy; from the state, else from the reply text (a 5.2.252 names both sides).
         private static string? FillCommand(string? command, string? user, SmtpAuthPolicyState? state, string? text, out IReadOnlyList<string> unfilled, ErrorEvidence? evidence = null)
         {
-            string? from = state?.From;
+            string? from = state?.From ?? evidence?.From;
             if (text is not null && ReplyParser.SafeMatch(s_sendAsPattern, text) is System.Text.RegularExpressions.Match m)
             {
                 user ??= m.Groups["user"].Value;
@@ -878,7 +896,7 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                 // when it is one; never a display name.
                 ["address"] = state?.PrimarySmtpAddress ?? (user is not null && IsAddress(user) ? user : null),
                 ["from"] = from,
-                ["appId"] = state?.ClientId,
+                ["appId"] = state?.ClientId ?? (Guid.TryParse(evidence?.TokenIdentity, out Guid app) ? app.ToString("D") : null),
                 ["objectId"] = state?.EnterpriseAppObjectId,
                 ["policy"] = state?.AuthenticationPolicy,
             };
@@ -905,6 +923,14 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             string note = PlaceholderNote(unfilled);
             return note.Length > 0 && remediation.EndsWith(note, StringComparison.Ordinal) ? remediation.Substring(0, remediation.Length - note.Length) : remediation;
         }
+
+        // The placeholder note of a command that is no longer shown (a ruled-out cause's), whatever it named.
+        private static readonly System.Text.RegularExpressions.Regex s_placeholderNote = new System.Text.RegularExpressions.Regex(
+            @" In the command, replace .*? with the real values?: it was not known from the error or the settings\.",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(50));
+
+        internal static string WithoutAnyPlaceholderNote(string remediation) =>
+            string.IsNullOrEmpty(remediation) ? remediation : s_placeholderNote.Replace(remediation, string.Empty);
 
         private static string PlaceholderNote(IReadOnlyList<string> unfilled) =>
             unfilled.Count == 0 ? string.Empty : string.Format(CultureInfo.InvariantCulture,

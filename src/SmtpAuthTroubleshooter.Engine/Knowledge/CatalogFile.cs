@@ -282,6 +282,13 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonRequired]
         [JsonPropertyName("why")]
         public string? Why { get; set; }
+
+        /// <summary>
+        /// A RuledOut rule only: the cause that explains the reply instead (a shared mailbox's "account disabled" is
+        /// SharedMailboxSignIn). The reply then does not contradict the settings, and that cause is added if missing.
+        /// </summary>
+        [JsonPropertyName("explainedBy")]
+        public string? ExplainedBy { get; set; }
     }
 
     /// <summary>

@@ -164,7 +164,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 ? FactRules<SmtpAuthPolicyState>.Compile(rules, causes.ContainsKey, detail => Invalid(detail))
                 : FactRules<SmtpAuthPolicyState>.Empty;
             FactRules<Diagnosis.ProbeFacts> probeRules = file.ProbeFacts is CorroborationFile probe
-                ? FactRules<Diagnosis.ProbeFacts>.Compile(probe, "probeFacts", new[] { Verdict.Likely, Verdict.RuledOut }, causes.ContainsKey, detail => Invalid(detail))
+                ? FactRules<Diagnosis.ProbeFacts>.Compile(probe, "probeFacts", new[] { Verdict.Likely, Verdict.Possible, Verdict.RuledOut }, causes.ContainsKey, detail => Invalid(detail))
                 : FactRules<Diagnosis.ProbeFacts>.Empty;
 
             var servers = new List<ServerSignature>();

@@ -69,6 +69,23 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             return (null, null);
         }
 
+        /// <summary>The cause that explains a reply instead of <paramref name="causeId"/>, when the deciding rule names one.</summary>
+        internal string? ExplainedBy(string causeId, TSubject state, SmtpAuthMethod method)
+        {
+            if (_byCause.TryGetValue(causeId, out Rule[]? rules))
+            {
+                foreach (Rule rule in rules)
+                {
+                    if (rule.Holds(state, method))
+                    {
+                        return rule.ExplainedBy;
+                    }
+                }
+            }
+
+            return null;
+        }
+
         /// <summary>Validates and compiles the file's rules; <paramref name="fail"/> makes the exception for a bad rule.</summary>
         internal static FactRules<TSubject> Compile(CorroborationFile file, Func<string, bool> isCause, Func<string, Exception> fail)
             => Compile(file, "corroboration", new[] { Verdict.Confirmed, Verdict.RuledOut }, isCause, fail);
@@ -121,9 +138,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     throw fail($"{where} has no text");
                 }
 
+                if (r.ExplainedBy is not null && (verdict != Verdict.RuledOut || !isCause(r.ExplainedBy) || r.ExplainedBy == r.CauseId))
+                {
+                    throw fail($"{where}: explainedBy is for a RuledOut rule and names another known cause");
+                }
+
                 Func<TSubject, SmtpAuthMethod, bool> holds = CompileCondition(r.When, where + ".when", fail);
                 Func<TSubject, string> why = CompileTemplate(r.Why!, where, fail);
-                rules.Add(new Rule(r.CauseId!, verdict, holds, why));
+                rules.Add(new Rule(r.CauseId!, verdict, holds, why, r.ExplainedBy));
             }
 
             return new FactRules<TSubject>(file.Reference, rules);
@@ -328,13 +350,17 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             private readonly Func<TSubject, SmtpAuthMethod, bool> _holds;
             private readonly Func<TSubject, string> _why;
 
-            internal Rule(string causeId, Verdict? verdict, Func<TSubject, SmtpAuthMethod, bool> holds, Func<TSubject, string> why)
+            internal Rule(string causeId, Verdict? verdict, Func<TSubject, SmtpAuthMethod, bool> holds, Func<TSubject, string> why, string? explainedBy = null)
             {
                 CauseId = causeId;
                 Verdict = verdict;
                 _holds = holds;
                 _why = why;
+                ExplainedBy = explainedBy;
             }
+
+            /// <summary>For a RuledOut rule: the cause that explains the reply instead, or null.</summary>
+            internal string? ExplainedBy { get; }
 
             /// <summary>The cause it speaks about.</summary>
             internal string CauseId { get; }

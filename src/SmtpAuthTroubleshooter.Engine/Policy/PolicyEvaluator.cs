@@ -248,16 +248,19 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
 
             basicUnknown |= mailbox.PerUserMfaState is null;
-            if (mailbox.AccountEnabled == false)
+            bool shared = string.Equals(mailbox.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase);
+            if (shared)
+            {
+                // A shared mailbox has sign-in blocked by design (accountEnabled False): that is not a fault to fix by
+                // enabling it, and it is the shared mailbox itself that cannot be a basic-auth sign-in identity.
+                basicBlocks.Add(CauseIds.SharedMailboxSignIn);
+            }
+            else if (mailbox.AccountEnabled == false)
             {
                 basicBlocks.Add(CauseIds.AccountDisabled);
             }
 
-            basicUnknown |= mailbox.AccountEnabled is null;
-            if (string.Equals(mailbox.RecipientTypeDetails, "SharedMailbox", StringComparison.OrdinalIgnoreCase))
-            {
-                basicBlocks.Add(CauseIds.SharedMailboxSignIn);
-            }
+            basicUnknown |= mailbox.AccountEnabled is null && !shared;
 
             if (string.Equals(state.DomainAuthenticationType, "Federated", StringComparison.OrdinalIgnoreCase))
             {
@@ -280,9 +283,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             {
                 AddAppOnly(mailbox, oauthBlocks, ref oauthUnknown);
             }
-            else if (mailbox.AccountEnabled == false)
+            else if (mailbox.AccountEnabled == false && !shared)
             {
-                // Delegated OAuth signs the user in.
+                // Delegated OAuth signs the user in. Not for a shared mailbox: an app-only token (SMTP.SendAsApp) or a
+                // delegated token of a user who can open it names the shared mailbox in XOAUTH2 user=, and its own
+                // blocked sign-in stops neither (Microsoft's OAuth page for IMAP, POP and SMTP).
                 oauthBlocks.Add(CauseIds.AccountDisabled);
             }
 

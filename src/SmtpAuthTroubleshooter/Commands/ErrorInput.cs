@@ -73,6 +73,12 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The server's 220 greeting, read from a probe result's transcript.</summary>
         public string? Greeting { get; set; }
 
+        /// <summary>The probe's -From address (MAIL FROM), when it sent one.</summary>
+        public string? ProbeFrom { get; set; }
+
+        /// <summary>Who the probe's token is for: a user (upn) or an app (appid).</summary>
+        public string? TokenIdentity { get; set; }
+
         /// <summary>The certificate's subject when it was not for the host probed (RemoteCertificateNameMismatch).</summary>
         public string? MismatchedCertificate { get; set; }
 
@@ -153,7 +159,8 @@ namespace SmtpAuthTroubleshooter.Commands
             result.SignInName = Property(properties, value, "UserName")?.ToString();
             result.FromProbe = value is SmtpAuthTestResult || (Property(properties, value, "Transcript") is not null && Property(properties, value, "FailedPhase") is not null);
             result.Server = result.FromProbe ? Property(properties, value, "Server")?.ToString() : null;
-            result.PolicyStateId = Property(properties, value, "PolicyStateId")?.ToString();
+            // Import-Csv writes an empty cell for a result that was never piped with a state: that is no id.
+            result.PolicyStateId = NonEmpty(Property(properties, value, "PolicyStateId"));
             result.Port = result.FromProbe && int.TryParse(Property(properties, value, "Port")?.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int port) ? port : null;
             result.TokenClaimsRead = !string.IsNullOrEmpty(Property(properties, value, "TokenAudience")?.ToString()) && Property(properties, value, "TokenExpiresUtc") is not null;
             result.ExchangeOnline = AsBool(Property(properties, value, "ExchangeOnline")) == true;
@@ -168,6 +175,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.AuthMechanismsAfterTls = NonEmpty(Property(properties, value, "AuthMechanismsAfterTls"));
                 result.Mechanism = NonEmpty(Property(properties, value, "Mechanism"));
                 result.Greeting = GreetingOf(Property(properties, value, "Transcript")?.ToString());
+                result.ProbeFrom = NonEmpty(Property(properties, value, "From"));
+                result.TokenIdentity = NonEmpty(Property(properties, value, "TokenIdentity"));
                 result.MismatchedCertificate = (NonEmpty(Property(properties, value, "CertificateErrors")) ?? string.Empty).IndexOf("RemoteCertificateNameMismatch", StringComparison.Ordinal) >= 0
                     ? NonEmpty(Property(properties, value, "CertificateSubject"))
                     : null;

@@ -154,6 +154,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 TokenClaimsRead = input.TokenClaimsRead,
                 Server = input.Server,
                 Port = input.Port,
+                From = input.ProbeFrom,
+                TokenIdentity = input.TokenIdentity,
                 FromProbe = input.FromProbe,
                 Probe = input.FromProbe
                     ? new Engine.Diagnosis.ProbeFacts
