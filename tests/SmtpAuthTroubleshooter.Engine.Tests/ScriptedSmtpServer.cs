@@ -66,6 +66,25 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         /// <summary>Close the connection at once when this verb arrives (no reply).</summary>
         public string? HangUpOn { get; set; }
 
+        /// <summary>
+        /// Unsolicited lines the server writes after its reply to a verb, in a write of their own after a pause (e.g. a
+        /// 421 after the 235 to AUTH); the server then ends its side of the connection and reads until the client hangs
+        /// up. To send them in the same write as the reply, put them in <see cref="Replies"/> and set <see cref="CloseAfter"/>.
+        /// </summary>
+        public Dictionary<string, (TimeSpan Pause, string Text)> Then { get; } = new Dictionary<string, (TimeSpan, string)>(StringComparer.OrdinalIgnoreCase);
+
+        /// <summary>After its reply to this verb (and any <see cref="Then"/> lines) the server ends its side of the connection.</summary>
+        public string? CloseAfter { get; set; }
+
+        /// <summary>When set, the final reply to AUTH is made from the client's last SASL line (a server that echoes it).</summary>
+        public Func<string, string>? AuthEcho { get; set; }
+
+        /// <summary>
+        /// When set, the server answers the client's TLS ClientHello (on connect, or after its 220 to STARTTLS) with a
+        /// fatal TLS alert of this description (40 handshake_failure, 70 protocol_version, 80 internal_error) and hangs up.
+        /// </summary>
+        public byte? TlsAlert { get; set; }
+
         /// <summary>Every line the client sent outside the message content, as received.</summary>
         public ConcurrentQueue<string> Received { get; } = new ConcurrentQueue<string>();
 
@@ -123,6 +142,12 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
         private async Task ConverseAsync(TcpClient client, Stream stream, CancellationToken token)
         {
+            if (TlsAlert is byte onConnect && ImplicitTls is null && StartTlsCertificate is null)
+            {
+                await AlertAsync(client, stream, onConnect, token).ConfigureAwait(false);
+                return;
+            }
+
             if (ImplicitTls is not null)
             {
                 var ssl = new SslStream(stream, false);
@@ -181,10 +206,31 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
                 if (verb == "AUTH")
                 {
-                    await ChallengeAsync(stream, line, token).ConfigureAwait(false);
+                    string last = await ChallengeAsync(stream, line, token).ConfigureAwait(false);
+                    reply = AuthEcho is null ? reply : AuthEcho(last);
                 }
 
                 await WriteAsync(stream, reply, token).ConfigureAwait(false);
+                if (verb == "STARTTLS" && TlsAlert is byte alert && reply.StartsWith("220", StringComparison.Ordinal))
+                {
+                    await AlertAsync(client, stream, alert, token).ConfigureAwait(false);
+                    return;
+                }
+
+                if (Then.TryGetValue(verb, out (TimeSpan Pause, string Text) then))
+                {
+                    await Task.Delay(then.Pause, token).ConfigureAwait(false);
+                    await WriteAsync(stream, then.Text, token).ConfigureAwait(false);
+                }
+
+                if (string.Equals(verb, CloseAfter, StringComparison.OrdinalIgnoreCase) || Then.ContainsKey(verb))
+                {
+                    // A server that closes the session: it says no more, and reads until the client hangs up (so the
+                    // client's QUIT does not turn the close into a reset that could lose the lines just written).
+                    client.Client.Shutdown(SocketShutdown.Send);
+                    await DrainAsync(stream, token).ConfigureAwait(false);
+                    return;
+                }
                 if (verb == "STARTTLS" && StartTlsCertificate is not null && reply.StartsWith("220", StringComparison.Ordinal))
                 {
                     var ssl = new SslStream(stream, false);
@@ -206,17 +252,60 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             }
         }
 
-        // LOGIN asks twice (user, password), PLAIN once; an initial response on the AUTH line saves one.
-        private async Task ChallengeAsync(Stream stream, string line, CancellationToken token)
+        // LOGIN asks twice (user, password), PLAIN once; an initial response on the AUTH line saves one. Returns the
+        // client's last SASL line (the initial response, or the last answer).
+        private async Task<string> ChallengeAsync(Stream stream, string line, CancellationToken token)
         {
+            string[] words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            string last = words.Length > 2 ? words[2] : string.Empty;
             foreach (string prompt in FakeSmtpServer.SaslPrompts(line))
             {
                 await WriteAsync(stream, prompt + "\r\n", token).ConfigureAwait(false);
                 if (await FakeSmtpServer.ReadLineAsync(stream, token).ConfigureAwait(false) is string answer)
                 {
                     Received.Enqueue(answer);
+                    last = answer;
                 }
             }
+
+            return last;
+        }
+
+        // Reads the client's first TLS record (its ClientHello), answers it with a fatal alert record, and hangs up after
+        // the client does (or at once).
+        private static async Task AlertAsync(TcpClient client, Stream stream, byte description, CancellationToken token)
+        {
+            var header = new byte[5];
+            int read = 0;
+            while (read < header.Length)
+            {
+                int n = await stream.ReadAsync(header.AsMemory(read), token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                read += n;
+            }
+
+            var body = new byte[(header[3] << 8) | header[4]];
+            read = 0;
+            while (read < body.Length)
+            {
+                int n = await stream.ReadAsync(body.AsMemory(read), token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                read += n;
+            }
+
+            // ContentType alert (21), TLS 1.2 record version, length 2, level fatal (2), the description.
+            await stream.WriteAsync(new byte[] { 21, 3, 3, 0, 2, 2, description }, token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+            client.Client.Shutdown(SocketShutdown.Send);
+            await DrainAsync(stream, token).ConfigureAwait(false);
         }
 
         // Silence: read (and drop) whatever comes until the client hangs up.

@@ -196,7 +196,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     }
                 }
 
-                if (failure is null && request.SendTestMessage)
+                // A server that closed the session right after AUTH (its 421 already read) gets no test message.
+                if (failure is null && request.SendTestMessage && ClosedAfterAuth(log) is null)
                 {
                     using MimeMessage message = TestMessage(result.From ?? string.Empty, result.To ?? string.Empty, result.StartedUtc);
                     await client.SendAsync(message, timeout.Token).ConfigureAwait(false);
@@ -574,7 +575,20 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             ServerReply? failing = log.Replies.FirstOrDefault(r => r.Code >= 400 && r.Phase != SmtpPhase.None);
             // On success the decisive reply is the last one that answered a step (235, or the DATA reply), not QUIT's.
             ServerReply? decisive = failing ?? (failure is null ? log.Replies.FindLast(r => r.Phase != SmtpPhase.None) : null);
-            if (failure is not null || failing is not null)
+            if (ClosedAfterAuth(log) is (ServerReply accepted, ServerReply closing))
+            {
+                // The login succeeded and the server then ended the session. Where the 421 lands (the AUTH read, MAIL
+                // FROM's, or QUIT's) depends only on when its bytes arrived, so it decides neither the phase nor the text:
+                // the failure is the step after AUTH that was under way, or the next one.
+                result.Succeeded = false;
+                result.FailedPhase = closing.Phase is SmtpPhase.MailFrom or SmtpPhase.RcptTo or SmtpPhase.Data ? closing.Phase : SmtpPhase.MailFrom;
+                result.Message = Format(
+                    "Authentication succeeded: the server accepted the credentials ('{0}'). The server then closed the session with '{1}'{2}, so it would take no mail: {3}",
+                    OneLine(accepted.Text), OneLine(closing.Text), result.From is null ? string.Empty : " before the test message was accepted",
+                    closing.Code == 421 ? "a 421 is the server's own fault or limit (its relay, queue or load), not a login problem." : "the reason is the server's, not the login.");
+                decisive = closing;
+            }
+            else if (failure is not null || failing is not null)
             {
                 result.Succeeded = false;
                 result.FailedPhase = failing?.Phase ?? failure!.Phase;
@@ -591,7 +605,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
             if (decisive is not null)
             {
-                result.ReplyText = decisive.Text.Replace("\n", " ");
+                result.ReplyText = OneLine(decisive.Text);
                 result.ReplyCode = decisive.Code;
                 ParsedError parsed = ReplyParser.Parse(result.ReplyText);
                 result.EnhancedStatusCode = parsed.Replies.Count > 0 ? parsed.Replies[0].EnhancedStatusCode : null;
@@ -611,6 +625,26 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             result.DataMs = log.Duration(SmtpPhase.Data);
             result.Transcript = log.Transcript;
         }
+
+        /// <summary>
+        /// The server's 235 to AUTH and the reply with which it then ended the session, when it did: the first failing
+        /// reply after the 235 that is a 421 (a server closing the session, whatever command it happened to be read as
+        /// the answer to, QUIT's included) or that answered no command. Null when AUTH did not succeed, or when what
+        /// failed after it was a step's own refusal (a 550 to MAIL FROM, say).
+        /// </summary>
+        internal static (ServerReply Accepted, ServerReply Closing)? ClosedAfterAuth(TranscriptLogger log)
+        {
+            int accepted = log.Replies.FindIndex(r => r.Phase == SmtpPhase.Auth && r.Code == 235);
+            if (accepted < 0)
+            {
+                return null;
+            }
+
+            ServerReply? closing = log.Replies.Skip(accepted + 1).FirstOrDefault(r => r.Code >= 400 && (r.Code == 421 || r.Unsolicited || r.Phase != SmtpPhase.None));
+            return closing is not null && (closing.Code == 421 || closing.Unsolicited) ? (log.Replies[accepted], closing) : null;
+        }
+
+        private static string OneLine(string text) => text.Replace("\n", " ");
 
         private static string Format(string format, params object?[] args) => string.Format(CultureInfo.InvariantCulture, format, args);
 

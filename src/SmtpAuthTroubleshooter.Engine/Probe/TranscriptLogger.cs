@@ -10,16 +10,23 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     /// <summary>One complete server reply (all lines of a multi-line reply).</summary>
     internal sealed class ServerReply
     {
-        public ServerReply(SmtpPhase phase, int code, string text)
+        public ServerReply(SmtpPhase phase, int code, string text, bool unsolicited = false)
         {
             Phase = phase;
             Code = code;
             Text = text;
+            Unsolicited = unsolicited;
         }
 
         public SmtpPhase Phase { get; }
         public int Code { get; }
         public string Text { get; }
+
+        /// <summary>
+        /// True for a reply that answered no command (after the greeting, with none waiting): a server may send one
+        /// only to close the session (421, RFC 5321 3.8). Its phase is just the step the probe was in when it was read.
+        /// </summary>
+        public bool Unsolicited { get; }
     }
 
     /// <summary>
@@ -289,10 +296,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             // A reply code is exactly three digits, then a space, a hyphen or the line end: "2500 five digits" is not a 250 (issue 6).
             bool threeDigits = line.Length == 3 || (line.Length > 3 && (line[3] == ' ' || line[3] == '-'));
             int code = threeDigits && int.TryParse(line.Substring(0, 3), NumberStyles.None, CultureInfo.InvariantCulture, out int c) ? c : 0;
+            bool unsolicited = _pending.Count == 0 && Replies.Count > 0;
             (string verb, SmtpPhase phase) = code == 334 && _pending.Count > 0 ? _pending.Peek()
                 : _pending.Count > 0 ? _pending.Dequeue()
                 : (string.Empty, Replies.Count == 0 ? SmtpPhase.Banner : Phase);
-            Replies.Add(new ServerReply(phase, code, string.Join("\n", _replyLines)));
+            Replies.Add(new ServerReply(phase, code, string.Join("\n", _replyLines), unsolicited));
 
             if ((verb == "EHLO" || verb == "HELO") && code == 250)
             {
