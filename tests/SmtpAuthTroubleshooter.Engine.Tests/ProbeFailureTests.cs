@@ -108,7 +108,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("The TLS handshake failed before the server presented a certificate: Received an unexpected EOF or 0 bytes from the transport stream. The server accepted STARTTLS but did not answer with TLS, or has no TLS version in common. The credentials were not sent.", startTls.Message);
 
             SmtpProbe.Failure implicitTls = From(new SslHandshakeException("no TLS"), SmtpPhase.Banner, request: new ProbeRequest { TlsMode = SmtpTlsMode.Implicit });
-            Assert.Equal("The TLS handshake failed before the server presented a certificate: no TLS The server did not answer with TLS on connect (the port may expect STARTTLS or plain text), or has no TLS version in common. The credentials were not sent.", implicitTls.Message);
+            Assert.Equal("The TLS handshake failed before the server presented a certificate: no TLS. The server did not answer with TLS on connect (the port may expect STARTTLS or plain text), or has no TLS version in common. The credentials were not sent.", implicitTls.Message);
         }
 
         [Theory]

@@ -80,10 +80,14 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public Func<string, string>? AuthEcho { get; set; }
 
         /// <summary>
-        /// When set, the server answers the client's TLS ClientHello (on connect, or after its 220 to STARTTLS) with a
-        /// fatal TLS alert of this description (40 handshake_failure, 70 protocol_version, 80 internal_error) and hangs up.
+        /// When set, the server answers the client's TLS ClientHello (on connect when <see cref="TlsAlertOnConnect"/>,
+        /// otherwise after its 220 to STARTTLS) with a fatal TLS alert of this description (40 handshake_failure,
+        /// 70 protocol_version, 80 internal_error) and hangs up.
         /// </summary>
         public byte? TlsAlert { get; set; }
+
+        /// <summary>The <see cref="TlsAlert"/> answers TLS on connect instead of STARTTLS.</summary>
+        public bool TlsAlertOnConnect { get; set; }
 
         /// <summary>Every line the client sent outside the message content, as received.</summary>
         public ConcurrentQueue<string> Received { get; } = new ConcurrentQueue<string>();
@@ -142,7 +146,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
         private async Task ConverseAsync(TcpClient client, Stream stream, CancellationToken token)
         {
-            if (TlsAlert is byte onConnect && ImplicitTls is null && StartTlsCertificate is null)
+            if (TlsAlert is byte onConnect && TlsAlertOnConnect)
             {
                 await AlertAsync(client, stream, onConnect, token).ConfigureAwait(false);
                 return;

@@ -875,13 +875,12 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                         return new Failure(SmtpPhase.Token, "Getting the OAuth token failed: " + FirstLine(auth.Message));
                     case SslHandshakeException ssl when !certificateSeen:
                         // The handshake failed before any certificate arrived, so MailKit's text (about untrusted
-                        // certificates) is wrong; e.g. a server that says 220 to STARTTLS and goes on in plain text.
+                        // certificates) is wrong; e.g. a server that says 220 to STARTTLS and goes on in plain text, or
+                        // one that ends the handshake with a TLS alert.
                         return new Failure(SmtpPhase.Tls, Format(
                             "The TLS handshake failed before the server presented a certificate: {0} {1} The credentials were not sent.",
-                            Clean((ssl.InnerException ?? ssl).Message),
-                            request.TlsMode == SmtpTlsMode.Implicit
-                                ? "The server did not answer with TLS on connect (the port may expect STARTTLS or plain text), or has no TLS version in common."
-                                : "The server accepted STARTTLS but did not answer with TLS, or has no TLS version in common."));
+                            HandshakeReason(ssl),
+                            HandshakeMeaning(ssl, request.TlsMode)));
                     case SslHandshakeException ssl:
                         return new Failure(phase == SmtpPhase.StartTls ? SmtpPhase.Tls : phase is SmtpPhase.Banner or SmtpPhase.Connect ? SmtpPhase.Tls : phase == SmtpPhase.Ehlo ? SmtpPhase.Tls : phase, Clean(ssl.Message));
                     case ServiceNotAuthenticatedException notAuthed:
@@ -922,6 +921,60 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     default:
                         return new Failure(phase, ex.GetType().Name + ": " + Clean(ex.Message));
                 }
+            }
+
+            /// <summary>
+            /// The innermost reason a TLS handshake failed, as the TLS library gave it (OpenSSL's "sslv3 alert handshake
+            /// failure", SChannel's "do not possess a common algorithm"), ending in a full stop. .NET wraps that reason in
+            /// texts such as "Authentication failed, see inner exception." that say nothing and read as a refused login,
+            /// so those are skipped, and a reason that itself starts "Authentication failed" is called the TLS handshake.
+            /// </summary>
+            internal static string HandshakeReason(Exception ex)
+            {
+                string? reason = null;
+                for (Exception? e = ex.InnerException ?? ex; e is not null; e = e.InnerException)
+                {
+                    string text = Clean(e.Message).Trim();
+                    if (text.Length > 0 && text.IndexOf("see inner exception", StringComparison.OrdinalIgnoreCase) < 0)
+                    {
+                        reason = text;
+                    }
+                }
+
+                reason ??= "no reason was given.";
+                const string Wrapper = "Authentication failed";
+                if (reason.StartsWith(Wrapper, StringComparison.OrdinalIgnoreCase))
+                {
+                    reason = "The TLS handshake failed" + reason.Substring(Wrapper.Length);
+                }
+
+                return reason.EndsWith(".", StringComparison.Ordinal) ? reason : reason + ".";
+            }
+
+            // What the reason says about the server: it answered with a TLS alert; it answered with TLS but nothing in
+            // common; or (as far as is known) it did not answer with TLS at all.
+            private static string HandshakeMeaning(Exception ex, SmtpTlsMode mode)
+            {
+                var texts = new List<string>();
+                for (Exception? e = ex; e is not null; e = e.InnerException)
+                {
+                    texts.Add(e.Message);
+                }
+
+                bool Says(params string[] words) => texts.Any(t => words.Any(w => t.IndexOf(w, StringComparison.OrdinalIgnoreCase) >= 0));
+                if (Says(" alert", "TLS alert", "tlsv1 alert", "sslv3 alert"))
+                {
+                    return "The server answered the probe's TLS hello with a TLS alert: no TLS version or cipher in common (the probe offers TLS 1.2 and later only), or a fault in the server's TLS setup (its certificate or key).";
+                }
+
+                if (Says("unsupported protocol", "no protocols available", "no shared cipher", "common algorithm", "version too low", "function requested is not supported"))
+                {
+                    return "The server and the probe have no TLS version or cipher in common (the probe offers TLS 1.2 and later only), or the server's TLS setup is faulty (its certificate or key).";
+                }
+
+                return mode == SmtpTlsMode.Implicit
+                    ? "The server did not answer with TLS on connect (the port may expect STARTTLS or plain text), or has no TLS version in common."
+                    : "The server accepted STARTTLS but did not answer with TLS, or has no TLS version in common.";
             }
 
             private static string Append(string message, string detail) => detail.Length == 0 ? message : message + " " + detail;
