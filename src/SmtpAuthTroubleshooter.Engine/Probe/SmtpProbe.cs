@@ -77,6 +77,12 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
             var stopwatch = Stopwatch.StartNew();
             var log = new TranscriptLogger(stopwatch);
+            if (request.Password is not null)
+            {
+                // Masked wherever the server quotes it (a refusal that echoes the client's line, decoded or not).
+                log.AddSecret(new NetworkCredential(string.Empty, request.Password).Password);
+            }
+
             var tls = new TlsObservation();
             Failure? failure = null;
             // One time limit for the whole probe: this token. MailKit's own Timeout is set well past it, and the socket
@@ -99,6 +105,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     countdown.Start(tokenLimit);
                     timeout.CancelAfter(tokenLimit);
                     token = await source.GetTokenAsync(sink, timeout.Token).ConfigureAwait(false);
+                    log.AddSecret(token);
                     InspectToken(token, request, cloud, result, sink);
                 }
 
@@ -233,6 +240,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             }
 
             Complete(result, log, tls, failure, stopwatch);
+            Redact(result, log);
             sink.Debug("SMTP transcript (redacted):\n" + result.Transcript);
             sink.Progress(ProbeProgress.Activity, "Done", 100);
             return result;
@@ -642,6 +650,21 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
 
             ServerReply? closing = log.Replies.Skip(accepted + 1).FirstOrDefault(r => r.Code >= 400 && (r.Code == 421 || r.Unsolicited || r.Phase != SmtpPhase.None));
             return closing is not null && (closing.Code == 421 || closing.Unsolicited) ? (log.Replies[accepted], closing) : null;
+        }
+
+        /// <summary>
+        /// Masks every secret the probe held or sent in the texts of the result that carry what the server said: the
+        /// reply lines are masked as they arrive, but a message can also quote a server line through an exception.
+        /// </summary>
+        private static void Redact(SmtpAuthTestResult result, TranscriptLogger log)
+        {
+            result.Message = result.Message is null ? null : log.Redact(result.Message);
+            result.ReplyText = result.ReplyText is null ? null : log.Redact(result.ReplyText);
+            result.Transcript = result.Transcript is null ? null : log.Redact(result.Transcript);
+            result.AuthMechanismsBeforeTls = result.AuthMechanismsBeforeTls is null ? null : log.Redact(result.AuthMechanismsBeforeTls);
+            result.AuthMechanismsAfterTls = result.AuthMechanismsAfterTls is null ? null : log.Redact(result.AuthMechanismsAfterTls);
+            result.CertificateSubject = result.CertificateSubject is null ? null : log.Redact(result.CertificateSubject);
+            result.CertificateIssuer = result.CertificateIssuer is null ? null : log.Redact(result.CertificateIssuer);
         }
 
         private static string OneLine(string text) => text.Replace("\n", " ");

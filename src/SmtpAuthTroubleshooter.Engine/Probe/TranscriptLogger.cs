@@ -33,7 +33,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     /// MailKit protocol logger that turns the conversation into phases with timings, server replies and a redacted,
     /// bounded transcript. Redaction does not rely on MailKit's detector alone: every client line after the AUTH verb
     /// and before the server's final AUTH reply is masked, the AUTH verb's initial response is masked, and message
-    /// content after DATA is not logged (https://github.com/jstedfast/MailKit: MailKit logs DATA in full).
+    /// content after DATA is not logged (https://github.com/jstedfast/MailKit: MailKit logs DATA in full). The server's
+    /// lines are masked too wherever they quote a secret: every SASL payload the client sent and the password or token
+    /// itself (<see cref="AddSecret"/>), as a server that echoes the client's line in its refusal would show them.
     /// </summary>
     internal sealed class TranscriptLogger : IProtocolLogger
     {
@@ -65,6 +67,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         private readonly Dictionary<SmtpPhase, long> _phaseStart = new Dictionary<SmtpPhase, long>();
         private readonly Dictionary<SmtpPhase, long> _phaseEnd = new Dictionary<SmtpPhase, long>();
         private readonly Queue<(string Verb, SmtpPhase Phase)> _pending = new Queue<(string Verb, SmtpPhase Phase)>();
+        private readonly List<string> _secrets = new List<string>();
         private bool _inAuth;
         private bool _inData;
         private bool _tlsUp;
@@ -138,6 +141,36 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
         }
 
         public void Note(string text) => Append("#", text);
+
+        /// <summary>
+        /// A secret the probe holds (the password, the OAuth token), masked wherever a server line quotes it. The SASL
+        /// payloads built from it are added as the client sends them.
+        /// </summary>
+        public void AddSecret(string? secret)
+        {
+            // Empty, and "*" (a SASL cancel), are no secrets; masking them would only mangle the server's lines.
+            if (string.IsNullOrEmpty(secret) || secret == "*" || _secrets.Contains(secret!))
+            {
+                return;
+            }
+
+            _secrets.Add(secret!);
+            _secrets.Sort((a, b) => b.Length.CompareTo(a.Length)); // the longest first, so no part of one survives
+        }
+
+        /// <summary>The text with every secret the probe holds or sent replaced by the mask.</summary>
+        public string Redact(string text)
+        {
+            foreach (string secret in _secrets)
+            {
+                if (text.IndexOf(secret, StringComparison.Ordinal) >= 0)
+                {
+                    text = text.Replace(secret, Mask);
+                }
+            }
+
+            return text;
+        }
 
         public void LogConnect(Uri uri) => Note("connected to " + uri.Host + ":" + uri.Port.ToString(CultureInfo.InvariantCulture) + (uri.Scheme.EndsWith("s", StringComparison.Ordinal) ? " (TLS on connect)" : string.Empty));
 
@@ -217,8 +250,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 return string.Empty;
             }
 
-            string partial = _serverBuffer.Count == 0 ? string.Empty : Sanitize(Encoding.UTF8.GetString(_serverBuffer.ToArray()));
-            string last = _replyLines.Count == 0 ? string.Empty : Sanitize(_replyLines[_replyLines.Count - 1]);
+            string partial = _serverBuffer.Count == 0 ? string.Empty : Sanitize(Redact(Encoding.UTF8.GetString(_serverBuffer.ToArray())));
+            string last = _replyLines.Count == 0 ? string.Empty : Sanitize(Redact(_replyLines[_replyLines.Count - 1]));
             return _replyLines.Count == 0
                 ? string.Format(CultureInfo.InvariantCulture, "The server had sent part of a line and no line end: '{0}'.", partial)
                 : string.Format(CultureInfo.InvariantCulture, "The server's reply was incomplete: {0} continuation line(s) (the last '{1}') and no final line{2}.",
@@ -230,6 +263,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             if (_inAuth)
             {
                 // Every continuation line of a SASL exchange is a secret (user names, passwords, tokens, blobs).
+                AddSecret(line);
                 Append("C", Mask);
                 return;
             }
@@ -268,6 +302,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 _inAuth = true;
                 _authChallenges = 0;
                 string[] words = line.Split(s_space, 3, StringSplitOptions.RemoveEmptyEntries);
+                if (words.Length >= 3)
+                {
+                    AddSecret(words[2]);
+                }
+
                 Append("C", words.Length >= 3 ? words[0] + " " + words[1] + " " + Mask : line);
                 return;
             }
@@ -283,8 +322,10 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 Note(string.Format(CultureInfo.InvariantCulture, "message content not logged ({0} bytes)", _dataBytes));
             }
 
-            Append("S", line);
-            LastServerLine = Sanitize(line);
+            // The line as received is kept for parsing (codes, EHLO capabilities); what is shown is masked.
+            string shown = Redact(line);
+            Append("S", shown);
+            LastServerLine = Sanitize(shown);
             _replyLines.Add(line);
             if (line.Length >= 4 && line[3] == '-')
             {
@@ -300,7 +341,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             (string verb, SmtpPhase phase) = code == 334 && _pending.Count > 0 ? _pending.Peek()
                 : _pending.Count > 0 ? _pending.Dequeue()
                 : (string.Empty, Replies.Count == 0 ? SmtpPhase.Banner : Phase);
-            Replies.Add(new ServerReply(phase, code, string.Join("\n", _replyLines), unsolicited));
+            Replies.Add(new ServerReply(phase, code, Redact(string.Join("\n", _replyLines)), unsolicited));
 
             if ((verb == "EHLO" || verb == "HELO") && code == 250)
             {
