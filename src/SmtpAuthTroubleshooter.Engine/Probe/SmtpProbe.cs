@@ -1007,10 +1007,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 string incomplete = log.DescribeIncompleteReply();
                 if (phase == SmtpPhase.Banner && log.Replies.Count == 0 && incomplete.Length == 0)
                 {
-                    // TCP connected and not one byte came back: not a firewall (the port answered) but the wrong kind of
-                    // service on it. Deliberately not worded as a time-out, which reads as "blocked" (issue 9).
+                    // TCP connected and not one byte came back: not a firewall (the port answered). The wrong kind of
+                    // service, or an SMTP server that greets late on purpose (a greet pause, a slow reverse-DNS lookup):
+                    // the probe cannot tell which. Deliberately not worded as a time-out, which reads as "blocked".
                     return new Failure(SmtpPhase.Banner, Format(
-                        "Connected to {0}:{1} (the port answered), but the service there sent no SMTP greeting in {2:0.#} s: it is not an SMTP server waiting for a plain-text client.{3} Check the port and whether a proxy or another service listens on it.",
+                        "Connected to {0}:{1} (the port answered), but the service there sent no SMTP greeting in {2:0.#} s. It may be a port that expects TLS from the first byte, another service, or an SMTP server that delays its greeting (retry with a larger -TimeoutSec).{3} Check the port and whether a proxy or another service listens on it.",
                         server, request.Port, request.Timeout.TotalSeconds,
                         request.Port == 465 && request.TlsMode != SmtpTlsMode.Implicit
                             ? " Port 465 normally expects TLS from the first byte: try -TlsMode Implicit."
