@@ -87,7 +87,7 @@ namespace SmtpAuthTroubleshooter
         /// <summary>No setting that was read blocks SMTP AUTH for this mailbox.</summary>
         public const string NoBlockingSetting = "NoBlockingSetting";
 
-        /// <summary>The port answered, but no SMTP greeting came: the wrong port, TLS mode or service.</summary>
+        /// <summary>The port answered, but no SMTP greeting came: the wrong port, TLS mode or service, or a server that delays its greeting.</summary>
         public const string NoSmtpGreeting = "NoSmtpGreeting";
 
         /// <summary>The server stopped answering in the middle of the session (a time-out after it had greeted).</summary>

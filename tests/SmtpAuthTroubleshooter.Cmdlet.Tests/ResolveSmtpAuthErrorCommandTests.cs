@@ -102,6 +102,25 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             Assert.StartsWith("New-ServicePrincipal -AppId 'b1000000-0000-4000-8000-000000000002' -ObjectId '<objectId>'", sp.RemediationCommand, System.StringComparison.Ordinal);
         }
 
+        [Theory]
+        [InlineData("Implicit", "465")]
+        [InlineData("Implicit", "587")]
+        [InlineData("StartTls", "587")]
+        public void A_TLS_alert_from_the_server_is_the_TLS_setup_not_the_password_nor_the_TLS_mode(string mode, string port)
+        {
+            // Postfix allowing TLS 1.0 only, or a server whose key is unusable: the probe's message says the server answered
+            // its TLS hello with an alert. Not a refused login (nothing was sent), not TLS on connect to a STARTTLS port.
+            string probe = "[pscustomobject]@{ Server = 'mail.example.net'; Port = '" + port + "'; AuthMethod = 'Basic'; TlsMode = '" + mode + "'; FailedPhase = 'Tls'; Succeeded = 'False'; " +
+                "Message = 'The TLS handshake failed before the server presented a certificate: error:0A000410:SSL routines::sslv3 alert handshake failure. The server answered the probe''s TLS hello with a TLS alert: no TLS version or cipher in common (the probe offers TLS 1.2 and later only), or a fault in the server''s TLS setup (its certificate or key). The credentials were not sent.'; " +
+                "Transcript = 'S: 220 mail.example.net ESMTP Postfix' } | Resolve-SmtpAuthError";
+            var (output, errors, _) = PowerShellHost.Run(probe);
+            Assert.Empty(errors);
+            var findings = output.Select(o => (SmtpAuthFinding)o.BaseObject).ToList();
+            Assert.Equal("TlsVersionTooOld", findings[0].CauseId);
+            Assert.DoesNotContain(findings, f => f.CauseId == "InvalidCredentials" && f.Verdict != Verdict.RuledOut);
+            Assert.DoesNotContain(findings, f => f.CauseId == "ImplicitTlsOnStartTlsPort" && f.Verdict != Verdict.RuledOut);
+        }
+
         [Fact]
         public void Verbose_narrates()
         {

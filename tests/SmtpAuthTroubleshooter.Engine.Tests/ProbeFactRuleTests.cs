@@ -39,6 +39,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             ["-TlsMode None against a server that offers STARTTLS makes AuthNotAdvertised only possible"] = Case("AuthNotAdvertised", new ProbeFacts { TlsMode = SmtpTlsMode.None, StartTlsOffered = true, FailedPhase = SmtpPhase.Auth },
                 Verdict.Possible, "many servers advertise AUTH only after STARTTLS"),
 
+            ["A TLS alert rules out ImplicitTlsOnStartTlsPort"] = Case("ImplicitTlsOnStartTlsPort", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 587, TlsAlert = true },
+                Verdict.RuledOut, "answered the TLS hello with a TLS alert"),
+            ["A TLS alert makes TlsVersionTooOld likely"] = Case("TlsVersionTooOld", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = SmtpPhase.Tls, TlsAlert = true },
+                Verdict.Likely, "the server allows only older versions or other ciphers"),
+
             ["STARTTLS offered rules out StartTlsNotOffered"] = Case("StartTlsNotOffered", new ProbeFacts { TlsMode = SmtpTlsMode.None, StartTlsOffered = true, FailedPhase = SmtpPhase.StartTls },
                 Verdict.RuledOut, "Probe: the server's EHLO reply offered STARTTLS."),
             ["TLS on connect rules out StartTlsNotOffered"] = Case("StartTlsNotOffered", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 2525 },

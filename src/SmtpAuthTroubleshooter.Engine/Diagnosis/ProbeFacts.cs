@@ -48,6 +48,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// (RemoteCertificateNameMismatch); null otherwise.</summary>
         public string? MismatchedCertificate { get; set; }
 
+        /// <summary>The server answered the probe's TLS hello with a TLS alert: it speaks TLS, but not on terms the probe offers.</summary>
+        public bool TlsAlert { get; set; }
+
         /// <summary>The SASL mechanism the probe used, where it got that far.</summary>
         public string? Mechanism { get; set; }
     }

@@ -82,6 +82,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The certificate's subject when it was not for the host probed (RemoteCertificateNameMismatch).</summary>
         public string? MismatchedCertificate { get; set; }
 
+        /// <summary>The probe's message says the server answered its TLS hello with an alert.</summary>
+        public bool TlsAlert { get; set; }
+
         /// <summary>The SASL mechanism the probe used.</summary>
         public string? Mechanism { get; set; }
 
@@ -176,6 +179,9 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.Mechanism = NonEmpty(Property(properties, value, "Mechanism"));
                 result.Greeting = GreetingOf(Property(properties, value, "Transcript")?.ToString());
                 result.ProbeFrom = NonEmpty(Property(properties, value, "From"));
+                string probeMessage = NonEmpty(Property(properties, value, "Message")) ?? string.Empty;
+                result.TlsAlert = probeMessage.IndexOf("with a TLS alert", StringComparison.Ordinal) >= 0
+                    || probeMessage.IndexOf("have no TLS version or cipher in common", StringComparison.Ordinal) >= 0;
                 result.TokenIdentity = NonEmpty(Property(properties, value, "TokenIdentity"));
                 result.MismatchedCertificate = (NonEmpty(Property(properties, value, "CertificateErrors")) ?? string.Empty).IndexOf("RemoteCertificateNameMismatch", StringComparison.Ordinal) >= 0
                     ? NonEmpty(Property(properties, value, "CertificateSubject"))

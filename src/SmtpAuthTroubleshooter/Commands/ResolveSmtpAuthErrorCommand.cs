@@ -172,6 +172,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         Mechanism = input.Mechanism,
                         Greeting = input.Greeting,
                         MismatchedCertificate = input.MismatchedCertificate,
+                        TlsAlert = input.TlsAlert,
                     }
                     : null,
             };
