@@ -90,11 +90,11 @@ namespace SmtpAuthTroubleshooter
 
         /// <summary>From the admin center's SMTP AUTH clients report (-SmtpAuthReportPath): Basic, OAuth, or both.</summary>
         public string? AuthenticationProtocol { get; set; }
-        /// <summary>Messages sent, from that report.</summary>
+        /// <summary>Messages sent, from that report: the mailbox's total over all its client IPs, repeated on each of its rows (do not add it up per row).</summary>
         public long? MessagesSent { get; set; }
         /// <summary>From message trace: every recipient in the window is in an accepted domain (null: not read).</summary>
         public bool? InternalRecipientsOnly { get; set; }
-        /// <summary>Messages the trace saw from this sender.</summary>
+        /// <summary>Messages the trace saw from this mailbox (message trace is by sender address): the mailbox's total over all its client IPs, repeated on each of its rows.</summary>
         public int? TracedMessages { get; set; }
 
         /// <summary>What the end-of-December 2026 default-off does to this sender.</summary>

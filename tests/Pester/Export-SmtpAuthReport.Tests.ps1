@@ -235,10 +235,28 @@ Describe 'Export-SmtpAuthReport' -Tag Report {
         $html | Should -Not -Match 'SECRET|eyJ0eXAi|AccessToken|Password|ClientSecret'
     }
 
-    It 'speaks in the past tense from 31 December 2026 (-AsOf)' {
+    It 'speaks in the past tense from 31 December 2026 (-AsOf), and calls no sender stopped that its data does not show stopped' {
+        # The clients' data ends on 30 November 2026: nothing in it shows a sender failing after the default-off.
         $path = Join-Path $script:Work 'after.html'
         $script:Clients | Export-SmtpAuthReport -Path $path -AsOf $script:After
-        Get-Content -Raw $path | Should -Match '>7 senders stopped working when basic SMTP AUTH was disabled by default at the end of December 2026</h1>'
+        $html = Get-Content -Raw $path
+        $html | Should -Match '>7 senders signed in with basic SMTP AUTH before the end-of-December 2026 default-off, and this data has no sign-in from them after that date: whether they stopped working is not known</h1>'
+        $html | Should -Match 'Microsoft disabled SMTP AUTH basic authentication by default'
+        $html | Should -Not -Match 'stopped working when'
+    }
+
+    It 'after the default-off, says that senders whose basic sign-ins still succeed still use basic auth, not that they stopped' {
+        # Rows read back from CSV, with basic sign-ins that succeeded on 20 January 2027.
+        $rows = @($script:Clients | Where-Object ImpactAtDefaultOff -EQ 'Breaks' | Select-Object -First 2 | ForEach-Object {
+                $c = $_ | Select-Object *
+                $c.LastSeenUtc = '2027-01-20 09:00:00'; $c.LastSuccessUtc = '2027-01-20 09:00:00'; $c.SignInsPerDay = '2027-01-19=12;2027-01-20=12'
+                $c
+            })
+        $path = Join-Path $script:Work 'still-on.html'
+        $rows | Export-SmtpAuthReport -Path $path -AsOf '2027-01-21'
+        $html = Get-Content -Raw $path
+        $html | Should -Match '>2 senders still sign in with basic SMTP AUTH after the end-of-December 2026 default-off: basic auth was turned back on, or the change has not reached this tenant yet; they stop working when basic auth is turned off or at the final removal</h1>'
+        $html | Should -Not -Match 'stopped working'
     }
 
     It 'takes -Title and -InputObject as a parameter' {

@@ -116,6 +116,17 @@ Describe 'Get-SmtpAuthClient over the demo tenant' -Tag Readiness {
         (Get-Client 'smtp.override@contoso.com').SmtpAuthDecidedBy | Should -BeExactly 'Mailbox'
     }
 
+    It 'prints a table by default: one row per sender, at most 120 columns' {
+        $lines = @($script:Clients | Out-String -Width 120 -Stream | Where-Object { $_.Trim() })
+        $lines[0] | Should -Match '^UserPrincipalName\s+ClientIp\s+SignIns\s+OK\s+LastSeen\s+Impact\s+MigrationPath\s*$'
+        @($lines | Where-Object { $_.Length -gt 120 }) | Should -BeNullOrEmpty
+        $lines.Count | Should -BeLessOrEqual ($script:Clients.Count + 2) -Because 'a header, a rule and one line per sender (the demo tenant''s names fit)'
+        ($lines -join "`n") | Should -Not -Match 'SignInsPerDay|MigrationCommand'
+        $erp = @($lines | Where-Object { $_ -match '^erp\.app@contoso\.com\s+198\.51\.100\.20\s' })
+        $erp.Count | Should -Be 1
+        $erp[0] | Should -Match '\s\d{4}-\d{2}-\d{2}\s+(Breaks|AlreadyFailing)\s+OAuth\s*$'
+    }
+
     It 'writes only scalar properties, so Export-Csv stays flat' {
         $file = Join-Path $TestDrive 'clients.csv'
         $script:Clients | Export-Csv $file -NoTypeInformation

@@ -68,19 +68,65 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [InlineData(7, 12, "2026-11-30", "7 senders stop working at the end of December 2026")]
         [InlineData(1, 12, "2026-12-30", "1 sender stops working at the end of December 2026")]
         [InlineData(0, 3, "2026-06-01", "No sender stops working at the end of December 2026")]
-        [InlineData(7, 12, "2026-12-31", "7 senders stopped working when basic SMTP AUTH was disabled by default at the end of December 2026")]
-        [InlineData(1, 1, "2027-02-01", "1 sender stopped working when basic SMTP AUTH was disabled by default at the end of December 2026")]
         [InlineData(1234, 2000, "2026-01-01", "1,234 senders stop working at the end of December 2026")]
         [InlineData(0, 0, "2026-11-30", "No SMTP AUTH senders in this report")]
         [InlineData(0, 0, "2027-01-05", "No SMTP AUTH senders in this report")]
-        public void The_headline_is_worded_by_the_date(int breaking, int senders, string date, string expected)
+        public void The_headline_before_the_default_off_counts_the_senders_that_break(int breaking, int senders, string date, string expected)
         {
-            Assert.Equal(expected, ReadinessReport.Headline(breaking, senders, DateTime.Parse(date, CultureInfo.InvariantCulture)));
+            IEnumerable<SmtpAuthClient> clients = Enumerable.Range(0, senders).Select(i => Client("s" + i.ToString(CultureInfo.InvariantCulture) + "@contoso.com",
+                i < breaking ? SmtpAuthImpact.Breaks : SmtpAuthImpact.Unaffected, SmtpAuthMigrationPath.OAuth));
+            Assert.Equal(expected, ReadinessReport.Headline(clients, DateTime.Parse(date, CultureInfo.InvariantCulture)));
+        }
+
+        private static SmtpAuthClient Seen(string upn, SmtpAuthImpact impact, string lastSuccess, string lastSeen, bool turned = false)
+        {
+            SmtpAuthClient c = Client(upn, impact, SmtpAuthMigrationPath.OAuth, "2026-12-20=3");
+            c.LastSuccessUtc = DateTime.SpecifyKind(DateTime.Parse(lastSuccess, CultureInfo.InvariantCulture), DateTimeKind.Utc);
+            c.LastSeenUtc = DateTime.SpecifyKind(DateTime.Parse(lastSeen, CultureInfo.InvariantCulture), DateTimeKind.Utc);
+            c.TurnedToFailure = turned;
+            return c;
+        }
+
+        [Fact]
+        public void After_the_default_off_a_sender_whose_basic_sign_ins_still_succeed_is_not_called_stopped()
+        {
+            // Basic sign-ins that succeed in January 2027: basic auth is on again for the tenant, or the change has not
+            // reached it. The page must not say these senders stopped working.
+            SmtpAuthClient[] clients =
+            {
+                Seen("a@contoso.com", SmtpAuthImpact.Breaks, "2027-01-20T09:00:00", "2027-01-20T09:00:00"),
+                Seen("b@contoso.com", SmtpAuthImpact.Breaks, "2027-01-19T09:00:00", "2027-01-20T09:00:00"),
+            };
+            string html = Render(clients, new DateTime(2027, 1, 21, 0, 0, 0, DateTimeKind.Utc));
+
+            Assert.Equal("2 senders still sign in with basic SMTP AUTH after the end-of-December 2026 default-off: basic auth was turned back on, "
+                + "or the change has not reached this tenant yet; they stop working when basic auth is turned off or at the final removal", HeadlineOf(html));
+            Assert.DoesNotContain("stopped working", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("Each of them signed in successfully with basic authentication in the window", html, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void After_the_default_off_only_senders_that_turned_to_failure_at_it_are_called_stopped()
+        {
+            SmtpAuthClient[] clients =
+            {
+                Seen("turned@contoso.com", SmtpAuthImpact.AlreadyFailing, "2026-12-30T09:00:00", "2027-01-04T09:00:00", turned: true),
+                Seen("still@contoso.com", SmtpAuthImpact.Breaks, "2027-01-03T09:00:00", "2027-01-03T09:00:00"),
+                Seen("quiet@contoso.com", SmtpAuthImpact.Breaks, "2026-12-20T09:00:00", "2026-12-20T09:00:00"),
+            };
+            Assert.Equal((1, 1, 1), ReadinessReport.AfterDefaultOff(clients));
+            Assert.Equal("1 sender stopped working when basic SMTP AUTH was disabled by default at the end of December 2026",
+                ReadinessReport.Headline(clients.Take(1), After));
+            string html = Render(clients, After);
+            Assert.StartsWith("1 sender still signs in with basic SMTP AUTH after the end-of-December 2026 default-off", HeadlineOf(html), StringComparison.Ordinal);
+            Assert.Contains("1 sender signed in successfully until before 31 December 2026 and has failed since: it stopped working at the default-off.", html, StringComparison.Ordinal);
+            Assert.Contains("1 sender signed in successfully before 31 December 2026 and has no sign-in after it in this data", html, StringComparison.Ordinal);
         }
 
         [Fact]
         public void The_page_changes_tense_on_31_December_2026()
         {
+            // Data collected before the date (help example 5): nothing in it shows a sender stopped, so none is called stopped.
             SmtpAuthClient[] clients = { Client("a@contoso.com", SmtpAuthImpact.Breaks, SmtpAuthMigrationPath.OAuth, "2026-11-02=3") };
             string before = Render(clients, new DateTime(2026, 12, 30, 23, 59, 0, DateTimeKind.Utc));
             string after = Render(clients, new DateTime(2026, 12, 31, 0, 0, 0, DateTimeKind.Utc));
@@ -88,9 +134,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("1 sender stops working at the end of December 2026", HeadlineOf(before));
             Assert.Contains("Microsoft disables SMTP AUTH basic authentication by default", before, StringComparison.Ordinal);
             Assert.Contains("(1 day after this report's date)", before, StringComparison.Ordinal);
-            Assert.Equal("1 sender stopped working when basic SMTP AUTH was disabled by default at the end of December 2026", HeadlineOf(after));
+            Assert.Equal("1 sender signed in with basic SMTP AUTH before the end-of-December 2026 default-off, and this data has no sign-in from it after that date: "
+                + "whether it stopped working is not known", HeadlineOf(after));
             Assert.Contains("Microsoft disabled SMTP AUTH basic authentication by default", after, StringComparison.Ordinal);
-            Assert.Contains("these stopped working at the default-off", after, StringComparison.Ordinal);
+            Assert.Contains("these stop working once basic auth is off for the tenant", after, StringComparison.Ordinal);
+            Assert.DoesNotContain("stopped working at the default-off", after, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_mailbox_message_count_on_each_of_its_IP_rows_is_labelled_as_the_mailbox_total_and_never_added_up()
+        {
+            // The admin center report counts messages by sender address: one figure for the mailbox, repeated on each IP row.
+            SmtpAuthClient main = Client("erp@contoso.com", SmtpAuthImpact.Breaks, SmtpAuthMigrationPath.OAuth, "2026-11-02=300");
+            SmtpAuthClient dr = Client("erp@contoso.com", SmtpAuthImpact.Breaks, SmtpAuthMigrationPath.OAuth, "2026-11-02=15");
+            dr.ClientIp = "198.51.100.21";
+            main.MessagesSent = dr.MessagesSent = 3615;
+            main.AuthenticationProtocol = dr.AuthenticationProtocol = "Basic";
+            string html = Render(new[] { main, dr });
+
+            Assert.Equal(2, Regex.Count(html, Regex.Escape("mailbox total, all IPs: 3,615 messages (Basic)")));
+            Assert.DoesNotContain(">3,615 messages", html, StringComparison.Ordinal);
+            Assert.DoesNotContain("7,230", html, StringComparison.Ordinal);
         }
 
         [Fact]

@@ -72,28 +72,93 @@ namespace SmtpAuthTroubleshooter.Engine.Reports
         /// <summary>True when <paramref name="reportDate"/> is on or after the default-off (31 December 2026).</summary>
         public static bool IsAfterDefaultOff(DateTime reportDate) => reportDate.Date >= DefaultOffDate;
 
-        /// <summary>The headline: how many senders stop (or stopped) working at the default-off, worded by the report's date.</summary>
-        public static string Headline(int breaking, int senders, DateTime reportDate)
+        /// <summary>
+        /// The senders as a report dated on or after the default-off sees them. StillOn: a basic sign-in succeeded on or
+        /// after 31 December 2026, so basic auth was turned back on or the change has not reached the tenant: they have not
+        /// stopped. Stopped: the last success is before the date and the sign-ins fail since, after the date
+        /// (TurnedToFailure). NotSeenSince: Breaks, with no sign-in after the date in the data (collected before it, or
+        /// the sender went quiet): whether they stopped is not known.
+        /// </summary>
+        public static (int StillOn, int Stopped, int NotSeenSince) AfterDefaultOff(IEnumerable<SmtpAuthClient> senders)
         {
-            if (senders == 0)
+            if (senders is null)
+            {
+                throw new ArgumentNullException(nameof(senders));
+            }
+
+            int stillOn = 0, stopped = 0, notSeen = 0;
+            foreach (SmtpAuthClient c in senders.Where(c => c is not null))
+            {
+                if (c.LastSuccessUtc is DateTime success && success.Date >= DefaultOffDate)
+                {
+                    stillOn++;
+                }
+                else if (c.TurnedToFailure == true && c.LastSuccessUtc is DateTime before && before.Date < DefaultOffDate && c.LastSeenUtc is DateTime seen && seen.Date >= DefaultOffDate)
+                {
+                    stopped++;
+                }
+                else if (c.ImpactAtDefaultOff == SmtpAuthImpact.Breaks)
+                {
+                    notSeen++;
+                }
+            }
+
+            return (stillOn, stopped, notSeen);
+        }
+
+        /// <summary>
+        /// The headline, worded by the report's date. Before the default-off: how many senders stop working at it (Breaks).
+        /// On or after it: what the data shows (<see cref="AfterDefaultOff"/>): senders whose basic sign-ins still succeed
+        /// first, then senders that stopped, then senders not seen since; a sender is called stopped only when its data
+        /// shows it.
+        /// </summary>
+        public static string Headline(IEnumerable<SmtpAuthClient> senders, DateTime reportDate)
+        {
+            if (senders is null)
+            {
+                throw new ArgumentNullException(nameof(senders));
+            }
+
+            List<SmtpAuthClient> list = senders.Where(c => c is not null).ToList();
+            if (list.Count == 0)
             {
                 return "No SMTP AUTH senders in this report";
             }
 
-            bool past = IsAfterDefaultOff(reportDate);
-            string who = breaking switch
+            if (!IsAfterDefaultOff(reportDate))
             {
-                0 => "No sender",
-                1 => "1 sender",
-                _ => breaking.ToString("N0", Invariant) + " senders",
-            };
-            if (past)
-            {
-                return who + " stopped working when basic SMTP AUTH was disabled by default at the end of December 2026";
+                int breaking = list.Count(c => c.ImpactAtDefaultOff == SmtpAuthImpact.Breaks);
+                return Who(breaking) + (breaking == 1 || breaking == 0 ? " stops" : " stop") + " working at the end of December 2026";
             }
 
-            return who + (breaking == 1 || breaking == 0 ? " stops" : " stop") + " working at the end of December 2026";
+            (int stillOn, int stopped, int notSeen) = AfterDefaultOff(list);
+            if (stillOn > 0)
+            {
+                return Who(stillOn) + (stillOn == 1 ? " still signs" : " still sign") + " in with basic SMTP AUTH after the end-of-December 2026 default-off: "
+                    + "basic auth was turned back on, or the change has not reached this tenant yet; "
+                    + (stillOn == 1 ? "it stops" : "they stop") + " working when basic auth is turned off or at the final removal";
+            }
+
+            if (stopped > 0)
+            {
+                return Who(stopped) + " stopped working when basic SMTP AUTH was disabled by default at the end of December 2026";
+            }
+
+            if (notSeen > 0)
+            {
+                return Who(notSeen) + " signed in with basic SMTP AUTH before the end-of-December 2026 default-off, and this data has no sign-in from "
+                    + (notSeen == 1 ? "it" : "them") + " after that date: whether " + (notSeen == 1 ? "it" : "they") + " stopped working is not known";
+            }
+
+            return "No sender signs in with basic SMTP AUTH after the end-of-December 2026 default-off";
         }
+
+        private static string Who(int count) => count switch
+        {
+            0 => "No sender",
+            1 => "1 sender",
+            _ => count.ToString("N0", Invariant) + " senders",
+        };
 
         /// <summary>
         /// Reads a SignInsPerDay value ("yyyy-MM-dd=count;..."). Pairs that are not a date and a non-negative count are
@@ -179,9 +244,11 @@ namespace SmtpAuthTroubleshooter.Engine.Reports
         private static void AppendHeader(StringBuilder html, string title, IReadOnlyList<SmtpAuthClient> senders, DateTime reportDate, bool past)
         {
             int breaking = senders.Count(c => c.ImpactAtDefaultOff == SmtpAuthImpact.Breaks);
+            (int stillOn, int stopped, int notSeen) = past ? AfterDefaultOff(senders) : (0, 0, 0);
+            bool bad = past ? stillOn + stopped + notSeen > 0 : breaking > 0;
             html.Append("<header>\n<p class=\"kicker\">").Append(Encode(title)).Append("</p>\n")
-                .Append("<h1 id=\"headline\" class=\"").Append(breaking > 0 ? "bad" : "ok").Append("\" data-breaks=\"").Append(R(breaking)).Append("\">")
-                .Append(Encode(Headline(breaking, senders.Count, reportDate))).Append("</h1>\n<p class=\"lede\">");
+                .Append("<h1 id=\"headline\" class=\"").Append(bad ? "bad" : "ok").Append("\" data-breaks=\"").Append(R(breaking)).Append("\">")
+                .Append(Encode(Headline(senders, reportDate))).Append("</h1>\n<p class=\"lede\">");
             if (past)
             {
                 html.Append("Microsoft disabled SMTP AUTH basic authentication by default for existing tenants at the end of December 2026; ")
@@ -202,11 +269,46 @@ namespace SmtpAuthTroubleshooter.Engine.Reports
                 return;
             }
 
-            html.Append(breaking == 0
+            if (past)
+            {
+                AppendAfterDefaultOff(html, stillOn, stopped, notSeen);
+            }
+            else
+            {
+                html.Append(breaking == 0
                     ? "No sender in this report signed in successfully with basic authentication in the window."
-                    : "Each of them signed in successfully with basic authentication in the window and has to move to one of the paths below.")
-                .Append(" Report date: <time datetime=\"").Append(reportDate.ToString("yyyy-MM-dd", Invariant)).Append("\">")
+                    : "Each of them signed in successfully with basic authentication in the window and has to move to one of the paths below.");
+            }
+
+            html.Append(" Report date: <time datetime=\"").Append(reportDate.ToString("yyyy-MM-dd", Invariant)).Append("\">")
                 .Append(reportDate.ToString("d MMMM yyyy", Invariant)).Append("</time>.</p>\n</header>\n");
+        }
+
+        // After the default-off, one sentence per group the data shows; nobody is called stopped without failures after the date.
+        private static void AppendAfterDefaultOff(StringBuilder html, int stillOn, int stopped, int notSeen)
+        {
+            var sentences = new List<string>();
+            if (stillOn > 0)
+            {
+                sentences.Add(Who(stillOn) + (stillOn == 1 ? " has" : " have") + " basic SMTP AUTH sign-ins that succeeded on or after 31 December 2026: "
+                    + "basic auth is still on for this tenant (turned back on, or the change has not reached it yet).");
+            }
+
+            if (stopped > 0)
+            {
+                sentences.Add(Who(stopped) + " signed in successfully until before 31 December 2026 and " + (stopped == 1 ? "has" : "have") + " failed since: "
+                    + (stopped == 1 ? "it" : "they") + " stopped working at the default-off.");
+            }
+
+            if (notSeen > 0)
+            {
+                sentences.Add(Who(notSeen) + " signed in successfully before 31 December 2026 and " + (notSeen == 1 ? "has" : "have")
+                    + " no sign-in after it in this data: run Get-SmtpAuthClient again to see whether " + (notSeen == 1 ? "it still works" : "they still work") + ".");
+            }
+
+            html.Append(sentences.Count == 0
+                ? "No sender in this report signed in successfully with basic authentication in the window."
+                : Encode(string.Join(" ", sentences)) + " Each of them has to move to one of the paths below.");
         }
 
         private static void AppendImpactCounts(StringBuilder html, IReadOnlyList<SmtpAuthClient> senders, bool past)
@@ -422,7 +524,8 @@ namespace SmtpAuthTroubleshooter.Engine.Reports
 
                 if (c.MessagesSent is long messages)
                 {
-                    AppendDetail(html, messages.ToString("N0", Invariant) + " messages" + (string.IsNullOrWhiteSpace(c.AuthenticationProtocol) ? string.Empty : " (" + c.AuthenticationProtocol + ")"));
+                    // A mailbox figure (the admin center report counts by sender address), repeated on each of its IP rows.
+                    AppendDetail(html, "mailbox total, all IPs: " + messages.ToString("N0", Invariant) + " messages" + (string.IsNullOrWhiteSpace(c.AuthenticationProtocol) ? string.Empty : " (" + c.AuthenticationProtocol + ")"));
                 }
                 else if (!string.IsNullOrWhiteSpace(c.AuthenticationProtocol))
                 {
@@ -518,7 +621,7 @@ namespace SmtpAuthTroubleshooter.Engine.Reports
         private static string ImpactExplanation(SmtpAuthImpact impact, bool past) => impact switch
         {
             SmtpAuthImpact.Breaks => past
-                ? "basic-auth sign-ins succeeded in the window: these stopped working at the default-off"
+                ? "basic-auth sign-ins succeeded in the window: these stop working once basic auth is off for the tenant"
                 : "basic-auth sign-ins succeeded in the window: these stop working at the default-off",
             SmtpAuthImpact.AlreadyFailing => "basic-auth sign-ins were attempted and all failed: broken today, see the last error",
             SmtpAuthImpact.Unaffected => "OAuth, or no basic-auth use in the window",
