@@ -178,6 +178,15 @@ Describe 'Get-SmtpAuthPolicyState input, app-only OAuth, SendAs, tokens and faul
         $notFound.CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
+    It 'adds only its own MailboxNotFound to $Error, not the Exchange records of its internal lookups' {
+        # The Get-EXOMailbox calls are made on the admin's behalf; their not-found errors are read and reported as
+        # MailboxNotFound. Left in $Error, they made $Error[0] a raw Exchange record and inflated $Error.Count.
+        $Error.Clear()
+        $null = 'nobody@contoso.com' | Get-SmtpAuthPolicyState -ErrorAction SilentlyContinue
+        @($Error).Count | Should -Be 1
+        $Error[0].FullyQualifiedErrorId | Should -BeExactly 'MailboxNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthPolicyStateCommand'
+    }
+
     It 'checks app-only OAuth for app <App>: <Expected>' -ForEach @(
         @{ App = 'b1000000-0000-4000-8000-000000000001'; Expected = 'Allowed'; By = $null }
         @{ App = 'b1000000-0000-4000-8000-000000000002'; Expected = 'Blocked'; By = 'ServicePrincipalNotRegistered' }

@@ -188,6 +188,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             public readonly Dictionary<string, string[]> Recipients = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
             public bool TenantSmtpDisabled { get; set; }
             public bool RejectDirectSend = true;
+            /// <summary>Get-MessageTraceV2 answers this many queries, then is throttled (null: never).</summary>
+            public int? TraceQueriesAllowed;
+            private int _traceQueries;
 
             public int Calls => Log.Count;
 
@@ -240,6 +243,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                         yield return new Dictionary<string, object?> { ["DomainName"] = "contoso.com" };
                         break;
                     case "Get-MessageTraceV2":
+                        if (TraceQueriesAllowed is int allowed && ++_traceQueries > allowed)
+                        {
+                            throw new ExchangeCallException(c.Name, "The request was throttled: at most 100 Get-MessageTraceV2 queries in 5 minutes (TooManyRequests).", notFound: false);
+                        }
+
                         // As documented: rows newest first (then by recipient), at most ResultSize (default 1,000, at most
                         // 5,000) per answer, no paging; -StartingRecipientAddress with -EndDate continues after a row.
                         // Message i of a sender was received i + 1 minutes before "now".
@@ -388,6 +396,113 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
             Assert.Null(printer.InternalRecipientsOnly);
             Assert.Equal(SmtpAuthMigrationPath.Review, printer.MigrationPath);
+        }
+
+        [Fact]
+        public async Task A_throttled_message_trace_is_named_in_each_senders_UnknownReasons_and_warned_about_once()
+        {
+            // Get-MessageTraceV2 allows about 100 queries per 5 minutes. A sender whose trace could not be read must say so
+            // (its path may fall back to Review), not be silently left without InternalRecipientsOnly.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            exo.TraceQueriesAllowed = 0;
+            var sink = new Sink();
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now }, sink);
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            foreach (string upn in new[] { "printer@contoso.com", "crm@contoso.com", "oldapp@contoso.com" })
+            {
+                SmtpAuthClient c = clients.Single(x => x.UserPrincipalName == upn);
+                Assert.Null(c.InternalRecipientsOnly);
+                Assert.Contains("Message trace", c.UnknownReasons, StringComparison.Ordinal);
+                Assert.Contains("InternalRecipientsOnly is empty", c.UnknownReasons, StringComparison.Ordinal);
+                Assert.Contains("again after 5 minutes", c.UnknownReasons, StringComparison.Ordinal);
+            }
+
+            Assert.Contains("throttled", clients.Single(x => x.UserPrincipalName == "printer@contoso.com").UnknownReasons, StringComparison.Ordinal);
+            Assert.Equal(SmtpAuthMigrationPath.Review, clients.Single(x => x.UserPrincipalName == "printer@contoso.com").MigrationPath);
+            string warning = Assert.Single(sink.Warnings, w => w.StartsWith("Message trace:", StringComparison.Ordinal));
+            Assert.Contains("3 of 3 basic-auth senders could not be traced", warning, StringComparison.Ordinal);
+            // Two failures in a row: the rest is not queried into the throttle.
+            Assert.Equal(2, exo.Log.Count(c => c.Name == "Get-MessageTraceV2"));
+        }
+
+        [Fact]
+        public async Task Senders_over_the_query_budget_say_so_in_UnknownReasons()
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            var sink = new Sink();
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now, MessageTraceQueryBudget = 1 }, sink);
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            SmtpAuthClient[] untraced = clients.Where(c => c.SignInCount > 0 && c.InternalRecipientsOnly is null).ToArray();
+            Assert.Equal(2, untraced.Length);
+            Assert.All(untraced, c => Assert.Matches("Message trace (was not read for this mailbox|for this mailbox was read only in part).*again after 5 minutes", c.UnknownReasons));
+            Assert.Single(sink.Warnings, w => w.StartsWith("Message trace:", StringComparison.Ordinal));
+        }
+
+        /// <summary>The Entra half as Get-SmtpAuthPolicyState's Graph reader fills it: no security defaults, no CA policy, MFA off.</summary>
+        private sealed class FakeEntra : IMailboxGraphReader
+        {
+            public readonly List<string> Read = new List<string>();
+            public readonly HashSet<string> Disabled = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+            public Task ReadTenantAsync(TenantPolicyData tenant, CancellationToken token)
+            {
+                tenant.SecurityDefaultsEnabled = false;
+                tenant.ConditionalAccessPolicies = new List<ConditionalAccessPolicy>();
+                return Task.CompletedTask;
+            }
+
+            public Task ReadUsersAsync(TenantPolicyData tenant, IReadOnlyList<MailboxPolicyData> mailboxes, CancellationToken token)
+            {
+                foreach (MailboxPolicyData m in mailboxes)
+                {
+                    Read.Add(m.UserPrincipalName!);
+                    m.ExternalDirectoryObjectId ??= "id-" + m.UserPrincipalName;
+                    m.AccountEnabled = !Disabled.Contains(m.UserPrincipalName!);
+                    m.PerUserMfaState = "disabled";
+                    m.GroupIds = new HashSet<string>();
+                    m.RoleTemplateIds = new HashSet<string>();
+                }
+
+                return Task.CompletedTask;
+            }
+        }
+
+        [Fact]
+        public async Task The_basic_auth_verdict_of_a_sender_includes_the_Entra_half_as_the_policy_state_reads_it()
+        {
+            // The verdict needs the Entra settings as well as Exchange's; read from Exchange alone it was Unknown for every
+            // sender, with no reason given.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            var entra = new FakeEntra();
+            entra.Disabled.Add("crm@contoso.com");
+            var options = new ReadinessOptions { Days = 30, IncludeUnused = true, NowUtc = s_now, ReadMessageTrace = false };
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, options, new Sink(), entra: () => entra);
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+
+            SmtpAuthClient printer = clients.Single(c => c.UserPrincipalName == "printer@contoso.com");
+            Assert.Equal(PolicyVerdict.Allowed, printer.BasicAuthVerdict);
+            SmtpAuthClient crm = clients.Single(c => c.UserPrincipalName == "crm@contoso.com");
+            Assert.Equal(PolicyVerdict.Blocked, crm.BasicAuthVerdict);
+            Assert.Contains("AccountDisabled", crm.BasicAuthBlockedBy, StringComparison.Ordinal);
+
+            // The Entra half is read for the senders only; a mailbox without sign-ins says why its verdict is Unknown.
+            Assert.Equal(new[] { "crm@contoso.com", "oldapp@contoso.com", "printer@contoso.com" }, entra.Read.OrderBy(u => u, StringComparer.Ordinal));
+            SmtpAuthClient unused = clients.Single(c => c.UserPrincipalName == "unused@contoso.com");
+            Assert.Equal(PolicyVerdict.Unknown, unused.BasicAuthVerdict);
+            Assert.Contains("read only for mailboxes that signed in with basic auth", unused.UnknownReasons, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public async Task Without_the_Entra_half_an_Unknown_basic_auth_verdict_says_why()
+        {
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now, ReadMessageTrace = false }, new Sink());
+            SmtpAuthClient printer = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "printer@contoso.com");
+
+            Assert.Equal(PolicyVerdict.Unknown, printer.BasicAuthVerdict);
+            Assert.Contains("BasicAuthVerdict: the Entra settings it also depends on", printer.UnknownReasons, StringComparison.Ordinal);
         }
 
         [Fact]

@@ -26,6 +26,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// and prefer its answer to the local evaluation (https://learn.microsoft.com/entra/identity/conditional-access/policy-block-legacy-authentication; needs Entra ID P1 and Policy.Read.ConditionalAccess).</summary>
         public bool UseWhatIf { get; set; }
 
+        /// <summary>Read each mailbox's "Authenticated SMTP" sign-ins (false: a caller that has read the sign-in log itself).</summary>
+        public bool ReadSignIns { get; set; } = true;
+
         /// <summary>The clock.</summary>
         public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
     }
@@ -211,7 +214,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
 
             await ReadDomainsAsync(tenant, withKey, token).ConfigureAwait(false);
-            await ReadSignInsAsync(withKey, token).ConfigureAwait(false);
+            if (_options.ReadSignIns)
+            {
+                await ReadSignInsAsync(withKey, token).ConfigureAwait(false);
+            }
+
             if (_app is { } app)
             {
                 foreach (MailboxPolicyData m in withKey)

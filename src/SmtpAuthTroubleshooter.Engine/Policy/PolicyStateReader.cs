@@ -14,6 +14,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// </summary>
     public interface IMailboxGraphReader
     {
+        /// <summary>Reads the tenant's Entra settings (security defaults, Conditional Access) into <paramref name="tenant"/>, once per run.</summary>
+        Task ReadTenantAsync(TenantPolicyData tenant, CancellationToken token);
+
         /// <summary>Reads the Entra settings of <paramref name="mailboxes"/> into them (and the tenant's into <paramref name="tenant"/>).</summary>
         Task ReadUsersAsync(TenantPolicyData tenant, IReadOnlyList<MailboxPolicyData> mailboxes, CancellationToken token);
     }

@@ -61,9 +61,16 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         private readonly ReadinessOptions _options;
         private readonly IDiagnosticSink _sink;
         private readonly MigrationAdvisor _advisor;
+        private readonly Func<IMailboxGraphReader>? _entra;
 
-        /// <summary>Creates a reader. <paramref name="graph"/> null: the sign-in log is not read (<paramref name="graphUnavailable"/> says why).</summary>
-        public ReadinessReader(GraphReader? graph, string? graphUnavailable, IExchangeSession? exchange, ReadinessOptions options, IDiagnosticSink sink, MigrationAdvisor? advisor = null)
+        /// <summary>
+        /// Creates a reader. <paramref name="graph"/> null: the sign-in log is not read (<paramref name="graphUnavailable"/>
+        /// says why). <paramref name="entra"/>: the Entra half of the policy state (security defaults, Conditional Access,
+        /// per-user MFA, account state), which the basic-auth verdict needs; it is created and read only when there are
+        /// senders with basic sign-ins, and only for them. Null: the verdict is read from the Exchange half alone, and
+        /// UnknownReasons says so where that leaves it Unknown.
+        /// </summary>
+        public ReadinessReader(GraphReader? graph, string? graphUnavailable, IExchangeSession? exchange, ReadinessOptions options, IDiagnosticSink sink, MigrationAdvisor? advisor = null, Func<IMailboxGraphReader>? entra = null)
         {
             _graph = graph;
             _graphUnavailable = graphUnavailable;
@@ -71,7 +78,16 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             _options = options ?? throw new ArgumentNullException(nameof(options));
             _sink = sink ?? throw new ArgumentNullException(nameof(sink));
             _advisor = advisor ?? MigrationAdvisor.Embedded;
+            _entra = entra;
         }
+
+        /// <summary>
+        /// The Entra half of the policy state over the readiness read's Graph connection, as Get-SmtpAuthPolicyState reads it,
+        /// without its per-mailbox sign-in read (the readiness read has the whole sign-in log already). Naming
+        /// <see cref="GraphPolicyReader"/> loads the Microsoft Graph SDK's service library, so this is called only when needed.
+        /// </summary>
+        public static IMailboxGraphReader EntraReader(GraphReader graph, IDiagnosticSink sink) =>
+            new GraphPolicyReader(graph ?? throw new ArgumentNullException(nameof(graph)), new GraphReadOptions { ReadSignIns = false }, sink);
 
         /// <summary>Sign-in rows read.</summary>
         public long SignInRows { get; private set; }
@@ -96,6 +112,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             var states = new Dictionary<string, SmtpAuthPolicyState>(StringComparer.OrdinalIgnoreCase);
             bool? rejectDirectSend = null;
             string? exposureUnknown = null;
+            HashSet<string>? entraSenders = null;
             if (_exchange is null)
             {
                 exposureUnknown = "Exchange Online was not read (no Connect-ExchangeOnline session): SmtpAuthEnabled and the basic-auth verdict are empty.";
@@ -108,6 +125,24 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 // Many senders: one tenant-wide listing per kind (three EXO calls) costs less than a filtered call per
                 // kind for every 50 of them; a few senders: filtered calls.
                 List<string> seenNames = senders.Select(s => s.UserPrincipalName).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+
+                // The basic-auth verdict needs the Entra half too (security defaults, Conditional Access, per-user MFA,
+                // account state): read, as Get-SmtpAuthPolicyState reads it, for the mailboxes that sign in with basic auth.
+                if (_entra is not null && seenNames.Count > 0)
+                {
+                    IMailboxGraphReader entra = _entra();
+                    try
+                    {
+                        await entra.ReadTenantAsync(policy.Tenant, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        policy.Tenant.UnknownReasons.Add(string.Format(CultureInfo.InvariantCulture, "Microsoft Graph: the read of the Entra settings failed ({0}).", ex.Message));
+                    }
+
+                    policy.Graph = new SendersOnlyGraphReader(entra, seenNames);
+                    entraSenders = new HashSet<string>(seenNames, StringComparer.OrdinalIgnoreCase);
+                }
                 if (_options.IncludeUnused || seenNames.Count > ListingThreshold)
                 {
                     await policy.ReadAllAsync(batch =>
@@ -138,8 +173,9 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             }
 
             // Message trace for the senders that need a path (basic use), busiest first, within the trace's limits.
+            var traceUnread = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             Dictionary<string, (bool InternalOnly, int Messages)> trace = await ReadTraceAsync(
-                senders.Where(s => s.Count > 0).Select(s => s.UserPrincipalName).Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons, cancellationToken).ConfigureAwait(false);
+                senders.Where(s => s.Count > 0).Select(s => s.UserPrincipalName).Distinct(StringComparer.OrdinalIgnoreCase).ToList(), reasons, traceUnread, cancellationToken).ConfigureAwait(false);
 
             var ipsPerMailbox = senders.GroupBy(s => s.UserPrincipalName, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Select(s => s.Ip).Distinct().ToList(), StringComparer.OrdinalIgnoreCase);
             var ownCode = new HashSet<string>(_options.OwnCode, StringComparer.OrdinalIgnoreCase);
@@ -148,7 +184,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             foreach (SenderUsage s in senders)
             {
                 states.TryGetValue(s.UserPrincipalName, out SmtpAuthPolicyState? state);
-                clients.Add(Build(s.UserPrincipalName, s, state, report, trace, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown));
+                clients.Add(Build(s.UserPrincipalName, s, state, report, trace, traceUnread, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown, entraSenders));
             }
 
             // Mailboxes without sign-ins: with -IncludeUnused every one that could use SMTP AUTH; and every sender the
@@ -163,7 +199,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             foreach (string upn in extra.Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(u => u, StringComparer.OrdinalIgnoreCase))
             {
                 states.TryGetValue(upn, out SmtpAuthPolicyState? state);
-                clients.Add(Build(upn, null, state, report, trace, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown));
+                clients.Add(Build(upn, null, state, report, trace, traceUnread, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown, entraSenders));
             }
 
             return clients
@@ -174,8 +210,8 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         }
 
         private SmtpAuthClient Build(string upn, SenderUsage? s, SmtpAuthPolicyState? state, Dictionary<string, (string? Protocol, long? Messages)> report,
-            Dictionary<string, (bool InternalOnly, int Messages)> trace, Dictionary<string, List<string>> ipsPerMailbox, HashSet<string> ownCode,
-            bool? rejectDirectSend, List<string> reasons, string? exposureUnknown, string? usageUnknown)
+            Dictionary<string, (bool InternalOnly, int Messages)> trace, Dictionary<string, string> traceUnread, Dictionary<string, List<string>> ipsPerMailbox, HashSet<string> ownCode,
+            bool? rejectDirectSend, List<string> reasons, string? exposureUnknown, string? usageUnknown, HashSet<string>? entraSenders)
         {
             bool usageRead = usageUnknown is null;
             var c = new SmtpAuthClient
@@ -251,6 +287,11 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             }
 
             var unknown = new List<string>(reasons);
+            if (traceUnread.TryGetValue(upn, out string? traceWhy))
+            {
+                unknown.Add(traceWhy);
+            }
+
             if (exposureUnknown is not null)
             {
                 unknown.Add(exposureUnknown);
@@ -259,9 +300,19 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             {
                 unknown.Add("No Exchange Online mailbox by this name was found: SmtpAuthEnabled is empty.");
             }
-            else if (!string.IsNullOrEmpty(state.UnknownReasons))
+            else
             {
-                unknown.Add(state.UnknownReasons!);
+                if (!string.IsNullOrEmpty(state.UnknownReasons))
+                {
+                    unknown.Add(state.UnknownReasons!);
+                }
+
+                if (state.BasicAuthVerdict == PolicyVerdict.Unknown && (entraSenders is null || !entraSenders.Contains(upn)))
+                {
+                    unknown.Add(entraSenders is null
+                        ? "BasicAuthVerdict: the Entra settings it also depends on (security defaults, Conditional Access, per-user MFA, whether sign-in is allowed) were not read, because Microsoft Graph was not read or no mailbox signed in with basic auth; only the Exchange settings were, and none of them blocks basic auth. Get-SmtpAuthPolicyState gives the full verdict."
+                        : "BasicAuthVerdict: the Entra settings it also depends on (security defaults, Conditional Access, per-user MFA, whether sign-in is allowed) are read only for mailboxes that signed in with basic auth; for this one only the Exchange settings were, and none of them blocks basic auth. Get-SmtpAuthPolicyState gives the full verdict.");
+                }
             }
 
             c.UnknownReasons = unknown.Count == 0 ? null : string.Join(" ", unknown.Distinct(StringComparer.Ordinal));
@@ -399,7 +450,9 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         }
 
         // Per sender: are all recipients in accepted domains? Get-MessageTraceV2 takes at most 10 days per query.
-        private async Task<Dictionary<string, (bool InternalOnly, int Messages)>> ReadTraceAsync(List<string> senders, List<string> reasons, CancellationToken cancellationToken)
+        // A sender whose trace could not be read, or was read only in part without an external recipient, gets the reason
+        // in <paramref name="unread"/> (its UnknownReasons), and one warning sums them up.
+        private async Task<Dictionary<string, (bool InternalOnly, int Messages)>> ReadTraceAsync(List<string> senders, List<string> reasons, Dictionary<string, string> unread, CancellationToken cancellationToken)
         {
             var result = new Dictionary<string, (bool, int)>(StringComparer.OrdinalIgnoreCase);
             if (_exchange is null || !_options.ReadMessageTrace || senders.Count == 0)
@@ -432,12 +485,25 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             DateTime start = end.AddDays(-_options.Days);
             int budget = _options.MessageTraceQueryBudget;
             int done = 0;
+            int overBudget = 0;
+            int consecutiveFailures = 0;
+            string? lastFailure = null;
             foreach (string sender in senders)
             {
                 if (budget <= 0)
                 {
-                    _sink.Warning(string.Format(CultureInfo.CurrentCulture, "Message trace: {0} senders use basic SMTP AUTH; the {1} busiest were traced within the service's limit of about 100 queries per 5 minutes. The rest have InternalRecipientsOnly empty and a Review path unless another fact decides.", senders.Count, done));
-                    break;
+                    overBudget++;
+                    unread[sender] = string.Format(CultureInfo.InvariantCulture,
+                        "Message trace was not read for this mailbox: this run used its {0} Get-MessageTraceV2 queries (the service allows about 100 per 5 minutes) on busier senders, so InternalRecipientsOnly is empty and the migration path is Review unless another fact decides. {1}",
+                        _options.MessageTraceQueryBudget, TraceAdvice);
+                    continue;
+                }
+
+                if (consecutiveFailures >= 2)
+                {
+                    // The trace failed for the last senders too (throttled, most often): more queries now only wait and fail.
+                    unread[sender] = "Message trace was not tried for this mailbox, because it had just failed for other senders (" + lastFailure + "): InternalRecipientsOnly is empty and the migration path is Review unless another fact decides. " + TraceAdvice;
+                    continue;
                 }
 
                 bool internalOnly = true;
@@ -508,18 +574,47 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                     {
                         result[sender] = (internalOnly, messages);
                     }
+                    else
+                    {
+                        overBudget++;
+                        unread[sender] = string.Format(CultureInfo.InvariantCulture,
+                            "Message trace for this mailbox was read only in part ({0} messages, all internal, before this run's {1} Get-MessageTraceV2 queries ran out or an answer could not be continued): InternalRecipientsOnly is empty and the migration path is Review unless another fact decides. {2}",
+                            messages, _options.MessageTraceQueryBudget, TraceAdvice);
+                    }
+
+                    consecutiveFailures = 0;
                 }
                 catch (ExchangeCallException ex)
                 {
                     _sink.Verbose("Message trace for " + sender + ": " + ex.Message);
+                    consecutiveFailures++;
+                    lastFailure = ex.Message;
+                    if (!internalOnly)
+                    {
+                        // An external recipient was already seen: that decides, whatever the rest of the window holds.
+                        result[sender] = (false, messages);
+                    }
+                    else
+                    {
+                        unread[sender] = "Message trace could not be read for this mailbox (" + ex.Message + "): InternalRecipientsOnly is empty and the migration path is Review unless another fact decides. " + TraceAdvice;
+                    }
                 }
 
                 done++;
                 _sink.Progress("Get-SmtpAuthClient", string.Format(CultureInfo.CurrentCulture, "Message trace: {0} of {1} senders", done, senders.Count), done * 100 / senders.Count);
             }
 
+            if (unread.Count > 0)
+            {
+                _sink.Warning(string.Format(CultureInfo.CurrentCulture,
+                    "Message trace: {0} of {1} basic-auth senders could not be traced ({2} failed or throttled, {3} over this run's limit of {4} queries); their InternalRecipientsOnly is empty and their migration path is Review unless another fact decides (UnknownReasons says why for each). {5}",
+                    unread.Count, senders.Count, unread.Count - overBudget, overBudget, _options.MessageTraceQueryBudget, TraceAdvice));
+            }
+
             return result;
         }
+
+        private const string TraceAdvice = "Get-MessageTraceV2 allows about 100 queries per 5 minutes: run Get-SmtpAuthClient again after 5 minutes, or with a smaller -Days (each sender takes one query per 10 days).";
 
         // The admin center's "SMTP AUTH clients" CSV export: sender, messages sent, authentication protocol (columns found by name).
         private static Dictionary<string, (string? Protocol, long? Messages)> ParseReport(string? csv, List<string> reasons)
@@ -653,6 +748,27 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             }
 
             return !(a.IsIPv6LinkLocal || a.IsIPv6SiteLocal || (b[0] & 0xFE) == 0xFC);
+        }
+    }
+
+    /// <summary>The Entra half of the policy state for the mailboxes that signed in with basic auth only (the others keep the Exchange half).</summary>
+    internal sealed class SendersOnlyGraphReader : IMailboxGraphReader
+    {
+        private readonly IMailboxGraphReader _inner;
+        private readonly HashSet<string> _senders;
+
+        public SendersOnlyGraphReader(IMailboxGraphReader inner, IEnumerable<string> senders)
+        {
+            _inner = inner;
+            _senders = new HashSet<string>(senders, StringComparer.OrdinalIgnoreCase);
+        }
+
+        public Task ReadTenantAsync(TenantPolicyData tenant, CancellationToken token) => _inner.ReadTenantAsync(tenant, token);
+
+        public Task ReadUsersAsync(TenantPolicyData tenant, IReadOnlyList<MailboxPolicyData> mailboxes, CancellationToken token)
+        {
+            List<MailboxPolicyData> senders = mailboxes.Where(m => (m.UserPrincipalName is string upn && _senders.Contains(upn)) || (m.PrimarySmtpAddress is string smtp && _senders.Contains(smtp))).ToList();
+            return senders.Count == 0 ? Task.CompletedTask : _inner.ReadUsersAsync(tenant, senders, token);
         }
     }
 }

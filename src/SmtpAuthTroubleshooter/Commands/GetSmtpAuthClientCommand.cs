@@ -131,7 +131,10 @@ namespace SmtpAuthTroubleshooter.Commands
                 };
                 IDiagnosticSink longLived = Sink;
                 Engine.Policy.GraphReader? graph = connection is Engine.Policy.GraphConnection c ? new Engine.Policy.GraphReader(c, longLived) : null;
-                var reader = new Engine.Readiness.ReadinessReader(graph, graphUnavailable, session, options, longLived);
+                // The Entra half of the basic-auth verdict (as Get-SmtpAuthPolicyState reads it), for the senders only; the
+                // factory runs only when there are senders, so a run without them does not load the Graph SDK's models.
+                Func<Engine.Policy.IMailboxGraphReader>? entra = graph is null ? null : () => Engine.Readiness.ReadinessReader.EntraReader(graph, longLived);
+                var reader = new Engine.Readiness.ReadinessReader(graph, graphUnavailable, session, options, longLived, entra: entra);
                 var clients = RunOnPipelineThread((sink, token) => reader.ReadAsync(token));
                 WriteVerbose(Strings.Format("VerboseClientsRead", reader.SignInRows, clients.Count));
                 foreach (SmtpAuthClient client in clients)
