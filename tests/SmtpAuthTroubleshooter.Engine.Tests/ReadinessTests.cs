@@ -495,6 +495,23 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task Above_the_Entra_limit_no_sender_is_read_per_mailbox_and_the_verdict_says_why()
+        {
+            // Several Graph requests per mailbox: at 10,000 senders the Entra read took a run from 286 to 2,089 requests
+            // (tests/Benchmarks/ReadinessScale.ps1). Above the limit the verdict is Unknown, with the reason and the way out.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            var entra = new FakeEntra();
+            var options = new ReadinessOptions { Days = 30, NowUtc = s_now, ReadMessageTrace = false, EntraVerdictLimit = 2 };
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, options, new Sink(), entra: () => entra);
+            SmtpAuthClient printer = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "printer@contoso.com");
+
+            Assert.Empty(entra.Read);
+            Assert.Equal(PolicyVerdict.Unknown, printer.BasicAuthVerdict);
+            Assert.Contains("read for up to 2 mailboxes that sign in with basic auth", printer.UnknownReasons, StringComparison.Ordinal);
+            Assert.Contains("Get-SmtpAuthPolicyState", printer.UnknownReasons, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public async Task Without_the_Entra_half_an_Unknown_basic_auth_verdict_says_why()
         {
             (FakeGraph graph, FakeExchange exo) = Tenant();
