@@ -184,6 +184,13 @@ namespace SmtpAuthTroubleshooter.Commands
                     Strings.Get("DeviceCodeNonInteractive"), null, Strings.Get("DeviceCodeNonInteractiveAction")));
             }
 
+            if (AuthorityHost is not null && (!AuthorityHost.IsAbsoluteUri || !string.Equals(AuthorityHost.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase)))
+            {
+                // Azure.Identity refuses it with an ArgumentException deep in the token request; say so up front.
+                ThrowTerminatingError(CreateErrorRecord("AuthorityHostInvalid", ErrorCategory.InvalidArgument,
+                    Strings.Format("AuthorityHostInvalid", AuthorityHost), AuthorityHost, Strings.Get("AuthorityHostInvalidAction")));
+            }
+
             if (SkipCertificateCheck)
             {
                 WriteWarning(Strings.Get("SkipCertificateCheckWarning"));
