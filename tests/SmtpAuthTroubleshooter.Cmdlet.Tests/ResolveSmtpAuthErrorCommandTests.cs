@@ -121,6 +121,25 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             Assert.DoesNotContain(findings, f => f.CauseId == "ImplicitTlsOnStartTlsPort" && f.Verdict != Verdict.RuledOut);
         }
 
+        [Theory]
+        [InlineData("504 5.5.4 Unsupported authentication mechanism.", "Auth")]
+        [InlineData("MailKit.Security.SslHandshakeException: An error occurred while attempting to establish an SSL or TLS connection. The server's SSL certificate could not be validated for the following reasons: The root certificate authority's certificate is not trusted for this host.", "Tls")]
+        [InlineData("smtplib.SMTPNotSupportedError: STARTTLS extension not supported by server.", "StartTls")]
+        [InlineData("The server closed the connection during Ehlo.", "Ehlo")]
+        public void Another_servers_findings_do_not_argue_from_Exchange_Online(string reply, string phase)
+        {
+            // Dovecot, Postfix, Haraka: a finding that stands must speak of that server, not of what Exchange Online
+            // offers ("it offers only AUTH LOGIN and XOAUTH2" is false for a PLAIN-only Dovecot).
+            string probe = "[pscustomobject]@{ Server = 'mail.example.net'; Port = '587'; ExchangeOnline = 'False'; AuthMethod = 'Basic'; TlsMode = 'StartTls'; FailedPhase = '" + phase + "'; Succeeded = 'False'; CertificateSubject = 'CN=mail.example.net'; " +
+                "ReplyText = '" + reply.Replace("'", "''", System.StringComparison.Ordinal) + "'; Transcript = 'S: 220 mail.example.net ESMTP Postfix' } | Resolve-SmtpAuthError";
+            var (output, errors, _) = PowerShellHost.Run(probe);
+            Assert.Empty(errors);
+            var standing = output.Select(o => (SmtpAuthFinding)o.BaseObject).Where(f => f.Verdict != Verdict.RuledOut).ToList();
+            Assert.NotEmpty(standing);
+            Assert.All(standing, f => Assert.DoesNotMatch("(?<!not )Exchange Online", f.Title + " " + f.Evidence));
+            Assert.All(standing, f => Assert.DoesNotContain("smtp.office365.com", f.Title + " " + f.Evidence, System.StringComparison.Ordinal));
+        }
+
         [Fact]
         public void Verbose_narrates()
         {

@@ -704,7 +704,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         {
             CauseVariant? variant = c.Cause.VariantAt(when);
             string? command = FillCommand(c.Cause.RemediationCommand, evidence.UserPrincipalName ?? evidence.PolicyState?.UserPrincipalName, evidence.PolicyState, evidence.Text, out IReadOnlyList<string> unfilled, evidence);
-            var ev = new StringBuilder(c.Reference.Evidence);
+            var ev = new StringBuilder(evidence.OtherServer is { Intercepted: false } other && c.Reference.OtherServerEvidence is string otherEvidence
+                ? other.Fill(otherEvidence, evidence.FailedPhase)
+                : c.Reference.Evidence);
             if (c.ExtraEvidence is not null)
             {
                 Append(ev, c.ExtraEvidence);
@@ -817,6 +819,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             if (evidence.OtherServer is not { Intercepted: false } server)
             {
                 return finding;
+            }
+
+            if (cause.OtherServerTitle is string title)
+            {
+                finding.Title = server.Fill(title, evidence.FailedPhase);
             }
 
             if (cause.OtherServerChecks is string checks)

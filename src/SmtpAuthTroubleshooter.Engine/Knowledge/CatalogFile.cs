@@ -89,6 +89,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         [JsonPropertyName("otherServerRemediation")]
         public string? OtherServerRemediation { get; set; }
 
+        [JsonPropertyName("otherServerTitle")]
+        public string? OtherServerTitle { get; set; }
+
         [JsonPropertyName("otherServerChecks")]
         public string? OtherServerChecks { get; set; }
 
@@ -251,6 +254,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
         [JsonPropertyName("evidence")]
         public string? Evidence { get; set; }
+
+        [JsonPropertyName("otherServerEvidence")]
+        public string? OtherServerEvidence { get; set; }
     }
 
     /// <summary>A section of fact rules (corroboration: policy-state facts; probeFacts: a probe's session facts).</summary>

@@ -266,6 +266,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             ProbeChecks = c.ProbeChecks,
             ProbeRemediation = c.ProbeRemediation,
             OtherServerRemediation = c.OtherServerRemediation,
+            OtherServerTitle = c.OtherServerTitle,
             OtherServerChecks = c.OtherServerChecks,
             OtherServerDocumentationUrl = c.OtherServerDocumentationUrl,
             ExchangeOnly = c.ExchangeOnly == true,
@@ -326,7 +327,10 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                     ToVerdict(c.Verdict) ?? CatalogVerdict.Possible,
                     ToVerdict(c.Basic),
                     ToVerdict(c.OAuth),
-                    c.Evidence ?? string.Empty));
+                    c.Evidence ?? string.Empty)
+                {
+                    OtherServerEvidence = c.OtherServerEvidence,
+                });
             }
 
             TailCondition tail = e.DiagnosticTail switch
@@ -475,6 +479,9 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         /// placeholders as <see cref="ProbeChecks"/>.
         /// </summary>
         public string? OtherServerRemediation { get; internal set; }
+
+        /// <summary>The title for a server that is not Exchange Online, where the title names Exchange Online's behaviour.</summary>
+        public string? OtherServerTitle { get; internal set; }
 
         /// <summary>What to check for a server that is not Exchange Online, where the Exchange Online checks (sign-in logs, Get-User) do not apply.</summary>
         public string? OtherServerChecks { get; internal set; }
@@ -675,6 +682,12 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public CatalogVerdict? OAuth { get; }
         /// <summary>Why the reply points at this cause.</summary>
         public string Evidence { get; }
+
+        /// <summary>
+        /// The same for a server that is not Exchange Online, where the evidence argues from Exchange Online's behaviour
+        /// ("Exchange Online offers only AUTH LOGIN and XOAUTH2"); placeholders as the cause's other-server texts.
+        /// </summary>
+        public string? OtherServerEvidence { get; internal set; }
 
         /// <summary>The verdict for a given auth method.</summary>
         public CatalogVerdict VerdictFor(SmtpAuthMethod method) => method switch
