@@ -90,6 +90,9 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The port answered, but no SMTP greeting came: the wrong port, TLS mode or service, or a server that delays its greeting.</summary>
         public const string NoSmtpGreeting = "NoSmtpGreeting";
 
+        /// <summary>The server offered STARTTLS but could not start TLS (its certificate or key is missing or unreadable).</summary>
+        public const string ServerTlsUnavailable = "ServerTlsUnavailable";
+
         /// <summary>The server stopped answering in the middle of the session (a time-out after it had greeted).</summary>
         public const string ServerStoppedResponding = "ServerStoppedResponding";
 

@@ -18,7 +18,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             // Added by this project (CAUSE-IDS.md allows new causes; none is renamed or removed):
             "SettingsConflict", "ServerProtocolViolation", "NoSmtpGreeting",
             "TemporaryServerError", "AppCredentialInvalid", "AppNotFoundInTenant", "RelayConnectorMismatch", "DirectSendRejected",
-            "MessageTooLarge", "InvalidXoauth2Data", "NoBlockingSetting", "SubmissionIntercepted", "ServerStoppedResponding",
+            "MessageTooLarge", "InvalidXoauth2Data", "NoBlockingSetting", "SubmissionIntercepted", "ServerStoppedResponding", "ServerTlsUnavailable",
         };
     }
 }

@@ -153,6 +153,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public void A_server_that_offers_STARTTLS_but_cannot_start_it_is_not_a_server_without_STARTTLS()
+        {
+            // Postfix with its certificate file missing: 454 4.7.0 after STARTTLS, which it did offer.
+            IReadOnlyList<SmtpAuthFinding> findings = _resolver.Resolve(new ErrorEvidence("454 4.7.0 TLS not available due to local problem"));
+            Assert.Equal("ServerTlsUnavailable", findings[0].CauseId);
+            Assert.DoesNotContain(findings, f => f.CauseId == "StartTlsNotOffered");
+        }
+
+        [Fact]
         public void Signing_in_with_the_UPN_rules_out_UserNameNotUpn()
         {
             const string bad = "535 5.7.139 Authentication unsuccessful, the user credentials were incorrect. [BN9PR03CA0123.namprd03.prod.outlook.com]";
