@@ -1,3 +1,5 @@
+using System;
+using System.Collections;
 using System.Management.Automation;
 
 namespace SmtpAuthTroubleshooter.Commands
@@ -17,5 +19,45 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>A script to run in a local scope of the caller's runspace.</summary>
         public static PowerShell Script(string script) =>
             PowerShell.Create(RunspaceMode.CurrentRunspace).AddScript(script, useLocalScope: true);
+
+        /// <summary>
+        /// The caller's $Error as it is now; disposing the scope takes out the records added since. A call made on the
+        /// admin's behalf reports its failures as the module's own (a reason, MailboxNotFound, a throttled read), so the
+        /// records it leaves in $Error (even those a try/catch caught, which PowerShell records too) are not the admin's:
+        /// left there, they made $Error[0] a raw Exchange or Graph record and inflated $Error.Count. Use it on the pipeline
+        /// thread, around each call.
+        /// </summary>
+        public static ErrorScope KeepErrors(ArrayList? callerErrors) => new ErrorScope(callerErrors);
+
+        /// <summary>The caller's $Error (the same list for the whole session: $Error cannot be replaced).</summary>
+        public static ArrayList? Errors(PSCmdlet cmdlet) => cmdlet.SessionState.PSVariable.GetValue("global:Error") as ArrayList;
+
+        /// <summary>See <see cref="KeepErrors"/>.</summary>
+        internal readonly struct ErrorScope : IDisposable
+        {
+            private readonly ArrayList? _errors;
+            private readonly object? _newestBefore;
+
+            public ErrorScope(ArrayList? errors)
+            {
+                _errors = errors;
+                _newestBefore = errors is { Count: > 0 } ? errors[0] : null;
+            }
+
+            // $Error holds the newest record first; what the call added sits in front of the record that was newest before
+            // it. (When more records were added than $MaximumErrorCount keeps, that record is gone and so is every older one.)
+            public void Dispose()
+            {
+                if (_errors is null)
+                {
+                    return;
+                }
+
+                while (_errors.Count > 0 && !ReferenceEquals(_errors[0], _newestBefore))
+                {
+                    _errors.RemoveAt(0);
+                }
+            }
+        }
     }
 }

@@ -109,27 +109,24 @@ namespace SmtpAuthTroubleshooter.Commands
                 };
                 // The call is made on the admin's behalf: its errors are read from its own error stream and reported as
                 // the module's (a reason, MailboxNotFound, ...), so the records it leaves in the caller's $Error are taken out.
-                ArrayList? callerErrors = _cmdlet.SessionState.PSVariable.GetValue("global:Error") as ArrayList;
-                object? newestBefore = callerErrors is { Count: > 0 } ? callerErrors[0] : null;
-                try
+                using (CallerRunspace.KeepErrors(CallerRunspace.Errors(_cmdlet)))
                 {
-                    ps.Invoke<PSObject, PSObject>(null, output, null);
-                    if (ps.HadErrors && ps.Streams.Error.Count > 0)
+                    try
                     {
-                        ErrorRecord first = ps.Streams.Error[0];
-                        failure = first.ToString();
-                        notFound = IsNotFound(first);
+                        ps.Invoke<PSObject, PSObject>(null, output, null);
+                        if (ps.HadErrors && ps.Streams.Error.Count > 0)
+                        {
+                            ErrorRecord first = ps.Streams.Error[0];
+                            failure = first.ToString();
+                            notFound = IsNotFound(first);
+                        }
                     }
-                }
-                catch (RuntimeException ex)
-                {
-                    delivered.Clear();
-                    failure = ex.ErrorRecord?.ToString() ?? ex.Message;
-                    notFound = ex.ErrorRecord is not null && IsNotFound(ex.ErrorRecord);
-                }
-                finally
-                {
-                    RemoveAddedErrors(callerErrors, newestBefore);
+                    catch (RuntimeException ex)
+                    {
+                        delivered.Clear();
+                        failure = ex.ErrorRecord?.ToString() ?? ex.Message;
+                        notFound = ex.ErrorRecord is not null && IsNotFound(ex.ErrorRecord);
+                    }
                 }
 
                 if (failure is null)
@@ -154,21 +151,6 @@ namespace SmtpAuthTroubleshooter.Commands
                 }
 
                 throw new ExchangeCallException(command, failure, notFound);
-            }
-        }
-
-        // $Error holds the newest record first; what the call added sits in front of the record that was newest before it.
-        // (When more records were added than $MaximumErrorCount keeps, that record is gone and so is every older one.)
-        private static void RemoveAddedErrors(ArrayList? errors, object? newestBefore)
-        {
-            if (errors is null)
-            {
-                return;
-            }
-
-            while (errors.Count > 0 && !ReferenceEquals(errors[0], newestBefore))
-            {
-                errors.RemoveAt(0);
             }
         }
 

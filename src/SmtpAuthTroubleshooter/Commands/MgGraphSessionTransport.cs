@@ -44,10 +44,14 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
         private const string RetriesExhaustedCode = "SmtpAuthTroubleshooter.CallerRetriesExhausted";
 
         private readonly Func<Func<GraphHttpResponse>, Task<GraphHttpResponse>> _onPipelineThread;
+        private readonly ArrayList? _callerErrors;
 
-        public MgGraphSessionTransport(Func<Func<GraphHttpResponse>, Task<GraphHttpResponse>> onPipelineThread)
+        /// <param name="onPipelineThread">Runs a request on the pipeline thread (the caller's runspace is used there only).</param>
+        /// <param name="callerErrors">The caller's $Error: what the module's own requests add to it is taken out again.</param>
+        public MgGraphSessionTransport(Func<Func<GraphHttpResponse>, Task<GraphHttpResponse>> onPipelineThread, ArrayList? callerErrors)
         {
             _onPipelineThread = onPipelineThread;
+            _callerErrors = callerErrors;
         }
 
         public string Description => "the Connect-MgGraph session (Invoke-MgGraphRequest)";
@@ -62,6 +66,7 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             }
 
             using PowerShell ps = CallerRunspace.Command("Get-MgContext");
+            using CallerRunspace.ErrorScope keep = CallerRunspace.KeepErrors(CallerRunspace.Errors(cmdlet));
             try
             {
                 Collection<PSObject> context = ps.Invoke();
@@ -96,7 +101,7 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             return await work.ConfigureAwait(false);
         }
 
-        private static GraphHttpResponse Send(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
+        private GraphHttpResponse Send(string method, string url, string? jsonBody, IReadOnlyDictionary<string, string>? headers, CancellationToken cancellationToken)
         {
             // Queued on the pipeline thread but cancelled (time-out, Ctrl+C) before it ran: do not send it.
             cancellationToken.ThrowIfCancellationRequested();
@@ -111,6 +116,8 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             }
 
             using PowerShell ps = CallerRunspace.Script(Script);
+            // The script's try/catch does not keep a failed Invoke-MgGraphRequest out of $Error; this does.
+            using CallerRunspace.ErrorScope keep = CallerRunspace.KeepErrors(_callerErrors);
             ps.AddArgument(method).AddArgument(url).AddArgument(jsonBody).AddArgument(headerTable);
             Collection<PSObject> output;
             try

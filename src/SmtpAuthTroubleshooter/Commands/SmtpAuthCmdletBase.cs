@@ -276,7 +276,7 @@ namespace SmtpAuthTroubleshooter.Commands
             }
             else if (MgGraphSessionTransport.SessionExists(this))
             {
-                connection = Engine.Policy.GraphConnection.WithTransport(new MgGraphSessionTransport(f => InvokeOnPipelineThreadAsync(f)), options, longLived);
+                connection = Engine.Policy.GraphConnection.WithTransport(new MgGraphSessionTransport(f => InvokeOnPipelineThreadAsync(f), CallerRunspace.Errors(this)), options, longLived);
             }
 
             if (connection is not null)
