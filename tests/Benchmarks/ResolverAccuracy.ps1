@@ -80,6 +80,42 @@ $scored | Group-Object Class | Sort-Object Name | ForEach-Object {
     }
 } | Format-Table -AutoSize | Out-String -Width 120
 
+# What the missed texts carry. Texts are grouped by the SMTP reply they hold: the last enhanced status code, the next
+# twelve words of its reason, whether a method shows (XOAUTH2/token words or LOGIN/PLAIN/password words; with the stated
+# method, that method) and whether an EOP/MX host shows; server tails in brackets, times, addresses and host names do not
+# count. Rows of one group look alike to anything that reads the reply, so at most the most common expected cause of
+# each group can be right. That ceiling is an estimate, and generous: rows without any reply count as right, and wrapper
+# words are kept apart even when they carry no cause.
+function Get-ReplyKey([string] $Text, [string] $Method) {
+    $n = $Text.ToLowerInvariant()
+    $mx = if ($n -match 'protection\.outlook\.com|\beop-') { 'mx' } else { '' }
+    $n = $n -replace '\[[^\]]*\]', ' ' -replace '\d{4}-\d\d-\d\dt[\d:.]+z?', ' ' -replace '[\w.-]+@[\w.-]+', '<addr>'
+    $n = $n -replace '\b[a-z0-9-]+(\.[a-z0-9-]+)+\.(com|net|org|cn|de|io)\b', '<host>' -replace '[^\p{L}\p{N}<>. ]+', ' ' -replace '\s+', ' '
+    $n = $n.Trim(' ', '.')
+    if (-not $Method) { $Method = if ($n -match 'xoauth|oauth|bearer|token') { 'oauth' } elseif ($n -match 'auth login|auth plain|password|passwd') { 'basic' } else { '' } }
+    $codes = [regex]::Matches($n, '(?<![\d.])([245]\.\d{1,3}\.\d{1,3})\b')
+    if ($codes.Count -eq 0) { return [pscustomobject]@{ Key = "none|$n|$($Method.ToLowerInvariant())|$mx"; HasReply = $n -match '\b[245]\d\d\b' } }
+    $last = $codes[$codes.Count - 1]
+    $reason = ($n.Substring($last.Index + $last.Length) -split '\b(?:at|in|code|response|responsecode|command|stack|error) ')[0]
+    $reason = (@($reason -split ' ' | Where-Object { $_ }) | Select-Object -First 12) -join ' '
+    [pscustomobject]@{ Key = "$($last.Value)|$reason|$($Method.ToLowerInvariant())|$mx"; HasReply = $true }
+}
+foreach ($run in @(@{ Name = 'the text alone'; Scored = $textOnly.Scored; Stated = $false }, @{ Name = 'with the stated method'; Scored = $stated.Scored; Stated = $true })) {
+    $keys = for ($k = 0; $k -lt $rows.Count; $k++) { Get-ReplyKey $rows[$k].Text $(if ($run.Stated) { $rows[$k].StatedAuth } else { '' }) }
+    $groups = @{}
+    for ($k = 0; $k -lt $rows.Count; $k++) {
+        if (-not $groups.ContainsKey($keys[$k].Key)) { $groups[$keys[$k].Key] = @{} }
+        $groups[$keys[$k].Key][$rows[$k].Expected] = 1 + [int]$groups[$keys[$k].Key][$rows[$k].Expected]
+    }
+    $ceiling = 0; foreach ($g in $groups.Values) { $ceiling += ($g.Values | Measure-Object -Maximum).Maximum }
+    $none = 0; $shared = 0; $own = 0
+    for ($k = 0; $k -lt $rows.Count; $k++) {
+        if ($run.Scored[$k].Top1) { continue }
+        if ($groups[$keys[$k].Key].Count -gt 1) { $shared++ } elseif (-not $keys[$k].HasReply) { $none++ } else { $own++ }
+    }
+    'Misses, {0}: {1}; {2} hold no SMTP reply (a wrapper''s words only: the cause came from the thread), {3} hold a reply that rows of another cause hold too, {4} hold a reply of their own. Reply ceiling (estimate): {5:P1} ({6} of {7}).' -f $run.Name, ($none + $shared + $own), $none, $shared, $own, ($ceiling / $rows.Count), $ceiling, $rows.Count
+}
+
 if ($ShowMisses) {
     $scored | Where-Object { -not $_.Top1 } | Format-Table Class, Expected, Got, Source -AutoSize | Out-String -Width 200
 }
