@@ -17,7 +17,7 @@ namespace SmtpAuthTroubleshooter
         /// <summary>How strongly the evidence supports this cause.</summary>
         public Verdict Verdict { get; set; }
 
-        /// <summary>Stable cause identifier (a public contract; see CAUSE-IDS).</summary>
+        /// <summary>Stable cause identifier (a public contract: ids are added, never renamed or removed; see <see cref="CauseIds"/>).</summary>
         public string CauseId { get; set; } = string.Empty;
 
         /// <summary>One-line description of the cause.</summary>
