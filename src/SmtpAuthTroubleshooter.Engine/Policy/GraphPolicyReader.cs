@@ -45,6 +45,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     public sealed class GraphPolicyReader : IMailboxGraphReader
     {
         private const string SendAsAppRoleValue = "SMTP.SendAsApp";
+        private const string PerUserMfaPermission = "Policy.Read.All (signed in as an admin, also the Global Reader or Authentication Policy Administrator role)";
         private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };
         private static readonly string[] s_spFields = { "id", "appId", "displayName" };
         private static readonly string[] s_exoSpFields = { "id", "appRoles" };
@@ -186,7 +187,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
 
             // Per-user MFA: beta only (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates), so a
-            // RequestInformation on the beta client; its answer has no v1.0 model and is read as JSON.
+            // RequestInformation on the beta client; its answer has no v1.0 model and is read as JSON. Reading another user's
+            // state takes Policy.Read.All, and a signed-in admin also needs Global Reader or Authentication Policy
+            // Administrator (https://learn.microsoft.com/graph/api/authentication-get?view=graph-rest-beta).
             var mfaRequests = withKey.Select((m, i) => (Id("m", i), PerUserMfaRequest(Key(m)))).ToList();
             Dictionary<string, (JsonDocument? Value, GraphResult? Failure)> mfa = await _sdk.BatchAsync(_sdk.Beta, mfaRequests, GraphSdk.JsonAsync, token).ConfigureAwait(false);
             for (int i = 0; i < withKey.Count; i++)
@@ -200,7 +203,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     }
                     else
                     {
-                        withKey[i].UnknownReasons.Add(Reason("Per-user MFA", failure ?? Malformed("perUserMfaState"), "UserAuthenticationMethod.Read.All"));
+                        withKey[i].UnknownReasons.Add(Reason("Per-user MFA", failure ?? Malformed("perUserMfaState"), PerUserMfaPermission));
                     }
                 }
             }

@@ -24,7 +24,7 @@ internal sealed class GraphApi(GraphEmulator emulator)
         ["identity/conditionalAccess/evaluate"] = ["Policy.Read.All", "Policy.Read.ConditionalAccess"],
         ["users"] = ["User.Read.All"],
         ["users/transitiveMemberOf"] = ["GroupMember.Read.All"],
-        ["users/authentication/requirements"] = ["UserAuthenticationMethod.Read.All"],
+        ["users/authentication/requirements"] = ["Policy.Read.All"],
         ["auditLogs/signIns"] = ["AuditLog.Read.All", "Directory.Read.All"],
         ["domains"] = ["Domain.Read.All"],
         ["servicePrincipals"] = ["Application.Read.All"],

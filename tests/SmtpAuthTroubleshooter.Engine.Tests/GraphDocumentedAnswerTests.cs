@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Security;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using SmtpAuthTroubleshooter.Engine.Policy;
+using Xunit;
+
+namespace SmtpAuthTroubleshooter.Engine.Tests
+{
+    /// <summary>
+    /// The Graph reads against the answers Microsoft's Graph reference documents for each API (permissions tables,
+    /// example responses, the limited-information rule for directoryObject collections), served verbatim by a scripted
+    /// loopback server over the HTTP way in. Not the project's emulator: what these answers are is Microsoft's word.
+    /// </summary>
+    public class GraphDocumentedAnswerTests
+    {
+        private const string UserId = "26be570a-ae82-4189-b4e2-a37c6808512d";
+
+        private static readonly string s_denied =
+            "{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":\"Insufficient privileges to complete the operation.\",\"innerError\":{\"date\":\"2026-11-26T10:17:06\",\"request-id\":\"93b6f17e-c05d-4f45-ad2a-6665c708d8a0\",\"client-request-id\":\"e70c5c1b-8b47-68c0-3171-3d22f5e0bd54\"}}}";
+
+        private static SecureString Token()
+        {
+            var token = new SecureString();
+            foreach (char c in "test-bearer")
+            {
+                token.AppendChar(c);
+            }
+
+            token.MakeReadOnly();
+            return token;
+        }
+
+        private static GraphPolicyReader Reader(GraphTestServer server, RecordingSink sink, bool tenantWideSignIns = false) =>
+            new GraphPolicyReader(
+                new GraphReader(GraphConnection.WithToken(server.BaseUri, Token(), new GraphConnectionOptions { MaxRetries = 1, RequestTimeout = TimeSpan.FromSeconds(30) }, sink), sink),
+                new GraphReadOptions { Clock = () => new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero), TenantWideSignIns = tenantWideSignIns },
+                sink);
+
+        private static List<MailboxPolicyData> Mailbox() => new List<MailboxPolicyData>
+        {
+            new MailboxPolicyData { UserPrincipalName = "testaccount1@contoso.com", ExternalDirectoryObjectId = UserId },
+        };
+
+        // A tenant with no policy of its own; each test overrides what it is about. Inner $batch answers come from
+        // <paramref name="inner"/> (by the inner URL), else a plain user and per-user MFA "disabled".
+        private static GraphTestAnswer Answer(GraphTestRequest request, Func<string, (int Status, string Body)?>? inner = null, string? policies = null, string? signIns = null)
+        {
+            string p = request.PathAndQuery;
+            if (p.StartsWith("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy", StringComparison.Ordinal))
+            {
+                return GraphTestAnswer.Json("{\"id\":\"00000000-0000-0000-0000-000000000005\",\"displayName\":\"Security Defaults\",\"isEnabled\":false}");
+            }
+
+            if (p.StartsWith("/v1.0/identity/conditionalAccess/policies", StringComparison.Ordinal))
+            {
+                return GraphTestAnswer.Json(policies ?? "{\"value\":[]}");
+            }
+
+            if (p.StartsWith("/v1.0/domains/", StringComparison.Ordinal))
+            {
+                return GraphTestAnswer.Json("{\"id\":\"contoso.com\",\"authenticationType\":\"Managed\"}");
+            }
+
+            if (p.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal))
+            {
+                return signIns is null ? GraphTestAnswer.Json("{\"value\":[]}") : new GraphTestAnswer(403, signIns);
+            }
+
+            if (p.Contains("/$batch", StringComparison.Ordinal))
+            {
+                var responses = new JsonArray();
+                foreach (JsonNode? r in JsonNode.Parse(request.Body)!["requests"]!.AsArray())
+                {
+                    string url = (string)r!["url"]!;
+                    (int status, string body) = inner?.Invoke(url) ?? (url.Contains("/authentication/requirements", StringComparison.Ordinal)
+                        ? (200, "{\"perUserMfaState\":\"disabled\"}")
+                        : (200, "{\"id\":\"" + UserId + "\",\"userPrincipalName\":\"testaccount1@contoso.com\",\"accountEnabled\":true,\"userType\":\"Member\",\"onPremisesSyncEnabled\":null}"));
+                    responses.Add(new JsonObject
+                    {
+                        ["id"] = (string)r["id"]!,
+                        ["status"] = status,
+                        ["headers"] = new JsonObject { ["Content-Type"] = "application/json" },
+                        ["body"] = JsonNode.Parse(body),
+                    });
+                }
+
+                return GraphTestAnswer.Json(new JsonObject { ["responses"] = responses }.ToJsonString());
+            }
+
+            return new GraphTestAnswer(404, "{\"error\":{\"code\":\"NotFound\",\"message\":\"not scripted\"}}");
+        }
+
+        [Fact]
+        public async Task Per_user_MFA_refused_names_the_permission_Microsoft_documents_for_it()
+        {
+            // https://learn.microsoft.com/graph/api/authentication-get?view=graph-rest-beta, "Permissions to read per-user MFA
+            // state", acting on others: least privileged Policy.Read.All (delegated and application); the signed-in admin
+            // needs Global Reader or Authentication Policy Administrator.
+            await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/authentication/requirements", StringComparison.Ordinal) ? (403, s_denied) : null));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = Reader(server, sink);
+            List<MailboxPolicyData> boxes = Mailbox();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Null(boxes[0].PerUserMfaState);
+            string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Per-user MFA:", StringComparison.Ordinal));
+            Assert.Contains("403 Authorization_RequestDenied", reason, StringComparison.Ordinal);
+            Assert.Contains("Grant Policy.Read.All", reason, StringComparison.Ordinal);
+            Assert.Contains("Global Reader or Authentication Policy Administrator", reason, StringComparison.Ordinal);
+            Assert.DoesNotContain("UserAuthenticationMethod", reason, StringComparison.Ordinal);
+        }
+    }
+}
