@@ -116,5 +116,28 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Contains("Global Reader or Authentication Policy Administrator", reason, StringComparison.Ordinal);
             Assert.DoesNotContain("UserAuthenticationMethod", reason, StringComparison.Ordinal);
         }
+
+        [Fact]
+        public async Task Sign_in_log_refused_names_both_permissions_Microsoft_documents_for_it()
+        {
+            // https://learn.microsoft.com/graph/api/signin-list, Permissions: "AuditLog.Read.All and Directory.Read.All"
+            // (delegated and application), with the known issue that the API "currently requires consent to both".
+            foreach (bool tenantWide in new[] { false, true })
+            {
+                await using var server = new GraphTestServer((r, n) => Answer(r, signIns: s_denied));
+                var sink = new RecordingSink();
+                var tenant = new TenantPolicyData();
+                GraphPolicyReader reader = Reader(server, sink, tenantWide);
+                List<MailboxPolicyData> boxes = Mailbox();
+
+                await reader.ReadTenantAsync(tenant, CancellationToken.None);
+                await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+                Assert.Null(boxes[0].SignInCount);
+                string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Sign-in log:", StringComparison.Ordinal));
+                Assert.Contains("403 Authorization_RequestDenied", reason, StringComparison.Ordinal);
+                Assert.Contains("Grant AuditLog.Read.All and Directory.Read.All", reason, StringComparison.Ordinal);
+            }
+        }
     }
 }

@@ -123,7 +123,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 new ManagedIdentityCredential(options),
                 ScopeFor(environment),
                 who + " (scope " + ScopeFor(environment) + ")",
-                "Run where a managed identity is enabled (an Azure Automation account, a Function, a VM) and give it the Graph application permissions Policy.Read.All, User.Read.All and AuditLog.Read.All; or use -GraphCertificate or -GraphAccessToken.",
+                "Run where a managed identity is enabled (an Azure Automation account, a Function, a VM) and give it the Graph application permissions Policy.Read.All, User.Read.All, AuditLog.Read.All and Directory.Read.All; or use -GraphCertificate or -GraphAccessToken.",
                 null);
         }
 
@@ -145,7 +145,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 new ClientCertificateCredential(tenantId, clientId, certificate, options),
                 ScopeFor(environment),
                 string.Format(CultureInfo.InvariantCulture, "the certificate {0} of app {1} in tenant {2}, signing in at {3} (scope {4})", certificate.Thumbprint, clientId, tenantId, options.AuthorityHost, ScopeFor(environment)),
-                "Check -TenantId and -GraphClientId, that this certificate (with its private key) is uploaded to that app registration, that the app has the Graph application permissions Policy.Read.All, User.Read.All and AuditLog.Read.All with admin consent, and that -Environment names the tenant's cloud.",
+                "Check -TenantId and -GraphClientId, that this certificate (with its private key) is uploaded to that app registration, that the app has the Graph application permissions Policy.Read.All, User.Read.All, AuditLog.Read.All and Directory.Read.All with admin consent, and that -Environment names the tenant's cloud.",
                 options.AuthorityHost);
         }
 

@@ -45,6 +45,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     public sealed class GraphPolicyReader : IMailboxGraphReader
     {
         private const string SendAsAppRoleValue = "SMTP.SendAsApp";
+        // https://learn.microsoft.com/graph/api/signin-list: "AuditLog.Read.All and Directory.Read.All" (a known issue
+        // makes the API require consent to both).
+        private const string SignInPermission = "AuditLog.Read.All and Directory.Read.All";
         private const string PerUserMfaPermission = "Policy.Read.All (signed in as an admin, also the Global Reader or Authentication Policy Administrator role)";
         private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };
         private static readonly string[] s_spFields = { "id", "appId", "displayName" };
@@ -344,7 +347,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }, token).ConfigureAwait(false);
             if (failure is not null)
             {
-                _tenantSignInFailure = Reason("Sign-in log", failure, "AuditLog.Read.All");
+                _tenantSignInFailure = Reason("Sign-in log", failure, SignInPermission);
                 return;
             }
 
@@ -434,7 +437,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 {
                     if (failure is not null)
                     {
-                        m.UnknownReasons.Add(Reason("Sign-in log", failure, "AuditLog.Read.All"));
+                        m.UnknownReasons.Add(Reason("Sign-in log", failure, SignInPermission));
                     }
                     else
                     {

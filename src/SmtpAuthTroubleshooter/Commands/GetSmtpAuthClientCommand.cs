@@ -38,7 +38,7 @@ namespace SmtpAuthTroubleshooter.Commands
         [ValidateNotNullOrEmpty]
         public string[]? OwnCode { get; set; }
 
-        /// <summary>A Microsoft Graph access token (AuditLog.Read.All), instead of an existing Connect-MgGraph session.</summary>
+        /// <summary>A Microsoft Graph access token (AuditLog.Read.All and Directory.Read.All), instead of an existing Connect-MgGraph session.</summary>
         [Parameter]
         [ValidateNotNull]
         public SecureString? GraphAccessToken { get; set; }
