@@ -139,5 +139,60 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Assert.Contains("Grant AuditLog.Read.All and Directory.Read.All", reason, StringComparison.Ordinal);
             }
         }
+
+        [Fact]
+        public async Task Directory_roles_listed_with_limited_information_leave_role_policies_unknown_not_unmatched()
+        {
+            // https://learn.microsoft.com/graph/api/user-list-transitivememberof (least privileged: User.Read.All) and
+            // https://learn.microsoft.com/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects:
+            // a member the caller may not read comes back with "only the @odata.type property for the object type and the
+            // id", other properties null. A Conditional Access policy names role *template* ids; a directory role's id is
+            // another id, so without roleTemplateId the user's roles are not known.
+            const string globalAdministrator = "62e90394-69f5-4237-9190-012177145e10";
+            string policies = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies\",\"value\":[{"
+                + "\"id\":\"5a2b7e1c-0000-4000-8000-000000000001\",\"displayName\":\"Block legacy authentication for admins\",\"state\":\"enabled\","
+                + "\"createdDateTime\":null,\"modifiedDateTime\":null,\"sessionControls\":null,"
+                + "\"conditions\":{\"signInRiskLevels\":[],\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"platforms\":null,\"locations\":null,"
+                + "\"applications\":{\"includeApplications\":[\"All\"],\"excludeApplications\":[],\"includeUserActions\":[]},"
+                + "\"users\":{\"includeUsers\":[],\"excludeUsers\":[],\"includeGroups\":[],\"excludeGroups\":[],\"includeRoles\":[\"" + globalAdministrator + "\"],\"excludeRoles\":[]}},"
+                + "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"],\"customAuthenticationFactors\":[],\"termsOfUse\":[]}}]}";
+            string limited = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#directoryObjects\",\"value\":["
+                + "{\"@odata.type\":\"#microsoft.graph.group\",\"id\":\"0e226165-c685-41ce-8bfc-df8360ab325d\",\"displayName\":null},"
+                + "{\"@odata.type\":\"#microsoft.graph.directoryRole\",\"id\":\"21004afc-7bb2-4fe6-a1e1-074ebd3e52c1\",\"deletedDateTime\":null,\"description\":null,\"displayName\":null,\"roleTemplateId\":null}]}";
+            await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/transitiveMemberOf", StringComparison.Ordinal) ? (200, limited) : null, policies));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = Reader(server, sink);
+            List<MailboxPolicyData> boxes = Mailbox();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Contains("0e226165-c685-41ce-8bfc-df8360ab325d", boxes[0].GroupIds!);
+            Assert.Null(boxes[0].RoleTemplateIds);
+            Assert.Contains(boxes[0].UnknownReasons, u => u.Contains("RoleManagement.Read.Directory", StringComparison.Ordinal));
+            ConditionalAccessOutcome outcome = ConditionalAccessEvaluator.Evaluate(tenant.ConditionalAccessPolicies!, UserId, boxes[0].GroupIds, boxes[0].RoleTemplateIds, false);
+            Assert.True(outcome.MembershipUnknown);
+            Assert.Empty(outcome.Blocking);
+        }
+
+        [Fact]
+        public async Task Directory_roles_listed_in_full_give_their_template_ids()
+        {
+            string policies = "{\"value\":[{\"id\":\"p1\",\"displayName\":\"Admins\",\"state\":\"enabled\",\"conditions\":{\"clientAppTypes\":[\"other\"],"
+                + "\"applications\":{\"includeApplications\":[\"All\"]},\"users\":{\"includeRoles\":[\"62e90394-69f5-4237-9190-012177145e10\"]}},\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"]}}]}";
+            string full = "{\"value\":[{\"@odata.type\":\"#microsoft.graph.directoryRole\",\"id\":\"21004afc-7bb2-4fe6-a1e1-074ebd3e52c1\",\"displayName\":\"Global Administrator\",\"roleTemplateId\":\"62e90394-69f5-4237-9190-012177145e10\"}]}";
+            await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/transitiveMemberOf", StringComparison.Ordinal) ? (200, full) : null, policies));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = Reader(server, sink);
+            List<MailboxPolicyData> boxes = Mailbox();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Equal(new[] { "62e90394-69f5-4237-9190-012177145e10" }, boxes[0].RoleTemplateIds!);
+            Assert.DoesNotContain(boxes[0].UnknownReasons, u => u.Contains("Directory roles", StringComparison.Ordinal));
+        }
     }
 }

@@ -48,6 +48,12 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         // https://learn.microsoft.com/graph/api/signin-list: "AuditLog.Read.All and Directory.Read.All" (a known issue
         // makes the API require consent to both).
         private const string SignInPermission = "AuditLog.Read.All and Directory.Read.All";
+        // A directoryObject collection read without the permission for one of its types lists those members "with limited
+        // information": only @odata.type and id, the other properties null
+        // (https://learn.microsoft.com/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).
+        // A directory role's id is not its template id, which Conditional Access names, so the roles are unknown; reading
+        // directory roles takes RoleManagement.Read.Directory (https://learn.microsoft.com/graph/api/directoryrole-list).
+        private const string RolesHidden = "Directory roles: Graph listed the user's directory roles without their roleTemplateId, as it does for a caller that may not read directory roles, so the Conditional Access policies that name roles cannot be evaluated. Grant RoleManagement.Read.Directory (or Directory.Read.All).";
         private const string PerUserMfaPermission = "Policy.Read.All (signed in as an admin, also the Global Reader or Authentication Policy Administrator role)";
         private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };
         private static readonly string[] s_spFields = { "id", "appId", "displayName" };
@@ -136,6 +142,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
             // Membership, only when a Conditional Access policy names groups or roles.
             bool needMembership = tenant.ConditionalAccessPolicies?.Any(p => p.NeedsMembership && p.State != "disabled") == true;
+            bool needRoles = tenant.ConditionalAccessPolicies?.Any(p => p.IncludeRoles.Count + p.ExcludeRoles.Count > 0 && p.State != "disabled") == true;
             if (needMembership)
             {
                 var ids = withKey.Where(m => m.ExternalDirectoryObjectId is not null).ToList();
@@ -161,6 +168,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
                     var groupIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                     var roles = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    bool rolesHidden = false;
                     foreach (DirectoryObject item in all)
                     {
                         if (item is DirectoryRole role)
@@ -168,6 +176,10 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                             if (role.RoleTemplateId is string template)
                             {
                                 roles.Add(template);
+                            }
+                            else
+                            {
+                                rolesHidden = true;
                             }
                         }
                         else if (item.Id is string id)
@@ -177,7 +189,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     }
 
                     ids[i].GroupIds = groupIds;
-                    ids[i].RoleTemplateIds = roles;
+                    ids[i].RoleTemplateIds = rolesHidden ? null : roles;
+                    if (rolesHidden && needRoles)
+                    {
+                        ids[i].UnknownReasons.Add(RolesHidden);
+                    }
                 }
             }
             else
