@@ -177,6 +177,77 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task The_documented_example_responses_are_read_as_Microsoft_describes_them()
+        {
+            // Response blocks of identitysecuritydefaultsenforcementpolicy-get, conditionalaccessroot-list-policies,
+            // signin-list (v1.0, example 1; its trailing comma, which is not JSON, left out), authentication-get (beta,
+            // example 2) on https://learn.microsoft.com/graph/api/.
+            const string securityDefaults = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy\",\"description\":\"Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.\",\"displayName\":\"Security Defaults\",\"id\":\"00000000-0000-0000-0000-000000000005\",\"isEnabled\":true}";
+            const string policies = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#conditionalAccess/policies\",\"value\":["
+                + "{\"id\":\"ad8d2b4a-8d30-413f-88b8-144c6c8d98d9\",\"displayName\":\"SimplePolicy1\",\"createdDateTime\":null,\"modifiedDateTime\":null,\"state\":\"disabled\",\"sessionControls\":null,"
+                + "\"conditions\":{\"signInRiskLevels\":[],\"clientAppTypes\":[\"all\"],\"platforms\":null,\"locations\":null,\"applications\":{\"includeApplications\":[\"None\"],\"excludeApplications\":[],\"includeUserActions\":[]},"
+                + "\"users\":{\"includeUsers\":[\"None\"],\"excludeUsers\":[],\"includeGroups\":[],\"excludeGroups\":[],\"includeRoles\":[],\"excludeRoles\":[]}},"
+                + "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"],\"customAuthenticationFactors\":[],\"termsOfUse\":[]}},"
+                + "{\"id\":\"c558e346-969d-40a7-a64e-2df6c2c88490\",\"displayName\":\"SimplePolicy2\",\"createdDateTime\":null,\"modifiedDateTime\":null,\"state\":\"disabled\",\"sessionControls\":null,"
+                + "\"conditions\":{\"signInRiskLevels\":[],\"clientAppTypes\":[\"all\"],\"platforms\":null,\"locations\":null,\"applications\":{\"includeApplications\":[\"None\"],\"excludeApplications\":[],\"includeUserActions\":[]},"
+                + "\"users\":{\"includeUsers\":[\"None\"],\"excludeUsers\":[],\"includeGroups\":[],\"excludeGroups\":[],\"includeRoles\":[],\"excludeRoles\":[]}},"
+                + "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"mfa\"],\"customAuthenticationFactors\":[],\"termsOfUse\":[]}}]}";
+            const string row = "{\"id\":\"66ea54eb-6301-4ee5-be62-ff5a759b0100\",\"createdDateTime\":\"2020-03-13T19:15:41.6195833Z\",\"userDisplayName\":\"Test Contoso\",\"userPrincipalName\":\"testaccount1@contoso.com\","
+                + "\"userId\":\"26be570a-ae82-4189-b4e2-a37c6808512d\",\"appId\":\"de8bc8b5-d9f9-48b1-a8ad-b748da725064\",\"appDisplayName\":\"Graph explorer\",\"ipAddress\":\"131.107.159.37\",\"clientAppUsed\":\"Browser\","
+                + "\"correlationId\":\"d79f5bee-5860-4832-928f-3133e22ae912\",\"conditionalAccessStatus\":\"notApplied\",\"isInteractive\":true,\"riskDetail\":\"none\",\"riskLevelAggregated\":\"none\",\"riskLevelDuringSignIn\":\"none\",\"riskState\":\"none\",\"riskEventTypes\":[],"
+                + "\"resourceDisplayName\":\"Microsoft Graph\",\"resourceId\":\"00000003-0000-0000-c000-000000000000\",\"status\":{\"errorCode\":0,\"failureReason\":null,\"additionalDetails\":null},"
+                + "\"deviceDetail\":{\"deviceId\":\"\",\"displayName\":null,\"operatingSystem\":\"Windows 10\",\"browser\":\"Edge 80.0.361\",\"isCompliant\":null,\"isManaged\":null,\"trustType\":null},"
+                + "\"location\":{\"city\":\"Redmond\",\"state\":\"Washington\",\"countryOrRegion\":\"US\",\"geoCoordinates\":{\"altitude\":null,\"latitude\":47.68050003051758,\"longitude\":-122.12094116210938}},"
+                + "\"appliedConditionalAccessPolicies\":[{\"id\":\"de7e60eb-ed89-4d73-8205-2227def6b7c9\",\"displayName\":\"SharePoint limited access for guest workers\",\"enforcedGrantControls\":[],\"enforcedSessionControls\":[],\"result\":\"notEnabled\"},"
+                + "{\"id\":\"6701123a-b4c6-48af-8565-565c8bf7cabc\",\"displayName\":\"Medium signin risk block\",\"enforcedGrantControls\":[],\"enforcedSessionControls\":[],\"result\":\"notEnabled\"}]}";
+            Uri? self = null;
+            await using var server = new GraphTestServer((r, n) =>
+            {
+                string p = r.PathAndQuery;
+                if (p.StartsWith("/v1.0/policies/identitySecurityDefaultsEnforcementPolicy", StringComparison.Ordinal))
+                {
+                    return GraphTestAnswer.Json(securityDefaults);
+                }
+
+                if (p.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal))
+                {
+                    // The documented first page and its @odata.nextLink ($top=1&$skiptoken=...), then a last page.
+                    return p.Contains("$skiptoken", StringComparison.Ordinal)
+                        ? GraphTestAnswer.Json("{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns\",\"value\":[" + row.Replace("2020-03-13T19:15:41.6195833Z", "2020-03-12T08:00:00Z", StringComparison.Ordinal) + "]}")
+                        : GraphTestAnswer.Json("{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns\",\"@odata.nextLink\":\"" + self + "v1.0/auditLogs/signIns?$top=1&$skiptoken=9177f2e3532fcd4c4d225f68f7b9bdf7_1\",\"value\":[" + row + "]}");
+                }
+
+                return Answer(r, url => url.Contains("/authentication/requirements", StringComparison.Ordinal) ? (200, "{\"perUserMfaState\":\"enforced\"}") : null, policies);
+            });
+            self = server.BaseUri;
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            var reader = new GraphPolicyReader(
+                new GraphReader(GraphConnection.WithToken(server.BaseUri, Token(), new GraphConnectionOptions { MaxRetries = 1 }, sink), sink),
+                new GraphReadOptions { Clock = () => new DateTimeOffset(2020, 3, 14, 0, 0, 0, TimeSpan.Zero), SignInLookbackHours = 72 },
+                sink);
+            List<MailboxPolicyData> boxes = Mailbox();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.True(tenant.SecurityDefaultsEnabled);
+            Assert.Empty(tenant.UnknownReasons);
+            Assert.Equal(new[] { "SimplePolicy1", "SimplePolicy2" }, tenant.ConditionalAccessPolicies!.Select(p => p.DisplayName));
+            Assert.All(tenant.ConditionalAccessPolicies!, p => Assert.Equal("disabled", p.State));
+            Assert.Equal(new[] { "block" }, tenant.ConditionalAccessPolicies![0].GrantControls);
+            Assert.Equal(new[] { "all" }, tenant.ConditionalAccessPolicies![0].ClientAppTypes);
+            Assert.Equal("enforced", boxes[0].PerUserMfaState);
+            Assert.True(boxes[0].AccountEnabled);
+            Assert.Equal(2, boxes[0].SignInCount);                     // both pages, the nextLink followed as given
+            Assert.Equal(new DateTime(2020, 3, 13, 19, 15, 41, DateTimeKind.Utc).AddTicks(6195833), boxes[0].LastSignInUtc);
+            Assert.Equal(DateTimeKind.Utc, boxes[0].LastSignInUtc!.Value.Kind);
+            Assert.Equal(0, boxes[0].LastSignInErrorCode);
+            Assert.Null(boxes[0].LastSignInConditionalAccess);         // "notEnabled" policies did not fail it
+            Assert.Empty(boxes[0].UnknownReasons);
+        }
+
+        [Fact]
         public async Task Directory_roles_listed_in_full_give_their_template_ids()
         {
             string policies = "{\"value\":[{\"id\":\"p1\",\"displayName\":\"Admins\",\"state\":\"enabled\",\"conditions\":{\"clientAppTypes\":[\"other\"],"
