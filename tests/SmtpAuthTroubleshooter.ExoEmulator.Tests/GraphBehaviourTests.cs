@@ -196,6 +196,45 @@ public sealed class GraphBehaviourTests
     }
 
     [Fact]
+    public async Task Permissions_follow_Microsofts_pages_either_of_two_suffices_and_unreadable_members_come_back_limited()
+    {
+        // https://learn.microsoft.com/graph/api/user-list-transitivememberof (User.Read.All, or a higher one) and the
+        // limited-information rule of https://learn.microsoft.com/graph/permissions-overview: a directory role the caller
+        // may not read is listed with its @odata.type and id, everything else null; no 403.
+        var dir = GraphSession.Directory;
+        var tenant = dir.Tenant with { Graph = new GraphSettings { PermissionsMissing = ["GroupMember.Read.All", "RoleManagement.Read.Directory", "Directory.Read.All", "Policy.Read.All"] } };
+        await using var g = await GraphSession.StartAsync(dir with { Tenant = tenant });
+
+        var (status, body, _) = await g.GetAsync("v1.0/users/admin@northwindtraders.com/transitiveMemberOf");
+        Assert.Equal(200, status);
+        var roles = body["value"]!.AsArray().Select(v => v!.AsObject()).ToList();
+        Assert.NotEmpty(roles);
+        Assert.All(roles, r =>
+        {
+            Assert.Equal("#microsoft.graph.directoryRole", r["@odata.type"]!.GetValue<string>());
+            Assert.False(string.IsNullOrEmpty(r["id"]!.GetValue<string>()));
+            Assert.True(r.ContainsKey("roleTemplateId"));
+            Assert.Null(r["roleTemplateId"]);
+            Assert.Null(r["displayName"]);
+        });
+
+        // Per-user MFA is read with Policy.Read.All (authentication-get, beta): refused here.
+        Assert.Equal(403, (await g.GetAsync("beta/users/admin@northwindtraders.com/authentication/requirements")).Status);
+
+        // What If takes Policy.Read.ConditionalAccess or Policy.Read.All (conditionalaccessroot-evaluate): one is enough.
+        var evaluate = new JsonObject
+        {
+            ["signInIdentity"] = new JsonObject { ["@odata.type"] = "#microsoft.graph.userSignIn", ["userId"] = "e0000000-0000-4000-8000-000000000001" },
+            ["signInContext"] = new JsonObject { ["@odata.type"] = "#microsoft.graph.applicationContext", ["includeApplications"] = new JsonArray("00000002-0000-0ff1-ce00-000000000000") },
+            ["signInConditions"] = new JsonObject { ["clientAppType"] = "other" },
+        };
+        Assert.Equal(200, (await g.PostAsync("v1.0/identity/conditionalAccess/evaluate", evaluate)).Status);
+
+        g.Emulator.Scenario = dir with { Tenant = dir.Tenant with { Graph = new GraphSettings { PermissionsMissing = ["User.Read.All", "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"] } } };
+        Assert.Equal(403, (await g.GetAsync("v1.0/users/admin@northwindtraders.com/transitiveMemberOf")).Status);
+    }
+
+    [Fact]
     public async Task Statistics_count_routes_and_reset_zeroes_them()
     {
         await using var g = await GraphSession.StartAsync();

@@ -16,14 +16,21 @@ internal sealed class GraphApi(GraphEmulator emulator)
 {
     public const int MaxBatchRequests = 20;
 
-    /// <summary>Which permission each route needs; a route answers 403 when any of its names is in tenant.graph.permissionsMissing.</summary>
+    /// <summary>
+    /// Which permissions each route needs, as Microsoft's API pages list them: every entry is needed, and an entry "A|B"
+    /// is met by any of its names (a least privileged permission or a higher one). A route answers 403 when, for some
+    /// entry, all its names are in tenant.graph.permissionsMissing.
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, string[]> RoutePermissions = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         ["policies/identitySecurityDefaultsEnforcementPolicy"] = ["Policy.Read.All"],
         ["identity/conditionalAccess/policies"] = ["Policy.Read.All"],
-        ["identity/conditionalAccess/evaluate"] = ["Policy.Read.All", "Policy.Read.ConditionalAccess"],
+        // https://learn.microsoft.com/graph/api/conditionalaccessroot-evaluate: Policy.Read.ConditionalAccess, or Policy.Read.All.
+        ["identity/conditionalAccess/evaluate"] = ["Policy.Read.ConditionalAccess|Policy.Read.All"],
         ["users"] = ["User.Read.All"],
-        ["users/transitiveMemberOf"] = ["GroupMember.Read.All"],
+        // https://learn.microsoft.com/graph/api/user-list-transitivememberof: User.Read.All, or a higher one. Members of a
+        // type the caller may not read come back with limited information (MemberOf), not as a 403.
+        ["users/transitiveMemberOf"] = ["User.Read.All|GroupMember.Read.All|Group.Read.All|Directory.Read.All"],
         ["users/authentication/requirements"] = ["Policy.Read.All"],
         ["auditLogs/signIns"] = ["AuditLog.Read.All", "Directory.Read.All"],
         ["domains"] = ["Domain.Read.All"],
@@ -230,10 +237,46 @@ internal sealed class GraphApi(GraphEmulator emulator)
     /// <summary>403 Authorization_RequestDenied when the scenario says the caller lacks a permission the route needs.</summary>
     private GraphResponse? Denied(GraphRequest request, string permissionKey)
     {
-        var missing = Directory.Tenant.EffectiveGraph().PermissionsMissing;
-        return RoutePermissions[permissionKey].Any(p => missing.Contains(p, StringComparer.OrdinalIgnoreCase))
+        return RoutePermissions[permissionKey].Any(Lacks)
             ? Error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", Clock, request)
             : null;
+    }
+
+    /// <summary>True when the caller has none of the permissions in <paramref name="alternatives"/> ("A|B").</summary>
+    private bool Lacks(string alternatives)
+    {
+        var missing = Directory.Tenant.EffectiveGraph().PermissionsMissing;
+        return alternatives.Split('|').All(p => missing.Contains(p, StringComparer.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// A member of a directoryObject collection the caller may not read, as Graph lists it: "only the @odata.type
+    /// property for the object type and the id is returned, while other properties are indicated as null"
+    /// (https://learn.microsoft.com/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).
+    /// Directory roles are read with RoleManagement.Read.Directory or Directory.Read.All, groups with GroupMember.Read.All,
+    /// Group.Read.All or Directory.Read.All.
+    /// </summary>
+    private JsonObject Readable(JsonObject item)
+    {
+        string type = item["@odata.type"]?.GetValue<string>() ?? string.Empty;
+        string? needs = type switch
+        {
+            "#microsoft.graph.directoryRole" => "RoleManagement.Read.Directory|Directory.Read.All",
+            "#microsoft.graph.group" => "GroupMember.Read.All|Group.Read.All|Directory.Read.All",
+            _ => null,
+        };
+        if (needs is null || !Lacks(needs))
+        {
+            return item;
+        }
+
+        var limited = new JsonObject();
+        foreach (var (name, value) in item)
+        {
+            limited[name] = name is "@odata.type" or "id" ? value?.DeepClone() : null;
+        }
+
+        return limited;
     }
 
     private GraphResponse? NotPremium(GraphRequest request) =>
@@ -438,7 +481,7 @@ internal sealed class GraphApi(GraphEmulator emulator)
             return BadRequest(request, $"Resource not found for the segment '{cast}'.");
         }
 
-        var items = Directory.MemberOf(account).Where(o => type is null || o["@odata.type"]!.GetValue<string>() == type).Select(o => (JsonObject)o.DeepClone()).ToList();
+        var items = Directory.MemberOf(account).Where(o => type is null || o["@odata.type"]!.GetValue<string>() == type).Select(o => Readable((JsonObject)o.DeepClone())).ToList();
         string context = cast switch
         {
             "microsoft.graph.group" => "groups",
