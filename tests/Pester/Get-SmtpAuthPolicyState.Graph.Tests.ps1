@@ -149,6 +149,44 @@ Describe 'Get-SmtpAuthPolicyState under Graph throttling, through the Connect-Mg
     }
 }
 
+Describe 'Get-SmtpAuthPolicyState with the permissions Microsoft documents as least privileged' -Tag Graph {
+    # https://learn.microsoft.com/graph/api/user-list-transitivememberof takes User.Read.All; a directory role the caller
+    # may not read (RoleManagement.Read.Directory, Directory.Read.All) is listed with its @odata.type and id only
+    # (https://learn.microsoft.com/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).
+    It 'leaves the role-targeted Conditional Access unknown with the permission to grant when Graph hides the roles, and evaluates it when it does not' {
+        $path = Resolve-ScenarioPath 'directory-tenant.json'
+        $s = Get-Content -Raw $path | ConvertFrom-Json -AsHashtable
+        $s.tenant.graph = @{ permissionsMissing = @('RoleManagement.Read.Directory', 'Directory.Read.All'); premium = $true }
+        $limited = Join-Path $TestDrive 'roles-limited.json'
+        $s | ConvertTo-Json -Depth 20 | Set-Content -Path $limited -Encoding utf8
+        foreach ($case in @(@{ Scenario = $limited; Hidden = $true }, @{ Scenario = $path; Hidden = $false })) {
+            $graph = Start-GraphEmulator -Scenario $case.Scenario
+            try {
+                Connect-ExchangeOnline -ScenarioPath $case.Scenario -ShowBanner:$false
+                $null = Connect-MgGraph -GraphBaseUri $graph.BaseUri -NoWelcome
+                Reset-ExoStandIn
+                $r = Get-SmtpAuthPolicyState admin@northwindtraders.com
+                if ($case.Hidden) {
+                    $r.UnknownReasons | Should -Match 'Directory roles: .*RoleManagement\.Read\.Directory'
+                    # The admin is excluded from "Block legacy authentication" by role: not knowing the role must not block.
+                    $r.BlockingConditionalAccessPolicies | Should -BeNullOrEmpty
+                    $r.MfaConditionalAccessPolicies | Should -BeNullOrEmpty
+                }
+                else {
+                    $r.UnknownReasons | Should -Not -Match 'Directory roles'
+                    $r.BlockingConditionalAccessPolicies | Should -BeNullOrEmpty
+                    $r.MfaConditionalAccessPolicies | Should -Match 'Require MFA for administrators'
+                }
+            }
+            finally {
+                Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue
+                Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
+                Stop-GraphEmulator $graph
+            }
+        }
+    }
+}
+
 Describe 'Get-SmtpAuthPolicyState -UseManagedIdentity' -Tag Graph {
     BeforeAll {
         $script:Saved = @{}
