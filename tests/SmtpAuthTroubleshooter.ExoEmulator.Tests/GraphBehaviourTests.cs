@@ -234,6 +234,30 @@ public sealed class GraphBehaviourTests
         Assert.Equal(403, (await g.GetAsync("v1.0/users/admin@northwindtraders.com/transitiveMemberOf")).Status);
     }
 
+    [Theory]
+    [InlineData("v1.0", "clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge 2026-11-01T00:00:00Z and (userPrincipalName eq 'a@contoso.com' or userPrincipalName eq 'b@contoso.com')", 200)]
+    [InlineData("beta", "createdDateTime ge 2026-11-01T00:00:00Z and clientAppUsed eq 'Authenticated SMTP' and (signInEventTypes/any(t: t eq 'interactiveUser' or t eq 'nonInteractiveUser'))", 200)]
+    [InlineData("v1.0", "startswith(userPrincipalName,'ca.') and status/errorCode eq 53003", 200)]
+    [InlineData("v1.0", "createdDateTime gt 2026-11-01T00:00:00Z", 400)]
+    [InlineData("v1.0", "createdDateTime lt 2026-11-01T00:00:00Z", 400)]
+    [InlineData("v1.0", "clientAppUsed ne 'Browser'", 400)]
+    [InlineData("v1.0", "startswith(clientAppUsed,'Auth')", 400)]
+    [InlineData("v1.0", "contains(userPrincipalName,'ca')", 400)]
+    [InlineData("v1.0", "userPrincipalName in ('a@contoso.com')", 400)]
+    [InlineData("v1.0", "isInteractive eq true", 400)]
+    public async Task Sign_in_filters_take_only_the_operators_Microsoft_lists_per_property(string version, string filter, int expected)
+    {
+        // https://learn.microsoft.com/graph/api/resources/signin: clientAppUsed "Supports $filter (eq)", createdDateTime
+        // "(eq, le, and ge)", userPrincipalName "(eq, startsWith)", signInEventTypes "(eq, ne)", status "(eq) on errorCode".
+        await using var g = await GraphSession.StartAsync();
+        var (status, body, _) = await g.GetAsync($"{version}/auditLogs/signIns?$filter={Uri.EscapeDataString(filter)}&$top=5");
+        Assert.Equal(expected, status);
+        if (expected == 400)
+        {
+            GraphSession.AssertGraphError(body, "BadRequest");
+        }
+    }
+
     [Fact]
     public async Task Statistics_count_routes_and_reset_zeroes_them()
     {

@@ -173,11 +173,12 @@ public sealed class ReadinessSignInTests(ReadinessDemoFixture fixture, ITestOutp
         var (one, _) = await G.GetAllAsync(SignIns("v1.0", "userPrincipalName eq 'erp.app@contoso.com' and " + Window, top: 500));
         var (two, _) = await G.GetAllAsync(SignIns("v1.0", Window + " and (userPrincipalName eq 'erp.app@contoso.com' or userPrincipalName eq 'hr.copier@contoso.com')", top: 700));
         var byId = Harness.Demo.FindByUserPrincipalName("hr.copier@contoso.com")!.ObjectId;
-        var (three, _) = await G.GetAllAsync(SignIns("v1.0", $"userId eq '{byId}' and status/errorCode ne 0 and " + Window));
+        // status/errorCode takes eq only (https://learn.microsoft.com/graph/api/resources/signin: "Supports $filter (eq) on errorCode").
+        var (three, _) = await G.GetAllAsync(SignIns("v1.0", $"userId eq '{byId}' and status/errorCode eq 0 and " + Window));
 
         Assert.Equal(all.Where(i => i["userPrincipalName"]!.GetValue<string>() == "erp.app@contoso.com").Select(i => i["id"]!.GetValue<string>()), one.Select(i => i["id"]!.GetValue<string>()));
         Assert.Equal(all.Where(i => i["userPrincipalName"]!.GetValue<string>() is "erp.app@contoso.com" or "hr.copier@contoso.com").Select(i => i["id"]!.GetValue<string>()), two.Select(i => i["id"]!.GetValue<string>()));
-        Assert.Equal(all.Count(i => i["userId"]!.GetValue<string>() == byId && i["status"]!["errorCode"]!.GetValue<int>() != 0), three.Count);
+        Assert.Equal(all.Count(i => i["userId"]!.GetValue<string>() == byId && i["status"]!["errorCode"]!.GetValue<int>() == 0), three.Count);
         Assert.NotEmpty(three);
 
         var (week, _) = await G.GetAllAsync(SignIns("v1.0", "createdDateTime ge 2026-11-20T00:00:00Z and createdDateTime le 2026-11-27T00:00:00Z and ipAddress eq '203.0.113.10'"));

@@ -541,6 +541,11 @@ internal sealed class GraphApi(GraphEmulator emulator)
             {
                 return BadRequest(request, ex.Message);
             }
+
+            if (filter.Operators.FirstOrDefault(u => !SignInFilterable(u.Path, u.Operator)) is { Path: { } path } refusedUse)
+            {
+                return BadRequest(request, $"Invalid filter clause: the operator '{refusedUse.Operator}' is not supported on '{path}' of '{entityType}'.");
+            }
         }
 
         const int maxPageSize = 1000;
@@ -589,6 +594,55 @@ internal sealed class GraphApi(GraphEmulator emulator)
 
         return new GraphResponse(200, null, new Dictionary<string, string> { ["Content-Type"] = GraphResponse.JsonContentType }) { RawBody = buffer.WrittenSpan.ToArray() };
     }
+
+    /// <summary>
+    /// The $filter operators Microsoft's signIn resource page lists per property ("Supports $filter (eq, startsWith)" ...,
+    /// https://learn.microsoft.com/graph/api/resources/signin?view=graph-rest-beta, and the attribute table of the older
+    /// List signIns page); <c>and</c>/<c>or</c> join them. Anything else (gt/lt on createdDateTime, ne or startswith on
+    /// clientAppUsed, a property with no $filter support) is refused, so a reader that depends on it fails here as it
+    /// could on the real service.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> s_signInFilterOperators = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["id"] = ["eq"],
+        ["userId"] = ["eq"],
+        ["appId"] = ["eq"],
+        ["createdDateTime"] = ["eq", "le", "ge"],
+        ["userDisplayName"] = ["eq", "startswith"],
+        ["userPrincipalName"] = ["eq", "startswith"],
+        ["appDisplayName"] = ["eq", "startswith"],
+        ["authenticationRequirement"] = ["eq", "startswith"],
+        ["ipAddress"] = ["eq", "startswith"],
+        ["location/city"] = ["eq", "startswith"],
+        ["location/state"] = ["eq", "startswith"],
+        ["location/countryOrRegion"] = ["eq", "startswith"],
+        ["status/errorCode"] = ["eq"],
+        ["clientAppUsed"] = ["eq"],
+        ["conditionalAccessStatus"] = ["eq"],
+        ["conditionalAccessAudiences"] = ["eq"],
+        ["deviceDetail/browser"] = ["eq", "startswith"],
+        ["deviceDetail/operatingSystem"] = ["eq", "startswith"],
+        ["correlationId"] = ["eq"],
+        ["riskDetail"] = ["eq"],
+        ["riskLevelAggregated"] = ["eq"],
+        ["riskLevelDuringSignIn"] = ["eq"],
+        ["riskEventTypes"] = ["eq"],
+        ["riskEventTypes_v2"] = ["eq", "startswith", "any"],
+        ["riskState"] = ["eq"],
+        ["originalRequestId"] = ["eq"],
+        ["tokenIssuerName"] = ["eq"],
+        ["tokenIssuerType"] = ["eq"],
+        ["resourceDisplayName"] = ["eq"],
+        ["resourceId"] = ["eq"],
+        ["servicePrincipalId"] = ["eq", "startswith"],
+        ["servicePrincipalName"] = ["eq", "startswith"],
+        ["userAgent"] = ["eq", "startswith"],
+        ["alternateSignInName"] = ["eq", "startswith"],
+        ["signInEventTypes"] = ["eq", "ne", "any"],
+    };
+
+    private static bool SignInFilterable(string path, string op) =>
+        s_signInFilterOperators.TryGetValue(path, out string[]? ops) && ops.Contains(op, StringComparer.OrdinalIgnoreCase);
 
     private GraphResponse Domains(GraphRequest request, string version, IReadOnlyList<string> segments) =>
         Denied(request, "domains") ?? Page(request, version, segments, "domains", Directory.Domains, 100, 999, "microsoft.graph.domain", defaultProperties: null);

@@ -30,14 +30,22 @@ public sealed class ODataFilter
 {
     private readonly Node _root;
 
-    private ODataFilter(Node root, IReadOnlyList<string> properties)
+    private ODataFilter(Node root, IReadOnlyList<string> properties, IReadOnlyList<(string Path, string Operator)> operators)
     {
         _root = root;
         Properties = properties;
+        Operators = operators;
     }
 
     /// <summary>The property paths the filter reads (lambda variables excluded), for validation.</summary>
     public IReadOnlyList<string> Properties { get; }
+
+    /// <summary>
+    /// Each operator applied to a property, for an API that supports only some operators per property: (path, eq|ne|gt|ge|lt|le|in|
+    /// startswith|endswith|contains|any|all). A comparison on a lambda variable counts against the lambda's collection
+    /// (<c>signInEventTypes/any(t: t eq 'x')</c> gives (signInEventTypes, any) and (signInEventTypes, eq)).
+    /// </summary>
+    public IReadOnlyList<(string Path, string Operator)> Operators { get; }
 
     public bool Matches(JsonObject entity)
     {
@@ -109,7 +117,7 @@ public sealed class ODataFilter
             }
         }
 
-        return new ODataFilter(root, parser.Properties);
+        return new ODataFilter(root, parser.Properties, parser.Operators);
     }
 
     private static IEnumerable<Node> Conjuncts(Node node)
@@ -308,6 +316,17 @@ public sealed class ODataFilter
     private sealed class Parser(List<Token> tokens)
     {
         private readonly List<string> _variables = [];
+        private readonly List<string> _lambdaPaths = [];
+
+        public List<(string Path, string Operator)> Operators { get; } = [];
+
+        // The property an operator applies to: a lambda variable stands for its collection.
+        private void Use(string path, string op)
+        {
+            string head = path.Split('/')[0];
+            int i = _variables.LastIndexOf(head);
+            Operators.Add((i >= 0 ? _lambdaPaths[i] : path, op));
+        }
         private int _position;
 
         public List<string> Properties { get; } = [];
@@ -366,6 +385,7 @@ public sealed class ODataFilter
                 var literal = ParseLiteral();
                 Expect(Kind.Close);
                 string needle = literal as string ?? throw new ODataFilterException($"Invalid filter clause: {function} needs a string.");
+                Use(path, function);
                 return new FunctionNode(function, path, needle);
             }
 
@@ -388,6 +408,7 @@ public sealed class ODataFilter
                 }
 
                 Expect(Kind.Close);
+                Use(property, "in");
                 return new InNode(property, values);
             }
 
@@ -403,6 +424,7 @@ public sealed class ODataFilter
             }
 
             _position++;
+            Use(property, op);
             return new CompareNode(property, op, ParseLiteral());
         }
 
@@ -465,9 +487,12 @@ public sealed class ODataFilter
                 throw new ODataFilterException($"Invalid filter clause: '{variable}' is not a range variable name.");
             }
 
+            Use(path, all ? "all" : "any");
             _variables.Add(variable);
+            _lambdaPaths.Add(path);
             var body = ParseOr();
             _variables.RemoveAt(_variables.Count - 1);
+            _lambdaPaths.RemoveAt(_lambdaPaths.Count - 1);
             Expect(Kind.Close);
             return new LambdaNode(path, all, variable, body);
         }
