@@ -177,6 +177,38 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task The_sign_in_filter_names_the_user_in_lowercase_as_the_log_stores_it()
+        {
+            // https://learn.microsoft.com/graph/api/resources/signin?view=graph-rest-beta, userPrincipalName: "This value is
+            // always in lowercase." Exchange reports the UPN as it was typed ('TestAccount1@Contoso.com'); whether the log's
+            // eq is case-insensitive is not documented, so this server matches it exactly, the strictest reading.
+            string? filter = null;
+            await using var server = new GraphTestServer((r, n) =>
+            {
+                if (r.PathAndQuery.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal))
+                {
+                    filter = Uri.UnescapeDataString(r.PathAndQuery);
+                    return GraphTestAnswer.Json(filter.Contains("userPrincipalName eq 'testaccount1@contoso.com'", StringComparison.Ordinal)
+                        ? "{\"value\":[{\"id\":\"1\",\"createdDateTime\":\"2026-11-26T08:00:00Z\",\"userPrincipalName\":\"testaccount1@contoso.com\",\"clientAppUsed\":\"Authenticated SMTP\",\"status\":{\"errorCode\":0}}]}"
+                        : "{\"value\":[]}");
+                }
+
+                return Answer(r);
+            });
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = Reader(server, sink);
+            var boxes = new List<MailboxPolicyData> { new MailboxPolicyData { UserPrincipalName = "TestAccount1@Contoso.com", ExternalDirectoryObjectId = UserId } };
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Contains("userPrincipalName eq 'testaccount1@contoso.com'", filter, StringComparison.Ordinal);
+            Assert.Equal(1, boxes[0].SignInCount);
+            Assert.Equal(0, boxes[0].LastSignInErrorCode);
+        }
+
+        [Fact]
         public async Task The_documented_example_responses_are_read_as_Microsoft_describes_them()
         {
             // Response blocks of identitysecuritydefaultsenforcementpolicy-get, conditionalaccessroot-list-policies,

@@ -447,7 +447,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             string since = _options.Clock().AddHours(-_options.SignInLookbackHours).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
             foreach (List<MailboxPolicyData> chunk in Chunk(mailboxes.Where(m => m.UserPrincipalName is not null).ToList(), 10))
             {
-                string users = string.Join(" or ", chunk.Select(m => "userPrincipalName eq '" + m.UserPrincipalName!.Replace("'", "''") + "'"));
+                // The sign-in log stores the UPN in lowercase ("This value is always in lowercase",
+                // https://learn.microsoft.com/graph/api/resources/signin?view=graph-rest-beta); Exchange reports it as typed.
+                string users = string.Join(" or ", chunk.Select(m => "userPrincipalName eq '" + m.UserPrincipalName!.ToLowerInvariant().Replace("'", "''") + "'"));
                 (List<SignIn> items, GraphResult? failure) = await SignInsAsync("clientAppUsed eq 'Authenticated SMTP' and createdDateTime ge " + since + " and (" + users + ")", token).ConfigureAwait(false);
                 foreach (MailboxPolicyData m in chunk)
                 {
