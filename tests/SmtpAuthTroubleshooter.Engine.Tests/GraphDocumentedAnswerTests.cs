@@ -209,6 +209,26 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task A_sign_in_whose_status_holds_no_error_code_is_a_success_as_in_Microsofts_example()
+        {
+            // https://learn.microsoft.com/graph/api/signin-list?view=graph-rest-beta, example 2: a successful sign-in whose
+            // status is {} (no errorCode). Get-SmtpAuthClient counts it as a success; the policy state said "no code".
+            await using var server = new GraphTestServer((r, n) => r.PathAndQuery.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal)
+                ? GraphTestAnswer.Json("{\"value\":[{\"id\":\"1\",\"createdDateTime\":\"2026-11-26T08:00:00Z\",\"userPrincipalName\":\"testaccount1@contoso.com\",\"clientAppUsed\":\"Authenticated SMTP\",\"status\":{}}]}")
+                : Answer(r));
+            var sink = new RecordingSink();
+            var tenant = new TenantPolicyData();
+            GraphPolicyReader reader = Reader(server, sink);
+            List<MailboxPolicyData> boxes = Mailbox();
+
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+
+            Assert.Equal(1, boxes[0].SignInCount);
+            Assert.Equal(0, boxes[0].LastSignInErrorCode);
+        }
+
+        [Fact]
         public async Task The_documented_example_responses_are_read_as_Microsoft_describes_them()
         {
             // Response blocks of identitysecuritydefaultsenforcementpolicy-get, conditionalaccessroot-list-policies,

@@ -405,7 +405,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 _latest = when;
                 LatestUtc = s.CreatedDateTime;
                 HasStatus = s.Status is not null;
-                ErrorCode = s.Status?.ErrorCode;
+                // A status without errorCode is a success: Microsoft's example of a successful sign-in has "status": {}
+                // (https://learn.microsoft.com/graph/api/signin-list?view=graph-rest-beta), and Get-SmtpAuthClient counts it so.
+                ErrorCode = s.Status is null ? null : s.Status.ErrorCode ?? 0;
                 FailureReason = s.Status?.FailureReason;
                 HasConditionalAccess = s.AppliedConditionalAccessPolicies is not null;
                 FailedConditionalAccess = s.AppliedConditionalAccessPolicies is { } applied
