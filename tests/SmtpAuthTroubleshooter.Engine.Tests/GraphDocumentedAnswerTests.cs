@@ -137,6 +137,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Sign-in log:", StringComparison.Ordinal));
                 Assert.Contains("403 Authorization_RequestDenied", reason, StringComparison.Ordinal);
                 Assert.Contains("Grant AuditLog.Read.All and Directory.Read.All", reason, StringComparison.Ordinal);
+                Assert.Contains("Global Reader, Reports Reader, Security Reader, Security Operator or Security Administrator", reason, StringComparison.Ordinal);
             }
         }
 

@@ -559,6 +559,22 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Contains("Entra ID P1 or P2", unused.ImpactReason, StringComparison.Ordinal);
         }
 
+        [Fact]
+        public async Task A_refused_sign_in_read_names_both_permissions_and_the_roles_a_signed_in_admin_needs()
+        {
+            // https://learn.microsoft.com/graph/api/signin-list: AuditLog.Read.All and Directory.Read.All, and a signed-in
+            // user in one of the roles that may read sign-in reports.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            graph.Status = 403;
+            graph.ErrorCode = "Authorization_RequestDenied";
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { IncludeUnused = true, NowUtc = s_now }, new Sink());
+            SmtpAuthClient unused = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "unused@contoso.com");
+
+            Assert.Equal(SmtpAuthImpact.Unknown, unused.ImpactAtDefaultOff);
+            Assert.Contains("AuditLog.Read.All and Directory.Read.All", unused.UnknownReasons, StringComparison.Ordinal);
+            Assert.Contains("Reports Reader", unused.UnknownReasons, StringComparison.Ordinal);
+        }
+
         [Theory]
         [InlineData("{\"value\":[{\"userPrincipalName\":", "not valid JSON")]
         [InlineData("[1,2]", "not a JSON object")]

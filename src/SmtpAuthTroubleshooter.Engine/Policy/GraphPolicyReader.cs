@@ -47,7 +47,11 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private const string SendAsAppRoleValue = "SMTP.SendAsApp";
         // https://learn.microsoft.com/graph/api/signin-list: "AuditLog.Read.All and Directory.Read.All" (a known issue
         // makes the API require consent to both).
-        private const string SignInPermission = "AuditLog.Read.All and Directory.Read.All";
+        // The same page: "the signed-in user needs to belong to one of the following directory roles that allow them to
+        // read sign-in reports": Global Administrator, Global Reader, Reports Reader, Security Administrator, Security
+        // Operator, Security Reader.
+        internal const string SignInRoles = "signed in as an admin, also one of the roles Global Reader, Reports Reader, Security Reader, Security Operator or Security Administrator";
+        private const string SignInPermission = "AuditLog.Read.All and Directory.Read.All (" + SignInRoles + ")";
         // A directoryObject collection read without the permission for one of its types lists those members "with limited
         // information": only @odata.type and id, the other properties null
         // (https://learn.microsoft.com/graph/permissions-overview#limited-information-returned-for-inaccessible-member-objects).

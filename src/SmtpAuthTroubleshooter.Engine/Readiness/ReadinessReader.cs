@@ -438,7 +438,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
 
             if (r.Status == 403)
             {
-                return "Graph refused the read (403 " + r.ErrorCode + "): it needs AuditLog.Read.All and Directory.Read.All";
+                return "Graph refused the read (403 " + r.ErrorCode + "): it needs AuditLog.Read.All and Directory.Read.All (" + Policy.GraphPolicyReader.SignInRoles + ")";
             }
 
             if (r.Throttled is not null)
