@@ -222,6 +222,45 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(connection.SignInFailure, message);
         }
 
+        [Theory]
+        [InlineData("0c0a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b", true)]   // the Exchange session's tenant: read
+        [InlineData("5e5e0000-1111-4222-8333-444455556666", false)]  // another tenant (a certificate signed in at another -TenantId): not read
+        public async Task A_token_of_another_tenant_than_the_Exchange_sessions_is_not_used_and_is_reported_once(string tid, bool sameTenant)
+        {
+            // An MSP's loop over tenants: the sign-in of one tenant must not read Graph for another tenant's answer.
+            await using var graph = new GraphTestServer((r, n) => GraphTestAnswer.Json("{\"isEnabled\":true}"));
+            string jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0." + Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"aud\":\"https://graph.microsoft.com\",\"tid\":\"" + tid + "\"}")).TrimEnd('=').Replace('+', '-').Replace('/', '_') + ".";
+            GraphSignIn signIn = GraphSignIn.FromCredential(new FixedCredential(jwt), SmtpCloudEnvironment.Global, "the certificate ABC of app X", "Upload the certificate.");
+            var sink = new RecordingSink();
+            GraphConnectionOptions options = Quick();
+            options.ExpectedTenantId = Guid.Parse("0c0a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b");
+            using GraphConnection connection = GraphConnection.WithSignIn(graph.BaseUri, signIn, options, sink);
+            var reported = new List<(string Message, string? Action, string ErrorId)>();
+            connection.WhenSignInFails((m, a, id) => reported.Add((m, a, id)));
+            var reader = new GraphReader(connection, sink);
+
+            GraphResult first = await reader.GetAsync("v1.0/policies/identitySecurityDefaultsEnforcementPolicy", CancellationToken.None);
+            GraphResult second = await reader.GetAsync("v1.0/policies/identitySecurityDefaultsEnforcementPolicy", CancellationToken.None);
+
+            if (sameTenant)
+            {
+                Assert.True(first.Ok, first.ErrorMessage);
+                Assert.Empty(reported);
+                Assert.Equal(2, graph.Requests.Count);
+                return;
+            }
+
+            Assert.False(first.Ok);
+            Assert.False(second.Ok);
+            Assert.Contains("is for tenant " + tid + ", but the Exchange Online session is for tenant 0c0a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b", first.ErrorMessage, StringComparison.Ordinal);
+            (string message, string? action, string errorId) = Assert.Single(reported);  // once, not once per read
+            Assert.Equal("GraphTenantMismatch", errorId);
+            Assert.Contains("the certificate ABC of app X", message, StringComparison.Ordinal);
+            Assert.Contains("0c0a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b", action, StringComparison.Ordinal);
+            Assert.Empty(graph.Requests);                             // nothing was read from the other tenant
+            Assert.DoesNotContain(sink.VerboseMessages.Concat(sink.Warnings).Append(message), m => m.Contains(jwt, StringComparison.Ordinal));
+        }
+
         [Fact]
         public async Task A_managed_identity_the_endpoint_refuses_is_a_sign_in_failure_not_an_exception()
         {
@@ -266,6 +305,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             public RecordingHandler(Func<HttpRequestMessage, Task<HttpResponseMessage>> answer) => _answer = answer;
 
             protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => _answer(request);
+        }
+
+        private sealed class FixedCredential : TokenCredential
+        {
+            private readonly string _token;
+
+            public FixedCredential(string token) => _token = token;
+
+            public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+                new AccessToken(_token, DateTimeOffset.UtcNow.AddHours(1));
+
+            public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+                ValueTask.FromResult(GetToken(requestContext, cancellationToken));
         }
 
         private sealed class FailingCredential : TokenCredential

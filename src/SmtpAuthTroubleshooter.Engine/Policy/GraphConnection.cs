@@ -32,6 +32,12 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// <summary>Requests in a row with no response at all after which Graph is skipped for the rest of the command.</summary>
         public int UnreachableAfter { get; set; } = 3;
 
+        /// <summary>
+        /// The tenant the command reads in Exchange Online (the caller's EXO session), when known: a Graph token issued for
+        /// another tenant is not used, so that no other tenant's Entra data mixes into this tenant's answer.
+        /// </summary>
+        public Guid? ExpectedTenantId { get; set; }
+
         /// <summary>How waits are done (tests may shorten them).</summary>
         internal Func<TimeSpan, CancellationToken, Task> Delay { get; set; } = (wait, token) => Task.Delay(wait, token);
     }
@@ -39,13 +45,17 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
     /// <summary>Graph sign-in failed; raised below the circuit, turned into Unknown fields by the reader.</summary>
     internal sealed class GraphAuthenticationException : Exception
     {
-        public GraphAuthenticationException(string message, string? recommendedAction, Exception? inner)
+        public GraphAuthenticationException(string message, string? recommendedAction, Exception? inner, string errorId = "GraphAuthenticationFailed")
             : base(message, inner)
         {
             RecommendedAction = recommendedAction;
+            ErrorId = errorId;
         }
 
         public string? RecommendedAction { get; }
+
+        /// <summary>GraphAuthenticationFailed, or GraphTenantMismatch for a token of another tenant than the Exchange session's.</summary>
+        public string ErrorId { get; }
     }
 
     /// <summary>
@@ -214,7 +224,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
         private readonly GraphAttemptTimeoutHandler _attempts;
         private string? _signInFailure;
-        private Action<string, string?>? _signInFailed;
+        private Action<string, string?, string>? _signInFailed;
 
         private GraphConnection(Uri baseUri, string description, GraphConnectionOptions options, IDiagnosticSink sink, Func<CancellationToken, Task<string>>? token, GraphSignIn? signIn, HttpMessageHandler? bottom)
         {
@@ -226,7 +236,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             var handlers = new List<DelegatingHandler> { new GraphCircuitBreaker(Math.Max(1, options.UnreachableAfter), sink) };
             if (token is not null)
             {
-                handlers.Add(new GraphBearerTokenHandler(token, signIn, OnSignInFailed));
+                handlers.Add(new GraphBearerTokenHandler(token, signIn, OnSignInFailed, options.ExpectedTenantId));
             }
 
             handlers.Add(new GraphRetryHandler(Retry));
@@ -267,7 +277,13 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         /// Calls <paramref name="callback"/> (message, recommended action) once, the first time sign-in fails; later reads
         /// fail at once with the same reason. (A callback of plain types, so that the cmdlets' handler names no engine type.)
         /// </summary>
-        public void WhenSignInFails(Action<string, string?> callback) => _signInFailed = callback;
+        public void WhenSignInFails(Action<string, string?> callback) => _signInFailed = (message, action, _) => callback(message, action);
+
+        /// <summary>
+        /// As <see cref="WhenSignInFails(Action{string, string?})"/>, with the error id: GraphAuthenticationFailed, or
+        /// GraphTenantMismatch when the token is for another tenant than <see cref="GraphConnectionOptions.ExpectedTenantId"/>.
+        /// </summary>
+        public void WhenSignInFails(Action<string, string?, string> callback) => _signInFailed = callback;
 
         /// <summary>A connection with a fixed access token (-GraphAccessToken).</summary>
         public static GraphConnection WithToken(Uri baseUri, SecureString token, GraphConnectionOptions options, IDiagnosticSink sink) =>
@@ -290,7 +306,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private void OnSignInFailed(GraphAuthenticationException failure)
         {
             Volatile.Write(ref _signInFailure, failure.Message);
-            _signInFailed?.Invoke(failure.Message, failure.RecommendedAction);
+            _signInFailed?.Invoke(failure.Message, failure.RecommendedAction, failure.ErrorId);
         }
 
         /// <inheritdoc />

@@ -10,6 +10,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using SmtpAuthTroubleshooter.Engine.Probe;
 
 namespace SmtpAuthTroubleshooter.Engine.Policy
 {
@@ -197,20 +198,22 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private readonly Func<CancellationToken, Task<string>> _token;
         private readonly Action<GraphAuthenticationException> _failed;
         private readonly GraphSignIn? _signIn;
+        private readonly Guid? _expectedTenant;
         private GraphAuthenticationException? _failure;
 
-        public GraphBearerTokenHandler(Func<CancellationToken, Task<string>> token, GraphSignIn? signIn, Action<GraphAuthenticationException> failed)
+        public GraphBearerTokenHandler(Func<CancellationToken, Task<string>> token, GraphSignIn? signIn, Action<GraphAuthenticationException> failed, Guid? expectedTenant = null)
         {
             _token = token;
             _signIn = signIn;
             _failed = failed;
+            _expectedTenant = expectedTenant;
         }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (Volatile.Read(ref _failure) is GraphAuthenticationException failed)
             {
-                throw new GraphAuthenticationException(failed.Message, failed.RecommendedAction, failed);
+                throw new GraphAuthenticationException(failed.Message, failed.RecommendedAction, failed, failed.ErrorId);
             }
 
             string token;
@@ -220,17 +223,35 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             }
             catch (Exception ex) when (GraphSignIn.IsSignInFailure(ex) && !cancellationToken.IsCancellationRequested)
             {
-                var failure = new GraphAuthenticationException(GraphSignIn.FailureMessage(_signIn, ex), _signIn?.RecommendedAction, ex);
-                if (Interlocked.CompareExchange(ref _failure, failure, null) is null)
-                {
-                    _failed(failure);
-                }
+                throw Fail(new GraphAuthenticationException(GraphSignIn.FailureMessage(_signIn, ex), _signIn?.RecommendedAction, ex), ex);
+            }
 
-                throw new GraphAuthenticationException(failure.Message, failure.RecommendedAction, ex);
+            // A token of another tenant than the Exchange session's (a -GraphAccessToken left from the previous tenant of a
+            // loop, an app certificate signed in at another -TenantId): Graph is not read, so nothing of that tenant mixes
+            // into this tenant's answer. A token that is not a readable JWT (or has no tid) cannot be checked.
+            if (_expectedTenant is Guid expected && TokenInspector.TenantOf(token) is Guid tid && tid != expected)
+            {
+                string message = string.Format(CultureInfo.InvariantCulture,
+                    "The Microsoft Graph token ({0}) is for tenant {1}, but the Exchange Online session is for tenant {2}: Microsoft Graph was not read, so that no other tenant's data mixes into this one",
+                    _signIn?.Description ?? "the Graph access token given", tid, expected);
+                throw Fail(new GraphAuthenticationException(message, string.Format(CultureInfo.InvariantCulture,
+                    "Give a Graph token, certificate sign-in (-TenantId) or identity for tenant {0}, or connect Exchange Online to tenant {1}; check both before each tenant of a loop.", expected, tid),
+                    null, "GraphTenantMismatch"), null);
             }
 
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The first failure is kept (later requests fail at once with it) and reported once.
+        private GraphAuthenticationException Fail(GraphAuthenticationException failure, Exception? inner)
+        {
+            if (Interlocked.CompareExchange(ref _failure, failure, null) is null)
+            {
+                _failed(failure);
+            }
+
+            return new GraphAuthenticationException(failure.Message, failure.RecommendedAction, inner ?? failure, failure.ErrorId);
         }
     }
 

@@ -41,6 +41,20 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
     /// </summary>
     public static class TokenInspector
     {
+        /// <summary>The tenant (tid claim) a JWT access token was issued for; null for a token that is not a readable JWT or has no GUID tid.</summary>
+        public static Guid? TenantOf(string? token)
+        {
+            try
+            {
+                var jwt = new JsonWebToken(token ?? string.Empty);
+                return Guid.TryParse(Claim(jwt, "tid"), out Guid tid) ? tid : null;
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is SecurityTokenException || ex is FormatException || ex is JsonException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>Decodes the claims and checks them against what the SMTP service needs.</summary>
         public static TokenFacts Inspect(string token, string saslUser, IReadOnlyList<string> acceptedAudiences, DateTimeOffset now)
         {

@@ -25,6 +25,9 @@ namespace SmtpAuthTroubleshooter.Commands
 
         public int Calls => _reader.Calls;
 
+        /// <summary>The Entra tenant of the caller's Exchange Online session, when known (after the connection check).</summary>
+        public Guid? TenantId => _reader.TenantId;
+
         public async Task<string?> CheckConnectionAsync(CancellationToken cancellationToken)
         {
             string? why = null;

@@ -30,6 +30,9 @@ namespace SmtpAuthTroubleshooter.Commands
 
         public int Calls { get; private set; }
 
+        /// <summary>The Entra tenant of the Exchange Online session (Get-ConnectionInformation TenantID), once <see cref="CheckSession"/> found it.</summary>
+        public Guid? TenantId { get; private set; }
+
         /// <summary>Null when a usable EXO session exists; otherwise the reason.</summary>
         public string? CheckSession()
         {
@@ -48,11 +51,17 @@ namespace SmtpAuthTroubleshooter.Commands
                 return ex.Message;
             }
 
-            bool live = connections.Any(c =>
+            List<PSObject> live = connections.Where(c =>
                 string.Equals(c.Properties["State"]?.Value?.ToString(), "Connected", StringComparison.OrdinalIgnoreCase) &&
                 !string.Equals(c.Properties["TokenStatus"]?.Value?.ToString(), "Expired", StringComparison.OrdinalIgnoreCase) &&
-                !(c.Properties["IsEopSession"]?.Value is bool eop && eop));
-            return live ? null : connections.Count == 0 ? "there is no Exchange Online connection" : "the Exchange Online connection is broken or its token expired";
+                !(c.Properties["IsEopSession"]?.Value is bool eop && eop)).ToList();
+            // The tenant the EXO cmdlets read: known only when every live connection names the same one (two live
+            // connections to two tenants leave it open which one an unprefixed cmdlet reaches), and none is a partner's
+            // connection to a customer (-DelegatedOrganization), whose TenantID may name the partner's own tenant.
+            List<Guid> tenants = live.Select(c => Guid.TryParse(c.Properties["TenantID"]?.Value?.ToString(), out Guid g) ? g : Guid.Empty).Distinct().ToList();
+            bool delegated = live.Any(c => !string.IsNullOrWhiteSpace(c.Properties["DelegatedOrganization"]?.Value?.ToString()));
+            TenantId = tenants.Count == 1 && tenants[0] != Guid.Empty && !delegated ? tenants[0] : null;
+            return live.Count > 0 ? null : connections.Count == 0 ? "there is no Exchange Online connection" : "the Exchange Online connection is broken or its token expired";
         }
 
         public Collection<PSObject> Invoke(string command, IDictionary<string, object?> parameters)

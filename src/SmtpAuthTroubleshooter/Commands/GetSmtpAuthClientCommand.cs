@@ -112,7 +112,7 @@ namespace SmtpAuthTroubleshooter.Commands
                 session = null;
             }
 
-            (IDisposable? connection, string? graphUnavailable) = OpenGraph();
+            (IDisposable? connection, string? graphUnavailable) = OpenGraph(session is null ? null : exchange.TenantId);
             try
             {
                 if (graphUnavailable is not null)
@@ -149,10 +149,10 @@ namespace SmtpAuthTroubleshooter.Commands
             }
         }
 
-        private (IDisposable? Connection, string? Unavailable) OpenGraph()
+        private (IDisposable? Connection, string? Unavailable) OpenGraph(Guid? exchangeTenant)
         {
-            IDisposable? connection = OpenGraphConnection(GraphAccessToken, UseManagedIdentity, TenantId, GraphClientId, GraphCertificate, Environment, GraphBaseUri, GraphRequestTimeoutSec);
-            return connection is null ? (null, Strings.Get("ClientGraphNotConnected")) : (connection, null);
+            IDisposable? connection = OpenGraphConnection(GraphAccessToken, UseManagedIdentity, TenantId, GraphClientId, GraphCertificate, Environment, GraphBaseUri, GraphRequestTimeoutSec, exchangeTenant);
+            return connection is null ? (null, GraphRefusedReason ?? Strings.Get("ClientGraphNotConnected")) : (connection, null);
         }
     }
 }

@@ -22,10 +22,10 @@ namespace SmtpAuthTroubleshooter.Commands
             else
             {
                 // One connection and one credential for the command (SmtpAuthCmdletBase.OpenGraphConnection).
-                IDisposable? connection = OpenGraphConnection(GraphAccessToken, UseManagedIdentity, TenantId, GraphClientId, GraphCertificate, Environment, GraphBaseUri, GraphRequestTimeoutSec);
+                IDisposable? connection = OpenGraphConnection(GraphAccessToken, UseManagedIdentity, TenantId, GraphClientId, GraphCertificate, Environment, GraphBaseUri, GraphRequestTimeoutSec, _exchangeTenant);
                 if (connection is null)
                 {
-                    _graphUnavailable = Strings.Get("GraphNotConnected");
+                    _graphUnavailable = GraphRefusedReason ?? Strings.Get("GraphNotConnected");
                 }
 
                 if (connection is not null)

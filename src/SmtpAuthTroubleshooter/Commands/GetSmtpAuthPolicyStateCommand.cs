@@ -34,6 +34,7 @@ namespace SmtpAuthTroubleshooter.Commands
         private IDisposable? _transportToDispose;
         private string? _graphUnavailable;
         private string? _spObjectId;
+        private Guid? _exchangeTenant;
         private int _processed;
 
         #region Parameters
@@ -163,6 +164,7 @@ namespace SmtpAuthTroubleshooter.Commands
                     Strings.Format("ExchangeOnlineNotConnected", why), null, Strings.Get("ExchangeOnlineNotConnectedAction")));
             }
 
+            _exchangeTenant = session.TenantId;
             var options = new Engine.Policy.PolicyReadOptions { ClientId = ClientId, From = From, ResultSize = resultSize, BatchSize = BatchSize };
             if (RecipientTypeDetails is { Length: > 0 })
             {

@@ -57,8 +57,12 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
         public string Description => "the Connect-MgGraph session (Invoke-MgGraphRequest)";
 
         /// <summary>True when Get-MgContext returns a context in this session.</summary>
-        public static bool SessionExists(PSCmdlet cmdlet)
+        public static bool SessionExists(PSCmdlet cmdlet) => SessionExists(cmdlet, out _);
+
+        /// <summary>True when Get-MgContext returns a context in this session; <paramref name="tenantId"/> is its TenantId when that is a GUID.</summary>
+        public static bool SessionExists(PSCmdlet cmdlet, out Guid? tenantId)
         {
+            tenantId = null;
             if (cmdlet.InvokeCommand.GetCommand("Get-MgContext", CommandTypes.Function | CommandTypes.Cmdlet | CommandTypes.Alias) is null ||
                 cmdlet.InvokeCommand.GetCommand("Invoke-MgGraphRequest", CommandTypes.Function | CommandTypes.Cmdlet | CommandTypes.Alias) is null)
             {
@@ -70,7 +74,13 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
             try
             {
                 Collection<PSObject> context = ps.Invoke();
-                return context.Count > 0 && context[0] is not null;
+                if (context.Count == 0 || context[0] is null)
+                {
+                    return false;
+                }
+
+                tenantId = Guid.TryParse(context[0].Properties["TenantId"]?.Value?.ToString(), out Guid tenant) ? tenant : null;
+                return true;
             }
             catch (RuntimeException)
             {

@@ -238,6 +238,9 @@ namespace SmtpAuthTroubleshooter.Commands
 
         private int _graphSignInReported;
 
+        /// <summary>Why <see cref="OpenGraphConnection"/> gave no connection although Graph was there (another tenant's session); null otherwise.</summary>
+        protected string? GraphRefusedReason { get; private set; }
+
         /// <summary>
         /// The command's one Microsoft Graph connection (issue 11): the SDK's pipeline with the one retry policy and the
         /// circuit, and one credential with the cloud's authority. The way in, first that applies: -GraphAccessToken,
@@ -245,10 +248,16 @@ namespace SmtpAuthTroubleshooter.Commands
         /// A tenant or client id Azure.Identity rejects stops the command (GraphCredentialInvalid); a sign-in that fails
         /// later writes one GraphAuthenticationFailed error for the command. The caller disposes the connection.
         /// </summary>
+        /// <remarks>
+        /// <paramref name="exchangeTenant"/> is the tenant of the caller's Exchange Online session, when known. Graph of
+        /// another tenant is never read with it (an MSP's loop over tenants where one connect failed or was forgotten):
+        /// a Connect-MgGraph session for another tenant gives no connection (<see cref="GraphRefusedReason"/> says why,
+        /// with one GraphTenantMismatch error), a token for another tenant fails its first request the same way.
+        /// </remarks>
         protected IDisposable? OpenGraphConnection(SecureString? token, bool managedIdentity, string? tenantId, string? clientId, X509Certificate2? certificate,
-            SmtpCloudEnvironment environment, Uri? baseUri, int requestTimeoutSec)
+            SmtpCloudEnvironment environment, Uri? baseUri, int requestTimeoutSec, Guid? exchangeTenant = null)
         {
-            var options = new Engine.Policy.GraphConnectionOptions { RequestTimeout = TimeSpan.FromSeconds(requestTimeoutSec) };
+            var options = new Engine.Policy.GraphConnectionOptions { RequestTimeout = TimeSpan.FromSeconds(requestTimeoutSec), ExpectedTenantId = exchangeTenant };
             IDiagnosticSink longLived = Sink;
             Uri endpoint = baseUri ?? Engine.Policy.GraphSignIn.GraphEndpointFor(environment);
             Engine.Policy.GraphConnection? connection = null;
@@ -274,8 +283,16 @@ namespace SmtpAuthTroubleshooter.Commands
 
                 connection = Engine.Policy.GraphConnection.WithSignIn(endpoint, signIn!, options, longLived);
             }
-            else if (MgGraphSessionTransport.SessionExists(this))
+            else if (MgGraphSessionTransport.SessionExists(this, out Guid? sessionTenant))
             {
+                if (exchangeTenant is Guid exo && sessionTenant is Guid graph && graph != exo)
+                {
+                    GraphRefusedReason = Strings.Format("GraphTenantMismatch", graph, exo);
+                    WriteError(CreateErrorRecord("GraphTenantMismatch", ErrorCategory.ConnectionError, GraphRefusedReason, graph.ToString(),
+                        Strings.Format("GraphTenantMismatchAction", graph, exo)));
+                    return null;
+                }
+
                 connection = Engine.Policy.GraphConnection.WithTransport(new MgGraphSessionTransport(f => InvokeOnPipelineThreadAsync(f), CallerRunspace.Errors(this)), options, longLived);
             }
 
@@ -291,14 +308,15 @@ namespace SmtpAuthTroubleshooter.Commands
         // Sign-in failed (Azure.Identity): the reads already leave the Entra fields unknown with this reason; the admin
         // also gets one non-terminating error per command, not one per mailbox. Called from the engine while a read runs,
         // so the record goes to the pipeline thread through the running pump.
-        private void ReportGraphSignInFailure(string message, string? recommendedAction)
+        private void ReportGraphSignInFailure(string message, string? recommendedAction, string errorId)
         {
             if (Interlocked.Exchange(ref _graphSignInReported, 1) != 0)
             {
                 return;
             }
 
-            ErrorRecord record = CreateErrorRecord("GraphAuthenticationFailed", ErrorCategory.AuthenticationError,
+            bool mismatch = errorId == "GraphTenantMismatch";
+            ErrorRecord record = CreateErrorRecord(mismatch ? errorId : "GraphAuthenticationFailed", mismatch ? ErrorCategory.ConnectionError : ErrorCategory.AuthenticationError,
                 Strings.Format("GraphAuthenticationFailed", message), null, recommendedAction);
             try
             {
