@@ -89,7 +89,9 @@ Describe 'Verdicts from settings, without and beside a probe' -Tag Diagnosis {
     }
 
     It 'reports a probe that succeeded while the settings say blocked as a conflict, with both sides' {
+        # The settings of a blocked mailbox, given as healthy.basic's (a state of another mailbox is not used to judge a result).
         $blockedState = Get-SmtpAuthPolicyState tenant.inherit@contoso.com
+        $blockedState.UserPrincipalName = $blockedState.PrimarySmtpAddress = 'healthy.basic@contoso.com'
         $tenant = $script:DemoTenants['demo']
         $ok = Test-SmtpAuth -Credential ([pscredential]::new('healthy.basic@contoso.com', (ConvertTo-SecureString 'Demo-Healthy-1!' -AsPlainText -Force))) -Server 127.0.0.1 -Port $tenant.Smtp.Port -SkipCertificateCheck -WarningAction SilentlyContinue
         $findings = @($ok | Resolve-SmtpAuthError -PolicyState $blockedState)

@@ -71,6 +71,37 @@ namespace SmtpAuthTroubleshooter.Cmdlet.Tests
             Assert.DoesNotContain(chainOnly, o => ((SmtpAuthFinding)o.BaseObject).CauseId == "SubmissionIntercepted");
         }
 
+        [Theory]
+        [InlineData("'scanner@fabrikam.com'", "-UserPrincipalName scanner@fabrikam.com", false)]    // a state left from another tenant's turn of a loop
+        [InlineData("'scanner@fabrikam.com'", "-UserPrincipalName Inherit@Contoso.com", true)]      // the state's own mailbox (case aside)
+        [InlineData("'app@contoso.com'", "", false)]                                                // a probe result of another mailbox
+        [InlineData("'inherit@contoso.com'", "", true)]                                             // its primary address
+        public void A_policy_state_of_another_mailbox_is_not_used_to_judge_the_error(string user, string parameter, bool used)
+        {
+            // The state says SMTP AUTH is off for the organization (contoso): it confirms TenantSmtpAuthDisabled only for its own mailbox.
+            string script = "$state = [SmtpAuthTroubleshooter.SmtpAuthPolicyState]@{ UserPrincipalName = 'inherit@contoso.com'; PrimarySmtpAddress = 'inherit@contoso.com'; " +
+                "TenantSmtpAuthDisabled = $true; SmtpAuthEnabled = $false; SmtpAuthDecidedBy = 'Tenant' }; " +
+                "$probe = [pscustomobject]@{ Server = 'smtp.office365.com'; Port = '587'; ExchangeOnline = 'True'; AuthMethod = 'Basic'; FailedPhase = 'Auth'; Succeeded = 'False'; UserName = " + user + "; " +
+                $"ReplyText = '{Tenant}'; Transcript = 'S: 220 x' }}; " +
+                "$f = @($probe, $probe | Resolve-SmtpAuthError -PolicyState $state " + parameter + " -WarningVariable w -WarningAction SilentlyContinue); " +
+                "[pscustomobject]@{ Verdict = [string]($f | Where-Object CauseId -eq 'TenantSmtpAuthDisabled' | Select-Object -First 1).Verdict; Warnings = @($w).Count; Warning = [string]($w | Select-Object -First 1) }";
+            var (output, errors, _) = PowerShellHost.Run(script);
+            Assert.Empty(errors);
+            PSObject result = output.Last();
+            string verdict = (string)result.Properties["Verdict"].Value;
+            int warnings = (int)result.Properties["Warnings"].Value;
+            if (used)
+            {
+                Assert.Equal("Confirmed", verdict);
+                Assert.Equal(0, warnings);
+                return;
+            }
+
+            Assert.NotEqual("Confirmed", verdict);
+            Assert.Equal(1, warnings);                                   // once per command, not once per record
+            Assert.Contains("The policy state is for inherit@contoso.com, but the error is for " + user.Trim('\''), (string)result.Properties["Warning"].Value, System.StringComparison.Ordinal);
+        }
+
         [Fact]
         public void An_empty_PolicyStateId_cell_of_a_file_copy_is_no_lost_policy_state()
         {

@@ -40,6 +40,17 @@ namespace SmtpAuthTroubleshooter.Commands
         #endregion
 
         private bool _stateLostWarned;
+        private bool _otherMailboxWarned;
+
+        // The state is of this mailbox when it names the user the error is for (its UPN or primary address). A state
+        // that names no mailbox cannot be checked and is used.
+        private static bool Names(SmtpAuthPolicyState state, string user)
+        {
+            string u = user.Trim();
+            return (string.IsNullOrWhiteSpace(state.UserPrincipalName) && string.IsNullOrWhiteSpace(state.PrimarySmtpAddress)) ||
+                string.Equals(state.UserPrincipalName?.Trim(), u, StringComparison.OrdinalIgnoreCase) ||
+                string.Equals(state.PrimarySmtpAddress?.Trim(), u, StringComparison.OrdinalIgnoreCase);
+        }
 
         #region Overrides
 
@@ -96,6 +107,19 @@ namespace SmtpAuthTroubleshooter.Commands
             if (!string.IsNullOrWhiteSpace(UserPrincipalName))
             {
                 input.UserPrincipalName = UserPrincipalName!.Trim();
+            }
+
+            // A state of another mailbox (a variable left from the previous mailbox or tenant of a loop) would confirm or rule
+            // out causes from settings that are not this mailbox's: it is not used, and the admin is told once.
+            if (input.PolicyState is SmtpAuthPolicyState state && !string.IsNullOrWhiteSpace(input.UserPrincipalName) && !Names(state, input.UserPrincipalName!))
+            {
+                if (!_otherMailboxWarned)
+                {
+                    _otherMailboxWarned = true;
+                    WriteWarning(Strings.Format("PolicyStateOtherMailbox", state.UserPrincipalName ?? state.PrimarySmtpAddress ?? string.Empty, input.UserPrincipalName!.Trim()));
+                }
+
+                input.PolicyState = null;
             }
 
             WriteVerbose(Strings.Format("VerboseResolving", input.Text.Length, input.AuthMethod));
