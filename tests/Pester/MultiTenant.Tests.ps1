@@ -137,4 +137,24 @@ Describe 'Tenant after tenant in one session' -Tag MultiTenant {
         }
         finally { $null = Invoke-RestMethod -Method Post "$($script:Contoso.Graph)_emulator/reset" -ContentType 'application/json' -Body '{}' }
     }
+
+    It 'Get-SmtpAuthPolicyState | Test-SmtpAuth | Resolve-SmtpAuthError of two tenants, interleaved: each result is judged on its own tenant''s state' {
+        $reply = '535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.'
+        $results = foreach ($t in $script:Contoso, $script:Fabrikam) {
+            Connect-ExchangeOnline -ScenarioPath $t.Scenario -ShowBanner:$false
+            $cred = [pscredential]::new($t.Upn, (ConvertTo-SecureString 'not-used' -AsPlainText -Force))
+            $r = Get-SmtpAuthPolicyState $t.Upn -SkipGraph -WarningAction SilentlyContinue | Test-SmtpAuth -Credential $cred -Server 127.0.0.1 -Port 1 -TimeoutSec 5 -WarningAction SilentlyContinue
+            Disconnect-ExchangeOnline -Confirm:$false
+            # The same refusal for both (as if both had reached Exchange Online): only the state decides the verdict.
+            $r.ReplyText = $reply; $r.FailedPhase = 'Auth'; $r.AuthMethod = 'Basic'
+            $r
+        }
+        $contoso, $fabrikam = $results
+        $verdicts = foreach ($r in @($contoso, $fabrikam, $contoso, $fabrikam)) {
+            [string](@($r | Resolve-SmtpAuthError -WarningVariable w) | Where-Object CauseId -EQ 'TenantSmtpAuthDisabled').Verdict
+            $w | Should -BeNullOrEmpty
+        }
+        $verdicts | Should -Be @('Confirmed', 'RuledOut', 'Confirmed', 'RuledOut') -Because 'contoso has SMTP AUTH off for the organization, fabrikam on'
+    }
 }
+
