@@ -170,6 +170,11 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
             $clients | ForEach-Object { "$($_.ImpactAtDefaultOff)" | Should -BeExactly 'Unknown' }
             $clients[0].SignInCount | Should -BeNullOrEmpty
             $clients[0].UnknownReasons | Should -Match 'Entra ID P1 or P2'
+            # Without -IncludeUnused there is nothing to list: an empty answer must not pass for "no basic-auth senders".
+            $none = @(Get-SmtpAuthClient -WarningVariable w -WarningAction SilentlyContinue -ErrorVariable err2)
+            $none.Count | Should -Be 0
+            $err2 | Should -BeNullOrEmpty
+            ($w -join ' ') | Should -Match 'No sender is listed because the sign-in log was not read .*Entra ID P1 or P2'
         }
         finally { Disconnect-Tenant $graph }
     }

@@ -217,6 +217,16 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 clients.Add(Build(upn, null, state, report, trace, traceUnread, ipsPerMailbox, ownCode, rejectDirectSend, reasons, exposureUnknown, usageUnknown, entraSenders));
             }
 
+            // Nothing to list because the sign-in log could not be read (no Entra ID P1, a missing permission, throttling):
+            // said, so that an empty answer is not read as "nothing sends with basic auth". (Without a Graph connection
+            // the command has already said so.)
+            if (clients.Count == 0 && !usageRead && _graph is not null)
+            {
+                _sink.Warning(string.Format(CultureInfo.InvariantCulture,
+                    "No sender is listed because the sign-in log was not read ({0}); this is not a tenant without basic SMTP AUTH senders. -IncludeUnused lists every mailbox that can use SMTP AUTH.",
+                    (usageUnknown ?? "no reason given").TrimEnd('.')));
+            }
+
             return clients
                 .OrderBy(c => ImpactOrder(c.ImpactAtDefaultOff))
                 .ThenByDescending(c => c.SignInCount ?? 0)
