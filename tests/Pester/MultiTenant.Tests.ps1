@@ -103,6 +103,20 @@ Describe 'Tenant after tenant in one session' -Tag MultiTenant {
         Get-Requests $script:Contoso.Graph | Should -Be $before -Because 'nothing was read from the other tenant'
     }
 
+    It 'Exchange Online still connected to tenant A when the loop connects tenant B: B''s tenant (the connection EXO''s cmdlets use) is the one checked' {
+        Connect-ExchangeOnline -ScenarioPath $script:Contoso.Scenario -ShowBanner:$false
+        Connect-ExchangeOnline -ScenarioPath $script:Fabrikam.Scenario -ShowBanner:$false
+        @(Get-ConnectionInformation).Count | Should -Be 2
+        $null = Connect-MgGraph -GraphBaseUri $script:Contoso.Graph -NoWelcome
+        $s = Get-SmtpAuthPolicyState $script:Fabrikam.Upn -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        @($err).FullyQualifiedErrorId | Should -Be @($script:Fqid + 'GetSmtpAuthPolicyStateCommand')
+        $s.SecurityDefaultsEnabled | Should -BeNullOrEmpty -Because 'contoso''s security defaults (off) are not fabrikam''s'
+        $null = Connect-MgGraph -GraphBaseUri $script:Fabrikam.Graph -NoWelcome
+        $s = Get-SmtpAuthPolicyState $script:Fabrikam.Upn -ErrorVariable err -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $err | Should -BeNullOrEmpty
+        $s.SecurityDefaultsEnabled | Should -Be $true
+    }
+
     It 'a partner''s connection to a customer (-DelegatedOrganization), whose TenantID may be the partner''s: Graph of the customer is read, no false GraphTenantMismatch' {
         # Exchange as a partner sees it: the customer's (fabrikam's) data under the partner's tenant id.
         $partner = New-TenantVariant $script:Fabrikam.Scenario -Path (Join-Path $TestDrive 'partner.json') -TenantId '99999999-8888-4777-8666-555555555555'

@@ -55,12 +55,18 @@ namespace SmtpAuthTroubleshooter.Commands
                 string.Equals(c.Properties["State"]?.Value?.ToString(), "Connected", StringComparison.OrdinalIgnoreCase) &&
                 !string.Equals(c.Properties["TokenStatus"]?.Value?.ToString(), "Expired", StringComparison.OrdinalIgnoreCase) &&
                 !(c.Properties["IsEopSession"]?.Value is bool eop && eop)).ToList();
-            // The tenant the EXO cmdlets read: known only when every live connection names the same one (two live
-            // connections to two tenants leave it open which one an unprefixed cmdlet reaches), and none is a partner's
-            // connection to a customer (-DelegatedOrganization), whose TenantID may name the partner's own tenant.
-            List<Guid> tenants = live.Select(c => Guid.TryParse(c.Properties["TenantID"]?.Value?.ToString(), out Guid g) ? g : Guid.Empty).Distinct().ToList();
-            bool delegated = live.Any(c => !string.IsNullOrWhiteSpace(c.Properties["DelegatedOrganization"]?.Value?.ToString()));
-            TenantId = tenants.Count == 1 && tenants[0] != Guid.Empty && !delegated ? tenants[0] : null;
+            // The tenant the EXO cmdlets read: the one every live connection names; with live connections to several
+            // tenants (a loop that connects without disconnecting), the one EXO marks as used by its cmdlets
+            // (ConnectionUsedForInbuiltCmdlets, the latest connection without a prefix), if exactly one is; else unknown.
+            // A partner's connection to a customer (-DelegatedOrganization) leaves it unknown: its TenantID may name
+            // the partner's own tenant.
+            List<PSObject> reading = live.Select(c => TenantOf(c)).Distinct().Count() == 1
+                ? live
+                : live.Where(c => ExchangeReader.Bool(c, "ConnectionUsedForInbuiltCmdlets") == true && string.IsNullOrEmpty(Text(c, "ModulePrefix"))).ToList();
+            TenantId = reading.Count > 0 && reading.Select(c => TenantOf(c)).Distinct().Count() == 1 && TenantOf(reading[0]) is Guid tenant &&
+                !reading.Any(c => !string.IsNullOrWhiteSpace(Text(c, "DelegatedOrganization")))
+                ? tenant
+                : null;
             return live.Count > 0 ? null : connections.Count == 0 ? "there is no Exchange Online connection" : "the Exchange Online connection is broken or its token expired";
         }
 
@@ -162,6 +168,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 throw new ExchangeCallException(command, failure, notFound);
             }
         }
+
+        private static Guid? TenantOf(PSObject connection) => Guid.TryParse(Text(connection, "TenantID"), out Guid g) ? g : null;
 
         private static void Flush(List<PSObject> items, Action<PSObject> onItem)
         {
