@@ -22,23 +22,24 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         private static readonly string s_denied =
             "{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":\"Insufficient privileges to complete the operation.\",\"innerError\":{\"date\":\"2026-11-26T10:17:06\",\"request-id\":\"93b6f17e-c05d-4f45-ad2a-6665c708d8a0\",\"client-request-id\":\"e70c5c1b-8b47-68c0-3171-3d22f5e0bd54\"}}}";
 
-        private static SecureString Token()
-        {
-            var token = new SecureString();
-            foreach (char c in "test-bearer")
-            {
-                token.AppendChar(c);
-            }
-
-            token.MakeReadOnly();
-            return token;
-        }
+        private static SecureString Token() => ProbeTestKit.Secret("test-bearer");
 
         private static GraphPolicyReader Reader(GraphTestServer server, RecordingSink sink, bool tenantWideSignIns = false) =>
             new GraphPolicyReader(
                 new GraphReader(GraphConnection.WithToken(server.BaseUri, Token(), new GraphConnectionOptions { MaxRetries = 1, RequestTimeout = TimeSpan.FromSeconds(30) }, sink), sink),
                 new GraphReadOptions { Clock = () => new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero), TenantWideSignIns = tenantWideSignIns },
                 sink);
+
+        // Reads the tenant and the mailboxes over the HTTP way in, as Get-SmtpAuthPolicyState does.
+        private static async Task<(TenantPolicyData Tenant, List<MailboxPolicyData> Boxes)> ReadAsync(GraphTestServer server, List<MailboxPolicyData>? boxes = null, bool tenantWideSignIns = false)
+        {
+            var tenant = new TenantPolicyData();
+            boxes ??= Mailbox();
+            GraphPolicyReader reader = Reader(server, new RecordingSink(), tenantWideSignIns);
+            await reader.ReadTenantAsync(tenant, CancellationToken.None);
+            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            return (tenant, boxes);
+        }
 
         private static List<MailboxPolicyData> Mailbox() => new List<MailboxPolicyData>
         {
@@ -101,13 +102,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             // state", acting on others: least privileged Policy.Read.All (delegated and application); the signed-in admin
             // needs Global Reader or Authentication Policy Administrator.
             await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/authentication/requirements", StringComparison.Ordinal) ? (403, s_denied) : null));
-            var sink = new RecordingSink();
-            var tenant = new TenantPolicyData();
-            GraphPolicyReader reader = Reader(server, sink);
-            List<MailboxPolicyData> boxes = Mailbox();
-
-            await reader.ReadTenantAsync(tenant, CancellationToken.None);
-            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server);
 
             Assert.Null(boxes[0].PerUserMfaState);
             string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Per-user MFA:", StringComparison.Ordinal));
@@ -125,13 +120,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             foreach (bool tenantWide in new[] { false, true })
             {
                 await using var server = new GraphTestServer((r, n) => Answer(r, signIns: s_denied));
-                var sink = new RecordingSink();
-                var tenant = new TenantPolicyData();
-                GraphPolicyReader reader = Reader(server, sink, tenantWide);
-                List<MailboxPolicyData> boxes = Mailbox();
-
-                await reader.ReadTenantAsync(tenant, CancellationToken.None);
-                await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+                (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server, tenantWideSignIns: tenantWide);
 
                 Assert.Null(boxes[0].SignInCount);
                 string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Sign-in log:", StringComparison.Ordinal));
@@ -161,13 +150,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 + "{\"@odata.type\":\"#microsoft.graph.group\",\"id\":\"0e226165-c685-41ce-8bfc-df8360ab325d\",\"displayName\":null},"
                 + "{\"@odata.type\":\"#microsoft.graph.directoryRole\",\"id\":\"21004afc-7bb2-4fe6-a1e1-074ebd3e52c1\",\"deletedDateTime\":null,\"description\":null,\"displayName\":null,\"roleTemplateId\":null}]}";
             await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/transitiveMemberOf", StringComparison.Ordinal) ? (200, limited) : null, policies));
-            var sink = new RecordingSink();
-            var tenant = new TenantPolicyData();
-            GraphPolicyReader reader = Reader(server, sink);
-            List<MailboxPolicyData> boxes = Mailbox();
-
-            await reader.ReadTenantAsync(tenant, CancellationToken.None);
-            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server);
 
             Assert.Contains("0e226165-c685-41ce-8bfc-df8360ab325d", boxes[0].GroupIds!);
             Assert.Null(boxes[0].RoleTemplateIds);
@@ -196,13 +179,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
                 return Answer(r);
             });
-            var sink = new RecordingSink();
-            var tenant = new TenantPolicyData();
-            GraphPolicyReader reader = Reader(server, sink);
-            var boxes = new List<MailboxPolicyData> { new MailboxPolicyData { UserPrincipalName = "TestAccount1@Contoso.com", ExternalDirectoryObjectId = UserId } };
-
-            await reader.ReadTenantAsync(tenant, CancellationToken.None);
-            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server, new List<MailboxPolicyData> { new MailboxPolicyData { UserPrincipalName = "TestAccount1@Contoso.com", ExternalDirectoryObjectId = UserId } });
 
             Assert.Contains("userPrincipalName eq 'testaccount1@contoso.com'", filter, StringComparison.Ordinal);
             Assert.Equal(1, boxes[0].SignInCount);
@@ -217,13 +194,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             await using var server = new GraphTestServer((r, n) => r.PathAndQuery.StartsWith("/v1.0/auditLogs/signIns", StringComparison.Ordinal)
                 ? GraphTestAnswer.Json("{\"value\":[{\"id\":\"1\",\"createdDateTime\":\"2026-11-26T08:00:00Z\",\"userPrincipalName\":\"testaccount1@contoso.com\",\"clientAppUsed\":\"Authenticated SMTP\",\"status\":{}}]}")
                 : Answer(r));
-            var sink = new RecordingSink();
-            var tenant = new TenantPolicyData();
-            GraphPolicyReader reader = Reader(server, sink);
-            List<MailboxPolicyData> boxes = Mailbox();
-
-            await reader.ReadTenantAsync(tenant, CancellationToken.None);
-            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server);
 
             Assert.Equal(1, boxes[0].SignInCount);
             Assert.Equal(0, boxes[0].LastSignInErrorCode);
@@ -307,13 +278,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 + "\"applications\":{\"includeApplications\":[\"All\"]},\"users\":{\"includeRoles\":[\"62e90394-69f5-4237-9190-012177145e10\"]}},\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"]}}]}";
             string full = "{\"value\":[{\"@odata.type\":\"#microsoft.graph.directoryRole\",\"id\":\"21004afc-7bb2-4fe6-a1e1-074ebd3e52c1\",\"displayName\":\"Global Administrator\",\"roleTemplateId\":\"62e90394-69f5-4237-9190-012177145e10\"}]}";
             await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/transitiveMemberOf", StringComparison.Ordinal) ? (200, full) : null, policies));
-            var sink = new RecordingSink();
-            var tenant = new TenantPolicyData();
-            GraphPolicyReader reader = Reader(server, sink);
-            List<MailboxPolicyData> boxes = Mailbox();
-
-            await reader.ReadTenantAsync(tenant, CancellationToken.None);
-            await reader.ReadUsersAsync(tenant, boxes, CancellationToken.None);
+            (TenantPolicyData tenant, List<MailboxPolicyData> boxes) = await ReadAsync(server);
 
             Assert.Equal(new[] { "62e90394-69f5-4237-9190-012177145e10" }, boxes[0].RoleTemplateIds!);
             Assert.DoesNotContain(boxes[0].UnknownReasons, u => u.Contains("Directory roles", StringComparison.Ordinal));

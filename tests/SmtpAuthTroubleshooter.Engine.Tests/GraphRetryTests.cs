@@ -26,17 +26,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
         private static readonly string[] s_noResponseWords = { "did not respond", "no response" };
 
-        private static SecureString Token()
-        {
-            var token = new SecureString();
-            foreach (char c in "test-bearer")
-            {
-                token.AppendChar(c);
-            }
-
-            token.MakeReadOnly();
-            return token;
-        }
+        private static SecureString Token() => ProbeTestKit.Secret("test-bearer");
 
         // The one place the tests build a reader: the HTTP way in with a fixed token.
         private static GraphReader Reader(GraphTestServer server, RecordingSink sink, int maxRetries = 4, TimeSpan? maxWait = null, TimeSpan? requestTimeout = null) =>
