@@ -178,21 +178,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             var sink = new RecordingSink();
             var tenant = new TenantPolicyData();
             GraphPolicyReader reader = PolicyReader(Reader(server, sink, requestTimeout: TimeSpan.FromSeconds(1)), sink);
-            var watch = Stopwatch.StartNew();
-
             await reader.ReadTenantAsync(tenant, CancellationToken.None);
             List<MailboxPolicyData> first = Mailboxes("a@contoso.com", "b@contoso.com");
             await reader.ReadUsersAsync(tenant, first, CancellationToken.None);
-            TimeSpan opened = watch.Elapsed;
+            int whenOpened = server.Count;
             List<MailboxPolicyData> second = Mailboxes("c@contoso.com", "d@contoso.com");
             await reader.ReadUsersAsync(tenant, second, CancellationToken.None);
-            TimeSpan rest = watch.Elapsed - opened;
 
+            // Counted, not timed (the machines are shared): once open, the circuit sends nothing more.
             Assert.Single(sink.Warnings, w => w.Contains("did not respond to 3 requests in a row", StringComparison.Ordinal));
-            Assert.True(server.Count <= 6, server.Count + " requests: 3 reads of one retry each, then none");
-            Assert.True(opened < TimeSpan.FromSeconds(12), "the circuit took " + opened + " to open");
-            Assert.True(rest < TimeSpan.FromSeconds(1), "after the circuit opened a batch took " + rest);
+            Assert.True(whenOpened <= 6, whenOpened + " requests: 3 reads of one retry each, then none");
+            Assert.Equal(whenOpened, server.Count);
             Assert.All(tenant.UnknownReasons, r => Assert.Contains(s_noResponseWords, w => r.Contains(w, StringComparison.Ordinal)));
+            Assert.All(tenant.UnknownReasons.Concat(first.Concat(second).SelectMany(m => m.UnknownReasons)), r => Assert.DoesNotContain("..", r, StringComparison.Ordinal));
             Assert.All(first.Concat(second), m =>
             {
                 Assert.Null(m.AccountEnabled);

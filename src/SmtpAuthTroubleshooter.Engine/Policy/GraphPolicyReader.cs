@@ -553,7 +553,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             string advice = r.Status == 403 && string.Equals(r.ErrorCode, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", StringComparison.OrdinalIgnoreCase)
                 ? " The tenant needs an Entra ID P1 or P2 licence for this report."
                 : r.Status == 403 || r.Status == 401 ? " Grant " + permission + "." : string.Empty;
-            return what + ": " + detail + "." + advice;
+            // A message of its own ("... the remaining Graph reads of this run were skipped.") keeps one full stop.
+            return what + ": " + detail.TrimEnd('.') + "." + advice;
         }
 
         private static string? Str(JsonElement e, string name) =>
