@@ -22,6 +22,15 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         private static readonly string s_denied =
             "{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":\"Insufficient privileges to complete the operation.\",\"innerError\":{\"date\":\"2026-11-26T10:17:06\",\"request-id\":\"93b6f17e-c05d-4f45-ad2a-6665c708d8a0\",\"client-request-id\":\"e70c5c1b-8b47-68c0-3171-3d22f5e0bd54\"}}}";
 
+        // One enabled policy that blocks legacy authentication for a directory role (Global Administrator's template id).
+        private static readonly string s_rolePolicy = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies\",\"value\":[{"
+            + "\"id\":\"5a2b7e1c-0000-4000-8000-000000000001\",\"displayName\":\"Block legacy authentication for admins\",\"state\":\"enabled\","
+            + "\"createdDateTime\":null,\"modifiedDateTime\":null,\"sessionControls\":null,"
+            + "\"conditions\":{\"signInRiskLevels\":[],\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"platforms\":null,\"locations\":null,"
+            + "\"applications\":{\"includeApplications\":[\"All\"],\"excludeApplications\":[],\"includeUserActions\":[]},"
+            + "\"users\":{\"includeUsers\":[],\"excludeUsers\":[],\"includeGroups\":[],\"excludeGroups\":[],\"includeRoles\":[\"62e90394-69f5-4237-9190-012177145e10\"],\"excludeRoles\":[]}},"
+            + "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"],\"customAuthenticationFactors\":[],\"termsOfUse\":[]}}]}";
+
         private static SecureString Token() => ProbeTestKit.Secret("test-bearer");
 
         private static GraphPolicyReader Reader(GraphTestServer server, RecordingSink sink, bool tenantWideSignIns = false) =>
@@ -138,14 +147,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             // a member the caller may not read comes back with "only the @odata.type property for the object type and the
             // id", other properties null. A Conditional Access policy names role *template* ids; a directory role's id is
             // another id, so without roleTemplateId the user's roles are not known.
-            const string globalAdministrator = "62e90394-69f5-4237-9190-012177145e10";
-            string policies = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies\",\"value\":[{"
-                + "\"id\":\"5a2b7e1c-0000-4000-8000-000000000001\",\"displayName\":\"Block legacy authentication for admins\",\"state\":\"enabled\","
-                + "\"createdDateTime\":null,\"modifiedDateTime\":null,\"sessionControls\":null,"
-                + "\"conditions\":{\"signInRiskLevels\":[],\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"platforms\":null,\"locations\":null,"
-                + "\"applications\":{\"includeApplications\":[\"All\"],\"excludeApplications\":[],\"includeUserActions\":[]},"
-                + "\"users\":{\"includeUsers\":[],\"excludeUsers\":[],\"includeGroups\":[],\"excludeGroups\":[],\"includeRoles\":[\"" + globalAdministrator + "\"],\"excludeRoles\":[]}},"
-                + "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"],\"customAuthenticationFactors\":[],\"termsOfUse\":[]}}]}";
+            string policies = s_rolePolicy;
             string limited = "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#directoryObjects\",\"value\":["
                 + "{\"@odata.type\":\"#microsoft.graph.group\",\"id\":\"0e226165-c685-41ce-8bfc-df8360ab325d\",\"displayName\":null},"
                 + "{\"@odata.type\":\"#microsoft.graph.directoryRole\",\"id\":\"21004afc-7bb2-4fe6-a1e1-074ebd3e52c1\",\"deletedDateTime\":null,\"description\":null,\"displayName\":null,\"roleTemplateId\":null}]}";
@@ -158,6 +160,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             ConditionalAccessOutcome outcome = ConditionalAccessEvaluator.Evaluate(tenant.ConditionalAccessPolicies!, UserId, boxes[0].GroupIds, boxes[0].RoleTemplateIds, false);
             Assert.True(outcome.MembershipUnknown);
             Assert.Empty(outcome.Blocking);
+        }
+
+        [Fact]
+        public async Task Membership_refused_names_the_least_privileged_permission_Microsoft_lists()
+        {
+            // https://learn.microsoft.com/graph/api/user-list-transitivememberof: least privileged User.Read.All (higher:
+            // GroupMember.Read.All, Group.Read.All, Directory.Read.All); groups the caller may not read still come back
+            // with their ids, which is all Conditional Access needs.
+            await using var server = new GraphTestServer((r, n) => Answer(r, url => url.Contains("/transitiveMemberOf", StringComparison.Ordinal) ? (403, s_denied) : null, s_rolePolicy));
+            (TenantPolicyData _, List<MailboxPolicyData> boxes) = await ReadAsync(server);
+
+            string reason = Assert.Single(boxes[0].UnknownReasons, u => u.StartsWith("Group membership:", StringComparison.Ordinal));
+            Assert.Contains("Grant User.Read.All", reason, StringComparison.Ordinal);
         }
 
         [Fact]

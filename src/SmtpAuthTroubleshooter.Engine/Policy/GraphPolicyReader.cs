@@ -58,6 +58,9 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         // A directory role's id is not its template id, which Conditional Access names, so the roles are unknown; reading
         // directory roles takes RoleManagement.Read.Directory (https://learn.microsoft.com/graph/api/directoryrole-list).
         private const string RolesHidden = "Directory roles: Graph listed the user's directory roles without their roleTemplateId, as it does for a caller that may not read directory roles, so the Conditional Access policies that name roles cannot be evaluated. Grant RoleManagement.Read.Directory (or Directory.Read.All).";
+        // https://learn.microsoft.com/graph/api/user-list-transitivememberof: least privileged User.Read.All; the groups it
+        // cannot read in full still come with their ids, which is what Conditional Access names.
+        private const string MembershipPermission = "User.Read.All (or GroupMember.Read.All or Directory.Read.All)";
         private const string PerUserMfaPermission = "Policy.Read.All (signed in as an admin, also the Global Reader or Authentication Policy Administrator role)";
         private static readonly string[] s_userFields = { "id", "userPrincipalName", "accountEnabled", "userType", "onPremisesSyncEnabled" };
         private static readonly string[] s_spFields = { "id", "appId", "displayName" };
@@ -158,7 +161,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     (DirectoryObjectCollectionResponse? page, GraphResult? failure) = groups[Id("g", i)];
                     if (page is null)
                     {
-                        ids[i].UnknownReasons.Add(Reason("Group membership", failure!, "GroupMember.Read.All"));
+                        ids[i].UnknownReasons.Add(Reason("Group membership", failure!, MembershipPermission));
                         continue;
                     }
 
@@ -166,7 +169,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                     (all, failure) = await GraphSdk.RestAsync(_sdk.V1, page, all, token).ConfigureAwait(false);
                     if (failure is not null)
                     {
-                        ids[i].UnknownReasons.Add(Reason("Group membership", failure, "GroupMember.Read.All"));
+                        ids[i].UnknownReasons.Add(Reason("Group membership", failure, MembershipPermission));
                         continue;
                     }
 

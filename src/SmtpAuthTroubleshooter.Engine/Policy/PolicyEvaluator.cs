@@ -188,7 +188,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 state.ConditionalAccessDependsOnSource = Join(ca.DependsOnSource);
                 if (ca.MembershipUnknown)
                 {
-                    unknown.Add("Conditional Access: a policy names groups or roles, and the user's membership could not be read (GroupMember.Read.All or Directory.Read.All).");
+                    unknown.Add("Conditional Access: a policy names groups or roles, and the user's membership could not be read (User.Read.All lists the groups; RoleManagement.Read.Directory the directory roles).");
                 }
             }
             else if (tenant.ConditionalAccessPolicies is not null)
