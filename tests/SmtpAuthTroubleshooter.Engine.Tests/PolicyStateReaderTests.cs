@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading;
@@ -72,7 +73,9 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                         yield return new Dictionary<string, object?> { ["ObjectId"] = SpObjectId, ["Identity"] = SpObjectId };
                         break;
                     case "Get-RecipientPermission":
-                        foreach ((string trustee, string type) in SendAs)
+                        // -ResultSize: 1000 by default, "Unlimited" for all (Microsoft's Get-RecipientPermission reference).
+                        int limit = !p.TryGetValue("ResultSize", out object? size) ? 1000 : size is int n ? n : string.Equals(size as string, "Unlimited", StringComparison.OrdinalIgnoreCase) ? int.MaxValue : throw new ArgumentException("ResultSize " + size);
+                        foreach ((string trustee, string type) in SendAs.Take(limit))
                         {
                             yield return new Dictionary<string, object?> { ["Trustee"] = trustee, ["AccessControlType"] = type };
                         }
@@ -354,6 +357,24 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.True(r[0].State!.SendAsAllowed);
             Assert.False(r[1].State!.SendAsAllowed);
             Assert.Single(exo.Log, c => c.Name == "Get-RecipientPermission");
+        }
+
+        [Fact]
+        public async Task SendAs_is_read_past_the_first_1000_trustees()
+        {
+            // Get-RecipientPermission returns 1000 entries unless -ResultSize says otherwise; EXO's "only the first
+            // 1000 items" notice is a warning, which the module silences: the 1001st trustee must not read as missing.
+            var exo = new FakeExchange();
+            exo.Add("app@contoso.com");
+            for (int i = 0; i < 1000; i++)
+            {
+                exo.SendAs.Add(("user" + i.ToString(CultureInfo.InvariantCulture) + "@contoso.com", "Allow"));
+            }
+
+            exo.SendAs.Add(("app@contoso.com", "Allow"));
+            (PolicyStateReader reader, _) = await Start(exo, new PolicyReadOptions { From = "noreply@contoso.com" });
+            SmtpAuthPolicyState s = (await reader.ReadAsync(new[] { "app@contoso.com" }, CancellationToken.None))[0].State!;
+            Assert.True(s.SendAsAllowed);
         }
 
         [Fact]

@@ -228,7 +228,8 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 {
                     var trustees = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                     await _exchange.InvokeAsync(
-                        new ExchangeCommand("Get-RecipientPermission", new Dictionary<string, object?> { ["Identity"] = from, ["AccessRights"] = "SendAs" }, s_sendAsProperties),
+                        // -ResultSize Unlimited: the default is 1000 entries, and EXO's notice that more exist is a warning, which is silenced.
+                        new ExchangeCommand("Get-RecipientPermission", new Dictionary<string, object?> { ["Identity"] = from, ["AccessRights"] = "SendAs", ["ResultSize"] = "Unlimited" }, s_sendAsProperties),
                         p =>
                         {
                             if (!string.Equals(p.Text("AccessControlType"), "Deny", StringComparison.OrdinalIgnoreCase))
