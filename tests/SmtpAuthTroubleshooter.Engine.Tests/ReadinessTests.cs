@@ -190,6 +190,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             public bool RejectDirectSend = true;
             /// <summary>Get-MessageTraceV2 answers this many queries, then is throttled (null: never).</summary>
             public int? TraceQueriesAllowed;
+            public readonly List<string> OtherDomains = new List<string>();
             private int _traceQueries;
 
             public int Calls => Log.Count;
@@ -240,7 +241,13 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
                         break;
                     case "Get-AcceptedDomain":
-                        yield return new Dictionary<string, object?> { ["DomainName"] = "contoso.com" };
+                        // -ResultSize: 1000 by default, "Unlimited" for all (Microsoft's Get-AcceptedDomain reference).
+                        int domains = !c.Parameters.TryGetValue("ResultSize", out object? limit) ? 1000 : limit is int most ? most : string.Equals(limit as string, "Unlimited", StringComparison.OrdinalIgnoreCase) ? int.MaxValue : throw new ArgumentException("ResultSize " + limit);
+                        foreach (string domain in OtherDomains.Append("contoso.com").Take(domains))
+                        {
+                            yield return new Dictionary<string, object?> { ["DomainName"] = domain, ["DomainType"] = "Authoritative" };
+                        }
+
                         break;
                     case "Get-MessageTraceV2":
                         if (TraceQueriesAllowed is int allowed && ++_traceQueries > allowed)
@@ -383,6 +390,19 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(2, traces.Length);
             Assert.Equal("user4999@contoso.com", traces[1].Parameters["StartingRecipientAddress"]);
             Assert.Equal(s_now.AddMinutes(-5000), traces[1].Parameters["EndDate"]);
+        }
+
+        [Fact]
+        public async Task Accepted_domains_are_read_past_the_first_1000()
+        {
+            // Get-AcceptedDomain returns 1000 domains unless -ResultSize says otherwise, and EXO's notice that more exist
+            // is a warning, which the module silences: a recipient in the 1001st domain is internal all the same.
+            (FakeGraph graph, FakeExchange exo) = Tenant();
+            exo.OtherDomains.AddRange(Enumerable.Range(0, 1000).Select(i => "brand" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".example"));
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now }, new Sink());
+            SmtpAuthClient printer = (await reader.ReadAsync(CancellationToken.None)).Single(c => c.UserPrincipalName == "printer@contoso.com");
+
+            Assert.True(printer.InternalRecipientsOnly);
         }
 
         [Fact]

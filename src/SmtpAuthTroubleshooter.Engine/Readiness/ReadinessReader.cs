@@ -488,7 +488,8 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             var domains = new List<string>();
             try
             {
-                await _exchange.InvokeAsync(new ExchangeCommand("Get-AcceptedDomain", new Dictionary<string, object?>(), s_domainName),
+                // -ResultSize Unlimited: the default is 1000 domains, and EXO's notice that more exist is a warning, which is silenced.
+                await _exchange.InvokeAsync(new ExchangeCommand("Get-AcceptedDomain", new Dictionary<string, object?> { ["ResultSize"] = "Unlimited" }, s_domainName),
                     r =>
                     {
                         // Only authoritative domains have their mailboxes in this tenant; an InternalRelay domain's
