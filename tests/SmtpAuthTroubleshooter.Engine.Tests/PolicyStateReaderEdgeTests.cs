@@ -194,6 +194,35 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task Service_principals_of_other_apps_do_not_make_this_app_registered()
+        {
+            // https://learn.microsoft.com/powershell/module/exchangepowershell/get-serviceprincipal, -Identity: "a
+            // non-existent value for the Identity parameter returns *all* objects". Taking the first one named another
+            // app's service principal as this app's, and filled the fix commands with its id.
+            var exo = new Scripted();
+            exo.Answers["Get-ServicePrincipal"] = _ => new[]
+            {
+                new Dictionary<string, object?> { ["AppId"] = "0f0f0f0f-0000-4000-8000-000000000001", ["ObjectId"] = "obj-other-1", ["Identity"] = "obj-other-1" },
+                new Dictionary<string, object?> { ["AppId"] = "0f0f0f0f-0000-4000-8000-000000000002", ["ObjectId"] = "obj-other-2", ["Identity"] = "obj-other-2" },
+            };
+            (SmtpAuthPolicyState none, PolicyStateReader reader, _) = await ReadOne(exo, new PolicyReadOptions { ClientId = "B1000000-0000-4000-8000-000000000003" });
+            Assert.False(none.ServicePrincipalRegistered);
+            Assert.Null(reader.ServicePrincipalObjectId);
+            Assert.DoesNotContain(exo.Log, c => c.Name == "Get-MailboxPermission");
+
+            // Among them, this app's own (its AppId, in any case) is the one taken.
+            exo.Answers["Get-ServicePrincipal"] = _ => new[]
+            {
+                new Dictionary<string, object?> { ["AppId"] = "0f0f0f0f-0000-4000-8000-000000000001", ["ObjectId"] = "obj-other-1", ["Identity"] = "obj-other-1" },
+                new Dictionary<string, object?> { ["AppId"] = "b1000000-0000-4000-8000-000000000003", ["ObjectId"] = "obj-mine", ["Identity"] = "obj-mine" },
+            };
+            exo.Answers["Get-MailboxPermission"] = _ => Array.Empty<Dictionary<string, object?>>();
+            (SmtpAuthPolicyState mine, PolicyStateReader reader2, _) = await ReadOne(exo, new PolicyReadOptions { ClientId = "B1000000-0000-4000-8000-000000000003" });
+            Assert.True(mine.ServicePrincipalRegistered);
+            Assert.Equal("obj-mine", reader2.ServicePrincipalObjectId);
+        }
+
+        [Fact]
         public async Task The_permission_read_uses_the_service_principals_identity_and_reads_FullAccess_only_when_not_denied()
         {
             var exo = new Scripted();
@@ -257,6 +286,23 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             (SmtpAuthPolicyState other, _, _) = await ReadOne(exo, new PolicyReadOptions { From = "ceo@contoso.com" });
             Assert.False(other.SendAsAllowed);
             Assert.Equal("SendAsDenied", other.OAuthBlockedBy);
+        }
+
+        [Fact]
+        public async Task An_identity_that_many_mailboxes_answer_to_takes_none_of_them()
+        {
+            // Get-EXOMailbox, -Identity: "a non-existent value for the Identity parameter returns *all* objects"
+            // (https://learn.microsoft.com/powershell/module/exchangepowershell/get-exomailbox). The first answer is not the
+            // admin's mailbox: its settings would have been reported under the name the admin gave.
+            var exo = new Scripted();
+            exo.Answers["Get-EXOMailbox"] = _ => new[] { Scripted.Mailbox("ceo@contoso.com"), Scripted.Mailbox("shared@contoso.com", "SharedMailbox") };
+            var reader = new PolicyStateReader(exo, new PolicyReadOptions(), new Sink(), () => s_now);
+            await reader.ReadTenantAsync(CancellationToken.None);
+            PolicyStateResult r = Assert.Single(await reader.ReadAsync(new[] { "scanner-alias" }, CancellationToken.None));
+
+            Assert.Equal("scanner-alias", r.State!.UserPrincipalName);
+            Assert.Null(r.State.PrimarySmtpAddress);
+            Assert.Contains("2 mailboxes answered to 'scanner-alias'", r.State.UnknownReasons, StringComparison.Ordinal);
         }
 
         [Fact]

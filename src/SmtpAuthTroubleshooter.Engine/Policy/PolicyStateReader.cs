@@ -74,7 +74,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
         private static readonly string[] s_policyProperties = { "Name", "Identity", "DistinguishedName", "Guid", "AllowBasicAuthSmtp" };
         private static readonly string[] s_transportProperties = { "SmtpClientAuthenticationDisabled", "AllowLegacyTLSClients" };
         private static readonly string[] s_orgProperties = { "DefaultAuthenticationPolicy" };
-        private static readonly string[] s_spProperties = { "ObjectId", "Identity" };
+        private static readonly string[] s_spProperties = { "AppId", "ObjectId", "Identity" };
         private static readonly string[] s_sendAsProperties = { "AccessControlType", "Trustee" };
         private static readonly string[] s_permissionProperties = { "AccessRights", "Deny" };
         private static readonly Dictionary<string, object?> s_noParameters = new Dictionary<string, object?>();
@@ -207,7 +207,14 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
             {
                 try
                 {
-                    ExchangeRecord? sp = await FirstAsync("Get-ServicePrincipal", new Dictionary<string, object?> { ["Identity"] = clientId }, s_spProperties, cancellationToken).ConfigureAwait(false);
+                    // "A non-existent value for the Identity parameter returns *all* objects"
+                    // (https://learn.microsoft.com/powershell/module/exchangepowershell/get-serviceprincipal): the answer is
+                    // this app's only when a record names it (AppId or ObjectId); a lone record without an AppId is taken.
+                    var answered = new List<ExchangeRecord>();
+                    await _exchange.InvokeAsync(new ExchangeCommand("Get-ServicePrincipal", new Dictionary<string, object?> { ["Identity"] = clientId }, s_spProperties), answered.Add, cancellationToken).ConfigureAwait(false);
+                    ExchangeRecord? sp = answered.FirstOrDefault(r => string.Equals(r.Text("AppId")?.Trim(), clientId.Trim(), StringComparison.OrdinalIgnoreCase) ||
+                            string.Equals(r.Text("ObjectId")?.Trim(), clientId.Trim(), StringComparison.OrdinalIgnoreCase))
+                        ?? (answered.Count == 1 && answered[0].Text("AppId") is null ? answered[0] : null);
                     _spRegistered = sp is not null;
                     ServicePrincipalObjectId = sp?.Text("ObjectId");
                     _spIdentity = sp?.Text("Identity") ?? ServicePrincipalObjectId;
@@ -287,7 +294,21 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
 
                 try
                 {
-                    ExchangeRecord? single = await FirstAsync("Get-EXOMailbox", new Dictionary<string, object?> { ["Identity"] = id, ["Properties"] = s_mailboxProperties }, s_mailboxProperties, cancellationToken).ConfigureAwait(false);
+                    // One identity names one mailbox. More than one answer (Microsoft's pages warn that "a non-existent value for
+                    // the Identity parameter returns *all* objects") names none of them for sure: the first is not taken.
+                    ExchangeRecord? single = null;
+                    int answers = 0;
+                    await _exchange.InvokeAsync(new ExchangeCommand("Get-EXOMailbox", new Dictionary<string, object?> { ["Identity"] = id, ["Properties"] = s_mailboxProperties }, s_mailboxProperties),
+                        r => { answers++; single ??= r; }, cancellationToken).ConfigureAwait(false);
+                    if (answers > 1)
+                    {
+                        var partial = new MailboxPolicyData { UserPrincipalName = id };
+                        partial.UnknownReasons.Add(string.Format(CultureInfo.InvariantCulture,
+                            "Mailbox (Get-EXOMailbox): {0} mailboxes answered to '{1}', so none of them is taken for it; name the mailbox by its UPN or primary SMTP address.", answers, id));
+                        slots.Add((id, partial, true));
+                        continue;
+                    }
+
                     slots.Add((id, single is null ? null : NewMailbox(single), false));
                 }
                 catch (ExchangeCallException ex) when (ex.NotFound)
