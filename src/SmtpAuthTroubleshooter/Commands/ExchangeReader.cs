@@ -60,13 +60,12 @@ namespace SmtpAuthTroubleshooter.Commands
             // (ConnectionUsedForInbuiltCmdlets, the latest connection without a prefix), if exactly one is; else unknown.
             // A partner's connection to a customer (-DelegatedOrganization) leaves it unknown: its TenantID may name
             // the partner's own tenant.
-            List<PSObject> reading = live.Select(c => TenantOf(c)).Distinct().Count() == 1
+            List<PSObject> reading = live.Select(TenantOf).Distinct().Count() == 1
                 ? live
-                : live.Where(c => ExchangeReader.Bool(c, "ConnectionUsedForInbuiltCmdlets") == true && string.IsNullOrEmpty(Text(c, "ModulePrefix"))).ToList();
-            TenantId = reading.Count > 0 && reading.Select(c => TenantOf(c)).Distinct().Count() == 1 && TenantOf(reading[0]) is Guid tenant &&
-                !reading.Any(c => !string.IsNullOrWhiteSpace(Text(c, "DelegatedOrganization")))
-                ? tenant
-                : null;
+                : live.Where(c => Bool(c, "ConnectionUsedForInbuiltCmdlets") == true && string.IsNullOrEmpty(Text(c, "ModulePrefix"))).ToList();
+            List<Guid?> tenants = reading.Select(TenantOf).Distinct().ToList();
+            bool delegated = reading.Any(c => !string.IsNullOrWhiteSpace(Text(c, "DelegatedOrganization")));
+            TenantId = tenants.Count == 1 && !delegated ? tenants[0] : null;
             return live.Count > 0 ? null : connections.Count == 0 ? "there is no Exchange Online connection" : "the Exchange Online connection is broken or its token expired";
         }
 

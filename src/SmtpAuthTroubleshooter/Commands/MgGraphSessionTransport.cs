@@ -56,9 +56,6 @@ if ($rh) { foreach ($k in @($rh.Keys)) { if ($k -eq 'Retry-After') { $ra = (@($r
 
         public string Description => "the Connect-MgGraph session (Invoke-MgGraphRequest)";
 
-        /// <summary>True when Get-MgContext returns a context in this session.</summary>
-        public static bool SessionExists(PSCmdlet cmdlet) => SessionExists(cmdlet, out _);
-
         /// <summary>True when Get-MgContext returns a context in this session; <paramref name="tenantId"/> is its TenantId when that is a GUID.</summary>
         public static bool SessionExists(PSCmdlet cmdlet, out Guid? tenantId)
         {
