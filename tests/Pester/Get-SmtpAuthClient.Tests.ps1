@@ -248,6 +248,26 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
         finally { Reset-ExoStandIn; Disconnect-Tenant $graph }
     }
 
+    It 'joins the report the admin center mails on request (SmtpCSReport: UTF-16 without a byte order mark, its own column names)' {
+        # The columns and the encoding are those a public script reads the SmtpCSReport CSV with (Import-Csv -Encoding
+        # Unicode; date, senderName, senderDomain, authMethod, ..., message_count, message_id); Microsoft documents neither.
+        $graph = Connect-Tenant $script:Demo
+        try {
+            $requested = Join-Path $TestDrive 'SmtpCSReport.csv'
+            $text = "date,senderName,senderDomain,authMethod,original_client_ip,tls_version,tls_cipher,message_id,message_count`r`n" +
+                "2026-11-20,notifications@contoso.com,contoso.com,OAuth,198.51.100.9,TLS1.2,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,<a@contoso.com>,700`r`n" +
+                "2026-11-21,notifications@contoso.com,contoso.com,OAuth,198.51.100.9,TLS1.2,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,<b@contoso.com>,500`r`n"
+            [IO.File]::WriteAllBytes($requested, [Text.Encoding]::Unicode.GetBytes($text))
+            $clients = @(Get-SmtpAuthClient -SmtpAuthReportPath $requested -WarningVariable w -WarningAction SilentlyContinue)
+            $notifications = @($clients | Where-Object UserPrincipalName -EQ 'notifications@contoso.com')[0]
+            $notifications.AuthenticationProtocol | Should -BeExactly 'OAuth'
+            $notifications.MessagesSent | Should -Be 1200
+            "$($notifications.ImpactAtDefaultOff)" | Should -BeExactly 'Unaffected'
+            @($w | Where-Object { "$_" -like '*SMTP AUTH clients report*' }) | Should -BeNullOrEmpty
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
     It 'refuses a report path that does not exist, with a stable error id' {
         { Get-SmtpAuthClient -SmtpAuthReportPath (Join-Path $TestDrive 'nope.csv') -ErrorAction Stop } | Should -Throw -ErrorId 'SmtpAuthReportNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthClientCommand'
     }

@@ -642,8 +642,42 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
 
         private const string TraceAdvice = "Get-MessageTraceV2 allows about 100 queries per 5 minutes: run Get-SmtpAuthClient again after 5 minutes, or with a smaller -Days (each sender takes one query per 10 days).";
 
-        // The admin center's "SMTP AUTH clients" CSV export: sender, messages sent, authentication protocol (columns found by name).
-        private static Dictionary<string, (string? Protocol, long? Messages)> ParseReport(string? csv, List<string> reasons)
+        /// <summary>
+        /// The text of a file given to -SmtpAuthReportPath. A byte order mark decides the encoding; without one, a file whose
+        /// first characters come as a byte and a zero is UTF-16 (the report requested from the admin center, or
+        /// Start-HistoricalSearch -ReportType SmtpCSReport, is read with Import-Csv -Encoding Unicode), otherwise UTF-8.
+        /// </summary>
+        public static string DecodeReport(byte[] bytes)
+        {
+            if (bytes is null)
+            {
+                throw new ArgumentNullException(nameof(bytes));
+            }
+
+            bool bom = (bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) || (bytes.Length >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)));
+            if (!bom && bytes.Length >= 4)
+            {
+                if (bytes[0] != 0 && bytes[1] == 0 && bytes[2] != 0 && bytes[3] == 0)
+                {
+                    return Encoding.Unicode.GetString(bytes);
+                }
+
+                if (bytes[0] == 0 && bytes[1] != 0 && bytes[2] == 0 && bytes[3] != 0)
+                {
+                    return Encoding.BigEndianUnicode.GetString(bytes);
+                }
+            }
+
+            using var reader = new StreamReader(new MemoryStream(bytes), new UTF8Encoding(false), detectEncodingFromByteOrderMarks: true);
+            return reader.ReadToEnd();
+        }
+
+        // The admin center's "SMTP AUTH clients" report as a CSV: the Export of its table (Microsoft's page names the
+        // columns Sender address, Domain, TLS 1.0/1.1/1.2 and Messages sent; the "Authentication protocol" column came in
+        // October 2024) or the detailed report it mails on request (Start-HistoricalSearch -ReportType SmtpCSReport, whose
+        // columns are named senderName, senderDomain, authMethod, message_count, ...). Microsoft does not document either
+        // header, so the columns are found by what their names say.
+        private Dictionary<string, (string? Protocol, long? Messages)> ParseReport(string? csv, List<string> reasons)
         {
             var result = new Dictionary<string, (string?, long?)>(StringComparer.OrdinalIgnoreCase);
             if (string.IsNullOrWhiteSpace(csv))
@@ -657,10 +691,26 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 return result;
             }
 
-            string[] header = rows[0];
-            int sender = Array.FindIndex(header, h => h.IndexOf("sender", StringComparison.OrdinalIgnoreCase) >= 0 || h.IndexOf("address", StringComparison.OrdinalIgnoreCase) >= 0);
-            int protocol = Array.FindIndex(header, h => h.IndexOf("protocol", StringComparison.OrdinalIgnoreCase) >= 0);
-            int messages = Array.FindIndex(header, h => h.IndexOf("message", StringComparison.OrdinalIgnoreCase) >= 0);
+            string[] header = rows[0].Select(h => h.Trim()).ToArray();
+            int sender = Column(header, h => Has(h, "sender") && !Has(h, "domain") && !Has(h, "ip"));
+            if (sender < 0)
+            {
+                sender = Column(header, h => Has(h, "address") && !Has(h, "ip") && !Has(h, "recipient") && !Has(h, "client"));
+            }
+
+            int domain = Column(header, h => Has(h, "domain") && !Has(h, "recipient"));
+            int protocol = Column(header, h => Has(h, "auth") && (Has(h, "protocol") || Has(h, "method") || Has(h, "type") || Has(h, "mechanism")));
+            if (protocol < 0)
+            {
+                protocol = Column(header, h => Has(h, "protocol") && !Has(h, "tls"));
+            }
+
+            int messages = Column(header, h => Has(h, "message") && (Has(h, "count") || Has(h, "sent") || Has(h, "number") || Has(h, "total")));
+            if (messages < 0)
+            {
+                messages = Column(header, h => Has(h, "message") && !Has(h, "id") && !Has(h, "subject") && !Has(h, "trace") && !Has(h, "size"));
+            }
+
             if (sender < 0)
             {
                 reasons.Add("The SMTP AUTH clients report has no sender column (" + string.Join(", ", header) + "); it was not used.");
@@ -675,23 +725,98 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 }
 
                 string key = row[sender].Trim();
-                string? proto = protocol >= 0 && row.Length > protocol ? row[protocol].Trim() : null;
-                long? count = messages >= 0 && row.Length > messages && long.TryParse(row[messages].Replace(",", string.Empty).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : null;
+                if (key.IndexOf('@') < 0 && !key.Any(char.IsWhiteSpace) && domain >= 0 && row.Length > domain && !string.IsNullOrWhiteSpace(row[domain]))
+                {
+                    // A sender name beside its domain (the requested report's senderName and senderDomain).
+                    key = key + "@" + row[domain].Trim();
+                }
+
+                string? proto = protocol >= 0 && row.Length > protocol ? Protocol(row[protocol]) : null;
+                long? count = messages >= 0 && row.Length > messages ? Count(row[messages]) : null;
                 if (result.TryGetValue(key, out (string? Protocol, long? Messages) seen))
                 {
-                    // One row per sender and protocol: both protocols, summed messages.
+                    // One row per sender and protocol, or per day: both protocols, summed messages.
                     proto = string.Join(", ", new[] { seen.Protocol, proto }.Where(p => !string.IsNullOrEmpty(p)).Distinct(StringComparer.OrdinalIgnoreCase));
-                    count = (seen.Messages ?? 0) + (count ?? 0);
+                    count = seen.Messages is null && count is null ? null : (seen.Messages ?? 0) + (count ?? 0);
                 }
 
                 result[key] = (string.IsNullOrEmpty(proto) ? null : proto, count);
             }
 
+            _sink.Verbose(string.Format(CultureInfo.InvariantCulture, "SMTP AUTH clients report: {0} senders; sender column '{1}', protocol column '{2}', message column '{3}'.",
+                result.Count, header[sender], protocol >= 0 ? header[protocol] : "none", messages >= 0 ? header[messages] : "none"));
             return result;
         }
 
+        private static bool Has(string header, string word) => header.IndexOf(word, StringComparison.OrdinalIgnoreCase) >= 0;
+
+        private static int Column(string[] header, Func<string, bool> match) => Array.FindIndex(header, h => match(h));
+
+        // "Basic Authentication" (the admin center's wording), "Basic", "OAuth", "OAuth2", "XOAUTH2": Basic or OAuth; any
+        // other word is kept as it is and counts as neither.
+        private static string? Protocol(string value)
+        {
+            string v = value.Trim();
+            if (v.Length == 0)
+            {
+                return null;
+            }
+
+            bool oauth = Has(v, "oauth");
+            bool basic = Has(v, "basic");
+            return oauth && !basic ? "OAuth" : basic && !oauth ? "Basic" : v;
+        }
+
+        // A whole number, its thousands grouped or not ("3615", "3,615", "3.615", "3 615", "3'615"); anything else is no count.
+        private static long? Count(string value)
+        {
+            string v = value.Trim();
+            if (v.Length == 0 || !System.Text.RegularExpressions.Regex.IsMatch(v, @"^(\d+|\d{1,3}([,.'\u00A0\u202F ]\d{3})+)$"))
+            {
+                return null;
+            }
+
+            string digits = new string(v.Where(char.IsDigit).ToArray());
+            return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : null;
+        }
+
+        // The separator is the one of comma, semicolon and tab that the header line has most of (Excel saves with the
+        // locale's list separator, often a semicolon), or the one an Excel "sep=" first line names.
         private static List<string[]> Csv(string text)
         {
+            text = text.TrimStart('\uFEFF');
+            char separator = ',';
+            if (text.StartsWith("sep=", StringComparison.OrdinalIgnoreCase) && text.Length > 4)
+            {
+                separator = text[4];
+                int end = text.IndexOf('\n');
+                text = end < 0 ? string.Empty : text.Substring(end + 1);
+            }
+            else
+            {
+                int commas = 0, semicolons = 0, tabs = 0;
+                bool inQuotes = false;
+                foreach (char ch in text)
+                {
+                    if (ch == '"')
+                    {
+                        inQuotes = !inQuotes;
+                    }
+                    else if (!inQuotes && (ch == '\n' || ch == '\r'))
+                    {
+                        break;
+                    }
+                    else if (!inQuotes)
+                    {
+                        commas += ch == ',' ? 1 : 0;
+                        semicolons += ch == ';' ? 1 : 0;
+                        tabs += ch == '\t' ? 1 : 0;
+                    }
+                }
+
+                separator = semicolons > commas && semicolons >= tabs ? ';' : tabs > commas && tabs > semicolons ? '\t' : ',';
+            }
+
             var rows = new List<string[]>();
             var field = new StringBuilder();
             var row = new List<string>();
@@ -719,7 +844,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 {
                     quoted = true;
                 }
-                else if (ch == ',')
+                else if (ch == separator)
                 {
                     row.Add(field.ToString());
                     field.Clear();

@@ -100,7 +100,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         Strings.Format("SmtpAuthReportNotFound", path), SmtpAuthReportPath, Strings.Get("SmtpAuthReportNotFoundAction")));
                 }
 
-                csv = File.ReadAllText(path);
+                csv = Engine.Readiness.ReadinessReader.DecodeReport(File.ReadAllBytes(path));
             }
 
             // Exchange Online: the caller's session, if there is one (usage alone is still worth a report).
