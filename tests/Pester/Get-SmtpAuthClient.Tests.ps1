@@ -268,6 +268,22 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
         finally { Disconnect-Tenant $graph }
     }
 
+    It 'says so in a warning when the file is a message trace, and lists none of its senders' {
+        $graph = Connect-Tenant $script:Demo
+        try {
+            $trace = Join-Path $TestDrive 'MessageTrace.csv'
+            # Get-MessageTraceV2's output, as Export-Csv writes it.
+            Set-Content -Path $trace -Value @(
+                '"Received","SenderAddress","RecipientAddress","Subject","Status","ToIP","FromIP","Size","MessageId","MessageTraceId"'
+                '"2026-11-20 10:00:00","notifications@contoso.com","someone@fabrikam.com","Hello","Delivered","","198.51.100.9","800","<a@contoso.com>","7c1e"'
+            )
+            $clients = @(Get-SmtpAuthClient -SmtpAuthReportPath $trace -WarningVariable w -WarningAction SilentlyContinue)
+            @($w | Where-Object { "$_" -like '*is not the SMTP AUTH clients report*SenderAddress, RecipientAddress*' }).Count | Should -Be 1
+            @($clients | Where-Object UserPrincipalName -EQ 'notifications@contoso.com') | Should -BeNullOrEmpty -Because 'an OAuth-only sender has no basic sign-ins, so only the report would list it'
+        }
+        finally { Disconnect-Tenant $graph }
+    }
+
     It 'refuses a report path that does not exist, with a stable error id' {
         { Get-SmtpAuthClient -SmtpAuthReportPath (Join-Path $TestDrive 'nope.csv') -ErrorAction Stop } | Should -Throw -ErrorId 'SmtpAuthReportNotFound,SmtpAuthTroubleshooter.Commands.GetSmtpAuthClientCommand'
     }

@@ -128,6 +128,35 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task A_message_trace_given_instead_is_said_in_a_warning_and_none_of_its_senders_is_listed()
+        {
+            // Get-MessageTraceV2's output, exported: it has a sender column, but no protocol, message count or TLS.
+            (IReadOnlyList<SmtpAuthClient> clients, Sink sink) = await Read(
+                "Received,SenderAddress,RecipientAddress,Subject,Status,ToIP,FromIP,Size,MessageId,MessageTraceId\r\n" +
+                "2026-11-02 10:00:00,scanner@contoso.com,a@fabrikam.com,Scan,Delivered,,203.0.113.7,1200,<a@contoso.com>,7c1e\r\n" +
+                "2026-11-02 10:05:00,someone@contoso.com,b@fabrikam.com,Hello,Delivered,,203.0.113.8,800,<b@contoso.com>,8d2f\r\n");
+
+            Assert.Empty(clients);
+            string warning = Assert.Single(sink.Warnings);
+            Assert.Contains("not the SMTP AUTH clients report", warning, StringComparison.Ordinal);
+            Assert.Contains("SenderAddress, RecipientAddress", warning, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public async Task Another_report_without_a_sender_column_is_said_in_a_warning_as_well_as_in_the_reasons()
+        {
+            // The Microsoft 365 admin center's Mailbox usage report.
+            const string csv = "Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Created Date,Last Activity Date,Item Count,Storage Used (Byte)\r\n" +
+                "2026-11-29,scanner@contoso.com,Scanner,False,,2020-01-01,2026-11-28,120,1048576\r\n";
+            var sink = new Sink();
+            var reader = new ReadinessReader(null, "there is no Microsoft Graph session", null, new ReadinessOptions { NowUtc = s_now, SmtpAuthReportCsv = csv, IncludeUnused = true }, sink);
+            Assert.Empty(await reader.ReadAsync(CancellationToken.None));
+            string warning = Assert.Single(sink.Warnings);
+            Assert.Contains("has no sender column (Report Refresh Date, User Principal Name", warning, StringComparison.Ordinal);
+            Assert.Contains("it was not used", warning, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public async Task Rows_per_day_of_one_sender_are_summed_and_both_protocols_kept()
         {
             (IReadOnlyList<SmtpAuthClient> clients, _) = await Read(

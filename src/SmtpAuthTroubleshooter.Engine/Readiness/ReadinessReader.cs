@@ -676,7 +676,8 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
         // columns Sender address, Domain, TLS 1.0/1.1/1.2 and Messages sent; the "Authentication protocol" column came in
         // October 2024) or the detailed report it mails on request (Start-HistoricalSearch -ReportType SmtpCSReport, whose
         // columns are named senderName, senderDomain, authMethod, message_count, ...). Microsoft does not document either
-        // header, so the columns are found by what their names say.
+        // header, so the columns are found by what their names say, and a file that is neither (a message trace, another
+        // report) is said, not joined.
         private Dictionary<string, (string? Protocol, long? Messages)> ParseReport(string? csv, List<string> reasons)
         {
             var result = new Dictionary<string, (string?, long?)>(StringComparer.OrdinalIgnoreCase);
@@ -711,9 +712,18 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 messages = Column(header, h => Has(h, "message") && !Has(h, "id") && !Has(h, "subject") && !Has(h, "trace") && !Has(h, "size"));
             }
 
+            bool tls = header.Any(h => Has(h, "tls"));
             if (sender < 0)
             {
-                reasons.Add("The SMTP AUTH clients report has no sender column (" + string.Join(", ", header) + "); it was not used.");
+                NotUsed(reasons, "The SMTP AUTH clients report has no sender column (" + string.Join(", ", header) + "); it was not used.");
+                return result;
+            }
+
+            if (protocol < 0 && messages < 0 && !tls)
+            {
+                // A sender column alone is what a message trace, or most any mail report, has too: joining it would list
+                // every sender in it as an SMTP AUTH client.
+                NotUsed(reasons, "The file given to -SmtpAuthReportPath is not the SMTP AUTH clients report: it has a sender column but no authentication protocol, message count or TLS column (" + string.Join(", ", header) + "); it was not used. Export it from the Exchange admin center, Reports > Mail flow > SMTP AUTH clients report.");
                 return result;
             }
 
@@ -746,6 +756,12 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             _sink.Verbose(string.Format(CultureInfo.InvariantCulture, "SMTP AUTH clients report: {0} senders; sender column '{1}', protocol column '{2}', message column '{3}'.",
                 result.Count, header[sender], protocol >= 0 ? header[protocol] : "none", messages >= 0 ? header[messages] : "none"));
             return result;
+        }
+
+        private void NotUsed(List<string> reasons, string reason)
+        {
+            reasons.Add(reason);
+            _sink.Warning(reason);
         }
 
         private static bool Has(string header, string word) => header.IndexOf(word, StringComparison.OrdinalIgnoreCase) >= 0;
