@@ -157,6 +157,38 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task An_export_from_an_admin_center_in_another_language_is_read_by_its_values()
+        {
+            // The column names of Microsoft's Italian page on the report (Indirizzo del mittente, Dominio, TLS 1.0
+            // (percentuale), Messaggi inviati); whether the export's header is translated too is not documented.
+            (IReadOnlyList<SmtpAuthClient> clients, Sink sink) = await Read(
+                "Indirizzo del mittente,Dominio,TLS 1.0 (percentuale),TLS 1.1 (percentuale),TLS 1.2 (percentuale),Messaggi inviati,Protocollo di autenticazione\r\n" +
+                "scanner@contoso.com,contoso.com,0,0,100,12,Basic Authentication\r\n" +
+                "app@contoso.com,contoso.com,0,0,100,30,OAuth\r\n");
+            Assert.Empty(sink.Warnings);
+            SmtpAuthClient scanner = clients.Single(c => c.UserPrincipalName == "scanner@contoso.com");
+            Assert.Equal("Basic", scanner.AuthenticationProtocol);
+            Assert.Equal(12, scanner.MessagesSent);
+            Assert.Equal(SmtpAuthImpact.Unaffected, clients.Single(c => c.UserPrincipalName == "app@contoso.com").ImpactAtDefaultOff);
+
+            // A header none of whose names is known: the protocol and the sender by their values alone, no count.
+            (clients, sink) = await Read("Absenderadresse;Domäne;Gesendete Nachrichten;Authentifizierungsprotokoll\r\nscanner@contoso.com;contoso.com;12;Basic Authentication\r\n");
+            Assert.Empty(sink.Warnings);
+            SmtpAuthClient only = Assert.Single(clients);
+            Assert.Equal("scanner@contoso.com", only.UserPrincipalName);
+            Assert.Equal("Basic", only.AuthenticationProtocol);
+            Assert.Null(only.MessagesSent);
+        }
+
+        [Fact]
+        public async Task An_unknown_header_without_a_column_of_Basic_and_OAuth_is_still_not_used()
+        {
+            (IReadOnlyList<SmtpAuthClient> clients, Sink sink) = await Read("Benutzer,Anzahl\r\nscanner@contoso.com,12\r\n");
+            Assert.Empty(clients);
+            Assert.Contains("has no sender column (Benutzer, Anzahl); it was not used.", Assert.Single(sink.Warnings), StringComparison.Ordinal);
+        }
+
+        [Fact]
         public async Task Rows_per_day_of_one_sender_are_summed_and_both_protocols_kept()
         {
             (IReadOnlyList<SmtpAuthClient> clients, _) = await Read(

@@ -712,6 +712,31 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 messages = Column(header, h => Has(h, "message") && !Has(h, "id") && !Has(h, "subject") && !Has(h, "trace") && !Has(h, "size"));
             }
 
+            if (messages < 0)
+            {
+                // "Messaggi inviati" (the Italian admin center's name of the column, on Microsoft's Italian page).
+                messages = Column(header, h => Has(h, "messag") && !Has(h, "id") && !Has(h, "subject") && !Has(h, "trace") && !Has(h, "size"));
+            }
+
+            if (sender < 0 || protocol < 0)
+            {
+                // An admin center in another language may name the columns in it (Microsoft's localized pages show the
+                // report's columns translated). The values tell what the names do not: a column of nothing but Basic and
+                // OAuth is the protocol, and beside one, a column of nothing but addresses is the sender. Without such a
+                // protocol column, an unrecognized header stays unrecognized.
+                List<string[]> data = rows.Skip(1).ToList();
+                int byValue = protocol >= 0 && AllValues(data, protocol, v => Protocol(v) is "Basic" or "OAuth") ? protocol
+                    : FirstColumn(header.Length, i => AllValues(data, i, v => Protocol(v) is "Basic" or "OAuth"));
+                if (byValue >= 0)
+                {
+                    protocol = byValue;
+                    if (sender < 0)
+                    {
+                        sender = FirstColumn(header.Length, i => i != byValue && AllValues(data, i, v => v.IndexOf('@') > 0 && !v.Any(char.IsWhiteSpace)));
+                    }
+                }
+            }
+
             bool tls = header.Any(h => Has(h, "tls"));
             if (sender < 0)
             {
@@ -763,6 +788,23 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             reasons.Add(reason);
             _sink.Warning(reason);
         }
+
+        private static int FirstColumn(int count, Func<int, bool> test)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (test(i))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        // Every row has a value in the column, and every value passes.
+        private static bool AllValues(List<string[]> rows, int column, Func<string, bool> test) =>
+            rows.Count > 0 && rows.All(r => r.Length > column && r[column].Trim().Length > 0 && test(r[column].Trim()));
 
         private static bool Has(string header, string word) => header.IndexOf(word, StringComparison.OrdinalIgnoreCase) >= 0;
 
