@@ -189,6 +189,16 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task A_zip_archive_or_an_Excel_workbook_is_said_to_be_one()
+        {
+            // Start-HistoricalSearch can compress the requested report (-CompressFile, on Microsoft's page of the cmdlet).
+            byte[] zip = { 0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00, 0x08, 0x00, 0x9C, 0x5A };
+            (IReadOnlyList<SmtpAuthClient> clients, Sink sink) = await Read(ReadinessReader.DecodeReport(zip));
+            Assert.Empty(clients);
+            Assert.Contains("is a ZIP archive or an Excel workbook, not a CSV", Assert.Single(sink.Warnings), StringComparison.Ordinal);
+        }
+
+        [Fact]
         public async Task Rows_per_day_of_one_sender_are_summed_and_both_protocols_kept()
         {
             (IReadOnlyList<SmtpAuthClient> clients, _) = await Read(

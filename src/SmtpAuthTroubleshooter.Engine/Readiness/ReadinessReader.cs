@@ -686,6 +686,13 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 return result;
             }
 
+            if (csv!.StartsWith("PK\u0003\u0004", StringComparison.Ordinal))
+            {
+                // Start-HistoricalSearch (the requested report) can compress its file (-CompressFile), and Excel saves .xlsx.
+                NotUsed(reasons, "The file given to -SmtpAuthReportPath is a ZIP archive or an Excel workbook, not a CSV; it was not used. Extract the CSV from the archive, or save the sheet as CSV, and give that.");
+                return result;
+            }
+
             List<string[]> rows = Csv(csv!);
             if (rows.Count == 0)
             {
