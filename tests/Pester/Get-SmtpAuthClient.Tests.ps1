@@ -219,7 +219,7 @@ Describe 'Get-SmtpAuthClient where a source is missing' -Tag Readiness {
         $graph = Connect-Tenant $script:Demo
         try {
             $csv = Join-Path $TestDrive 'volume.csv'
-            (Get-Content $script:Csv) -replace '^erp\.app@contoso\.com,contoso\.com,0%,0%,100%,3615,Basic$', 'erp.app@contoso.com,contoso.com,0%,0%,100%,250000,Basic' | Set-Content $csv
+            (Get-Content $script:Csv) -replace '^erp\.app@contoso\.com,contoso\.com,0%,0%,100%,3615,Basic Authentication$', 'erp.app@contoso.com,contoso.com,0%,0%,100%,250000,Basic Authentication' | Set-Content $csv
             $clients = @(Get-SmtpAuthClient -OwnCode legacy.app@contoso.com -SmtpAuthReportPath $csv -WarningAction SilentlyContinue)
             "$(@($clients | Where-Object UserPrincipalName -EQ 'legacy.app@contoso.com')[0].MigrationPath)" | Should -BeExactly 'GraphSendMail'
             "$(@($clients | Where-Object UserPrincipalName -EQ 'erp.app@contoso.com')[0].MigrationPath)" | Should -BeExactly 'AzureCommunicationServices'
