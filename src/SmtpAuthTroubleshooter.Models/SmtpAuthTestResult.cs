@@ -42,10 +42,16 @@ namespace SmtpAuthTroubleshooter
         public string? CertificateIssuer { get; set; }
         /// <summary>When the server certificate expires (UTC).</summary>
         public DateTime? CertificateNotAfter { get; set; }
+        /// <summary>When the server certificate becomes valid (UTC).</summary>
+        public DateTime? CertificateNotBefore { get; set; }
+        /// <summary>The host names (and IP addresses) the server certificate is for: its subject alternative names, else its subject's CN; comma-separated.</summary>
+        public string? CertificateNames { get; set; }
         /// <summary>Whether the certificate validated (chain and name).</summary>
         public bool? CertificateValid { get; set; }
         /// <summary>Why it did not validate.</summary>
         public string? CertificateErrors { get; set; }
+        /// <summary>What was wrong with the certificate's chain when it did not validate (X509ChainStatusFlags names: UntrustedRoot, PartialChain, NotTimeValid, ...), comma-separated.</summary>
+        public string? CertificateChainErrors { get; set; }
         /// <summary>True when -SkipCertificateCheck was used.</summary>
         public bool CertificateCheckSkipped { get; set; }
         /// <summary>True when the server offered STARTTLS in its first EHLO reply.</summary>

@@ -51,6 +51,24 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The server answered the probe's TLS hello with a TLS alert: it speaks TLS, but not on terms the probe offers.</summary>
         public bool TlsAlert { get; set; }
 
+        /// <summary>The host name or address the probe connected to.</summary>
+        public string? Server { get; set; }
+
+        /// <summary>The names the server's certificate is for (its subject alternative names, else its CN), where it presented one.</summary>
+        public string? CertificateNames { get; set; }
+
+        /// <summary>The issuer of the server's certificate, where it presented one.</summary>
+        public string? CertificateIssuer { get; set; }
+
+        /// <summary>When the certificate expired ("yyyy-MM-dd HH:mm UTC"), when it had expired at the time of the probe; null otherwise.</summary>
+        public string? CertificateExpiredOn { get; set; }
+
+        /// <summary>When the certificate becomes valid ("yyyy-MM-dd HH:mm UTC"), when that was still ahead at the time of the probe; null otherwise.</summary>
+        public string? CertificateNotValidBefore { get; set; }
+
+        /// <summary>True when the certificate did not chain to a root the probing computer trusts (UntrustedRoot or PartialChain).</summary>
+        public bool CertificateUntrusted { get; set; }
+
         /// <summary>The SASL mechanism the probe used, where it got that far.</summary>
         public string? Mechanism { get; set; }
     }

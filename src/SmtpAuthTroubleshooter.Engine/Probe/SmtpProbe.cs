@@ -126,7 +126,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     SslProtocols = TlsProtocols(),
                     CheckCertificateRevocation = false,
                     LocalDomain = request.LocalDomain ?? "smtpauthtroubleshooter.local",
-                    ServerCertificateValidationCallback = (sender, certificate, chain, errors) => tls.Validate(sender, certificate, errors, request.SkipCertificateCheck),
+                    ServerCertificateValidationCallback = (sender, certificate, chain, errors) => tls.Validate(sender, certificate, chain, errors, request.SkipCertificateCheck),
                 };
                 if (request.TlsMode == SmtpTlsMode.Implicit)
                 {
@@ -216,7 +216,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 // The user's cancel (Ctrl+C), whatever it broke on the way (the socket is closed by it too).
                 throw ex as OperationCanceledException ?? new OperationCanceledException(cancellationToken);
             }
-            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested, tls.Seen, request, server) is Failure f)
+            catch (Exception ex) when (Failure.From(ex, log, timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested, tls.Seen, request, server, tls) is Failure f)
             {
                 failure = f;
             }
@@ -665,6 +665,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             result.AuthMechanismsAfterTls = result.AuthMechanismsAfterTls is null ? null : log.Redact(result.AuthMechanismsAfterTls);
             result.CertificateSubject = result.CertificateSubject is null ? null : log.Redact(result.CertificateSubject);
             result.CertificateIssuer = result.CertificateIssuer is null ? null : log.Redact(result.CertificateIssuer);
+            result.CertificateNames = result.CertificateNames is null ? null : log.Redact(result.CertificateNames);
         }
 
         private static string OneLine(string text) => text.Replace("\n", " ");
@@ -786,12 +787,86 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 }
             }
 
-            public bool Validate(object sender, X509Certificate? certificate, SslPolicyErrors errors, bool skip)
+            /// <summary>What was wrong with the chain (all elements' status flags), when the certificate did not validate.</summary>
+            public X509ChainStatusFlags ChainErrors { get; private set; }
+
+            public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors, bool skip)
             {
                 Seen = true;
                 Certificate = certificate is null ? null : new X509Certificate2(certificate);
                 Errors = errors;
+                ChainErrors = X509ChainStatusFlags.NoError;
+                if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && chain is not null)
+                {
+                    foreach (X509ChainStatus status in chain.ChainStatus)
+                    {
+                        ChainErrors |= status.Status;
+                    }
+                }
+
                 return errors == SslPolicyErrors.None || skip;
+            }
+
+            /// <summary>The names the certificate is for: its subject alternative names (DNS names, IP addresses), else its subject's CN.</summary>
+            public string? Names => Certificate is null ? null : CertificateNames.Of(Certificate);
+
+            /// <summary>
+            /// Why the certificate did not validate, in words an admin can act on: the name it is for and the one the
+            /// probe asked for, the date it expired or starts, the issuer nobody here trusts. Null when it validated.
+            /// </summary>
+            public string? Describe(string server, DateTime nowUtc)
+            {
+                if (!Seen || Certificate is null || Errors == SslPolicyErrors.None)
+                {
+                    return null;
+                }
+
+                var reasons = new List<string>();
+                if ((Errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+                {
+                    reasons.Add("the server sent no certificate.");
+                }
+
+                if ((Errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+                {
+                    reasons.Add(Format("name mismatch: the certificate is for {0}, and the probe connected to {1}.", Names ?? Certificate.Subject, server));
+                }
+
+                DateTime notAfter = Certificate.NotAfter.ToUniversalTime();
+                DateTime notBefore = Certificate.NotBefore.ToUniversalTime();
+                if ((ChainErrors & X509ChainStatusFlags.NotTimeValid) != 0 || notAfter < nowUtc || notBefore > nowUtc)
+                {
+                    if (notAfter < nowUtc)
+                    {
+                        reasons.Add(Format("the certificate expired on {0:yyyy-MM-dd HH:mm} UTC.", notAfter));
+                    }
+                    else if (notBefore > nowUtc)
+                    {
+                        reasons.Add(Format("the certificate is not valid until {0:yyyy-MM-dd HH:mm} UTC: this computer's clock is behind, or the certificate is dated in the future.", notBefore));
+                    }
+                }
+
+                const X509ChainStatusFlags Untrusted = X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain;
+                if ((ChainErrors & Untrusted) != 0)
+                {
+                    reasons.Add(string.Equals(Certificate.Subject, Certificate.Issuer, StringComparison.Ordinal)
+                        ? Format("the certificate is self-signed ('{0}'), and this computer does not trust it.", Certificate.Subject)
+                        : Format("it was issued by '{0}', which does not chain to a root certificate this computer trusts (a private CA, or a TLS-inspection proxy's).", Certificate.Issuer));
+                }
+
+                X509ChainStatusFlags other = ChainErrors & ~(Untrusted | X509ChainStatusFlags.NotTimeValid);
+                if (other != X509ChainStatusFlags.NoError)
+                {
+                    reasons.Add(Format("its chain has these errors: {0}.", other));
+                }
+
+                if (reasons.Count == 0)
+                {
+                    reasons.Add(Format("{0}.", Errors));
+                }
+
+                return "The server's certificate did not validate: " + string.Join(" ", reasons.Select(r => char.ToUpperInvariant(r[0]) + r.Substring(1)))
+                    + Format(" (Certificate '{0}', issued by '{1}', valid {2:yyyy-MM-dd} to {3:yyyy-MM-dd}.)", Certificate.Subject, Certificate.Issuer, notBefore, notAfter);
             }
 
             public void Read(SmtpClient client, SmtpAuthTestResult result)
@@ -858,8 +933,11 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 result.CertificateSubject = Certificate?.Subject;
                 result.CertificateIssuer = Certificate?.Issuer;
                 result.CertificateNotAfter = Certificate?.NotAfter.ToUniversalTime();
+                result.CertificateNotBefore = Certificate?.NotBefore.ToUniversalTime();
+                result.CertificateNames = Names;
                 result.CertificateValid = Errors == SslPolicyErrors.None;
                 result.CertificateErrors = Errors == SslPolicyErrors.None ? null : Errors.ToString();
+                result.CertificateChainErrors = ChainErrors == X509ChainStatusFlags.NoError ? null : ChainErrors.ToString();
             }
         }
 
@@ -875,7 +953,7 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
             public SmtpPhase Phase { get; }
             public string Message { get; }
 
-            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, bool certificateSeen, ProbeRequest request, string server)
+            public static Failure? From(Exception ex, TranscriptLogger log, bool timedOut, bool certificateSeen, ProbeRequest request, string server, TlsObservation? tls = null)
             {
                 SmtpPhase phase = log.Phase;
                 // One time limit, one answer (issue 9): when the probe's limit has passed, whatever MailKit threw at that
@@ -904,6 +982,10 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                             "The TLS handshake failed before the server presented a certificate: {0} {1} The credentials were not sent.",
                             HandshakeReason(ssl),
                             HandshakeMeaning(ssl, request.TlsMode)));
+                    case SslHandshakeException when tls?.Describe(server, DateTime.UtcNow) is string rejected:
+                        // MailKit's text names the errors but not the dates, the issuer or the names the certificate holds;
+                        // the probe's own says what it saw (issue: real TLS servers).
+                        return new Failure(SmtpPhase.Tls, rejected + " The credentials were not sent.");
                     case SslHandshakeException ssl:
                         return new Failure(phase == SmtpPhase.StartTls ? SmtpPhase.Tls : phase is SmtpPhase.Banner or SmtpPhase.Connect ? SmtpPhase.Tls : phase == SmtpPhase.Ehlo ? SmtpPhase.Tls : phase, Clean(ssl.Message));
                     case ServiceNotAuthenticatedException notAuthed:

@@ -85,6 +85,34 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The probe's message says the server answered its TLS hello with an alert.</summary>
         public bool TlsAlert { get; set; }
 
+        /// <summary>The names the server's certificate is for (CertificateNames, else CertificateSubject).</summary>
+        public string? CertificateNames { get; set; }
+
+        /// <summary>The server certificate's issuer.</summary>
+        public string? CertificateIssuer { get; set; }
+
+        /// <summary>The certificate's chain did not reach a trusted root (CertificateChainErrors has UntrustedRoot or PartialChain).</summary>
+        public bool CertificateUntrusted { get; set; }
+
+        /// <summary>The certificate's chain was out of its validity dates (CertificateChainErrors has NotTimeValid).</summary>
+        public bool CertificateTimeInvalid { get; set; }
+
+        /// <summary>The certificate's expiry (UTC).</summary>
+        public DateTime? CertificateNotAfter { get; set; }
+
+        /// <summary>The certificate's start of validity (UTC).</summary>
+        public DateTime? CertificateNotBefore { get; set; }
+
+        /// <summary>When the certificate expired ("yyyy-MM-dd HH:mm UTC"), when it was out of date at the time of the probe because it had expired.</summary>
+        public string? CertificateExpiredOn => CertificateTimeInvalid && CertificateNotAfter is DateTime end && end < (ObservedUtc ?? DateTimeOffset.UtcNow).UtcDateTime
+            ? end.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
+            : null;
+
+        /// <summary>When the certificate becomes valid ("yyyy-MM-dd HH:mm UTC"), when it was out of date at the time of the probe because that was still ahead.</summary>
+        public string? CertificateNotValidBefore => CertificateTimeInvalid && CertificateExpiredOn is null && CertificateNotBefore is DateTime start && start > (ObservedUtc ?? DateTimeOffset.UtcNow).UtcDateTime
+            ? start.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
+            : null;
+
         /// <summary>The SASL mechanism the probe used.</summary>
         public string? Mechanism { get; set; }
 
@@ -186,6 +214,13 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.MismatchedCertificate = (NonEmpty(Property(properties, value, "CertificateErrors")) ?? string.Empty).IndexOf("RemoteCertificateNameMismatch", StringComparison.Ordinal) >= 0
                     ? NonEmpty(Property(properties, value, "CertificateSubject"))
                     : null;
+                result.CertificateNames = NonEmpty(Property(properties, value, "CertificateNames")) ?? NonEmpty(Property(properties, value, "CertificateSubject"));
+                result.CertificateIssuer = NonEmpty(Property(properties, value, "CertificateIssuer"));
+                string chainErrors = NonEmpty(Property(properties, value, "CertificateChainErrors")) ?? string.Empty;
+                result.CertificateUntrusted = chainErrors.IndexOf("UntrustedRoot", StringComparison.Ordinal) >= 0 || chainErrors.IndexOf("PartialChain", StringComparison.Ordinal) >= 0;
+                result.CertificateTimeInvalid = chainErrors.IndexOf("NotTimeValid", StringComparison.Ordinal) >= 0;
+                result.CertificateNotAfter = AsUtc(Property(properties, value, "CertificateNotAfter"));
+                result.CertificateNotBefore = AsUtc(Property(properties, value, "CertificateNotBefore"));
             }
 
             // A live probe result hands over its list; anything else (a copy, a file read back) its joined text.
@@ -248,6 +283,23 @@ namespace SmtpAuthTroubleshooter.Commands
         }
 
         /// <summary>A bool, or the text of one ("True", "false"); null for anything else.</summary>
+        // A certificate date from a live result (DateTime, UTC) or one read back from a file (text).
+        private static DateTime? AsUtc(object? value)
+        {
+            if (value is PSObject p)
+            {
+                value = p.BaseObject;
+            }
+
+            return value switch
+            {
+                DateTime dt => dt.Kind == DateTimeKind.Local ? dt.ToUniversalTime() : DateTime.SpecifyKind(dt, DateTimeKind.Utc),
+                DateTimeOffset dto => dto.UtcDateTime,
+                string s when DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset parsed) => parsed.UtcDateTime,
+                _ => null,
+            };
+        }
+
         private static bool? AsBool(object? value)
         {
             if (value is PSObject p)

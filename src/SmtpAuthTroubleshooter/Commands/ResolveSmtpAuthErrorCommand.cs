@@ -197,6 +197,12 @@ namespace SmtpAuthTroubleshooter.Commands
                         Greeting = input.Greeting,
                         MismatchedCertificate = input.MismatchedCertificate,
                         TlsAlert = input.TlsAlert,
+                        Server = input.Server,
+                        CertificateNames = input.CertificateNames,
+                        CertificateIssuer = input.CertificateIssuer,
+                        CertificateUntrusted = input.CertificateUntrusted,
+                        CertificateExpiredOn = input.CertificateExpiredOn,
+                        CertificateNotValidBefore = input.CertificateNotValidBefore,
                     }
                     : null,
             };
