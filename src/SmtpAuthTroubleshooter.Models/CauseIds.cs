@@ -93,6 +93,9 @@ namespace SmtpAuthTroubleshooter
         /// <summary>The server offered STARTTLS but could not start TLS (its certificate or key is missing or unreadable).</summary>
         public const string ServerTlsUnavailable = "ServerTlsUnavailable";
 
+        /// <summary>The server requires a client certificate (mutual TLS) and the client presented none it accepts.</summary>
+        public const string ClientCertificateRequired = "ClientCertificateRequired";
+
         /// <summary>The server stopped answering in the middle of the session (a time-out after it had greeted).</summary>
         public const string ServerStoppedResponding = "ServerStoppedResponding";
 

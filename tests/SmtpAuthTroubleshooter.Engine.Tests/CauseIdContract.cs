@@ -19,6 +19,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             "SettingsConflict", "ServerProtocolViolation", "NoSmtpGreeting",
             "TemporaryServerError", "AppCredentialInvalid", "AppNotFoundInTenant", "RelayConnectorMismatch", "DirectSendRejected",
             "MessageTooLarge", "InvalidXoauth2Data", "NoBlockingSetting", "SubmissionIntercepted", "ServerStoppedResponding", "ServerTlsUnavailable",
+            "ClientCertificateRequired",
         };
     }
 }

@@ -42,6 +42,16 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         public X509Certificate2? StartTlsCertificate { get; set; }
 
         /// <summary>
+        /// The STARTTLS handshake asks for a client certificate and fails without one (an OpenSSL server with
+        /// SSL_VERIFY_FAIL_IF_NO_PEER_CERT: Python's ssl.CERT_REQUIRED, Exim's tls_verify_hosts); the server then hangs up.
+        /// </summary>
+        public bool RequireClientCertificate { get; set; }
+
+        /// <summary>When set, the reply to EHLO inside TLS, after which the server ends the session (Postfix's
+        /// "421 4.7.1 ... Error: No client certificate presented" with smtpd_tls_req_ccert).</summary>
+        public string? EhloInTlsThenClose { get; set; }
+
+        /// <summary>
         /// The raw reply to each command verb (CRLFs included). A verb mapped to null gets no answer: the server goes
         /// silent and only reads until the client hangs up. A verb that is not listed gets 502.
         /// </summary>
@@ -202,6 +212,14 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                     reply = "502 5.5.2 Command not recognized\r\n";
                 }
 
+                if (verb == "EHLO" && stream is SslStream && EhloInTlsThenClose is string refusal)
+                {
+                    await WriteAsync(stream, refusal, token).ConfigureAwait(false);
+                    client.Client.Shutdown(SocketShutdown.Send);
+                    await DrainAsync(stream, token).ConfigureAwait(false);
+                    return;
+                }
+
                 if (reply is null)
                 {
                     await DrainAsync(stream, token).ConfigureAwait(false);
@@ -237,8 +255,18 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 }
                 if (verb == "STARTTLS" && StartTlsCertificate is not null && reply.StartsWith("220", StringComparison.Ordinal))
                 {
-                    var ssl = new SslStream(stream, false);
-                    await ssl.AuthenticateAsServerAsync(StartTlsCertificate, false, false).ConfigureAwait(false);
+                    var ssl = new SslStream(stream, false, (sender, certificate, chain, errors) => certificate is not null || !RequireClientCertificate);
+                    try
+                    {
+                        await ssl.AuthenticateAsServerAsync(StartTlsCertificate, RequireClientCertificate, false).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (RequireClientCertificate)
+                    {
+                        // No client certificate: the handshake fails on the server's side, and it hangs up.
+                        client.Client.LingerState = new LingerOption(true, 0);
+                        return;
+                    }
+
                     stream = ssl;
                 }
 

@@ -982,6 +982,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                             "The TLS handshake failed before the server presented a certificate: {0} {1} The credentials were not sent.",
                             HandshakeReason(ssl),
                             HandshakeMeaning(ssl, request.TlsMode)));
+                    case SslHandshakeException when ClosedAfterCertificate(ex, phase, log, tls, request) is Failure closed:
+                        return closed;
                     case SslHandshakeException when tls?.Describe(server, DateTime.UtcNow) is string rejected:
                         // MailKit's text names the errors but not the dates, the issuer or the names the certificate holds;
                         // the probe's own says what it saw (issue: real TLS servers).
@@ -1000,9 +1002,20 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                             SmtpErrorCode.MessageNotAccepted => SmtpPhase.Data,
                             _ => phase,
                         }, Clean(command.Message));
+                    case SmtpProtocolException protocol when protocol.Message.StartsWith("The SMTP server has unexpectedly disconnected", StringComparison.Ordinal)
+                        && ClosedAfterCertificate(ex, phase, log, tls, request) is Failure closed:
+                        return closed;
                     case SmtpProtocolException protocol when protocol.Message.StartsWith("The SMTP server has unexpectedly disconnected", StringComparison.Ordinal):
                         // MailKit quotes an earlier reply here (the banner), which reads as if the server said it;
                         // describe the cut-off reply instead (issue 6, close-mid-ehlo).
+                        if (log.DescribeIncompleteReply().Length == 0 && log.Replies.Count > 0 && log.Replies[log.Replies.Count - 1] is { Code: >= 400 } refusal)
+                        {
+                            // The server refused and hung up, as RFC 5321 4.2.2 lets it with 421 (Postfix's "421 4.7.1 ...
+                            // Error: No client certificate presented" after STARTTLS): its reply is the reason, not a
+                            // broken conversation (found against Postfix with smtpd_tls_req_ccert).
+                            return new Failure(phase, Format("The server answered '{0}' and then closed the connection.", OneLine(refusal.Text)));
+                        }
+
                         return new Failure(phase, Append(Format("The SMTP server closed the connection during {0}.", phase), log.DescribeIncompleteReply()));
                     case SmtpProtocolException protocol when protocol.Message.StartsWith("Unable to parse status code", StringComparison.Ordinal) && log.LastServerLine is not null:
                         // Quote the line that is not an SMTP reply (issue 6, bad-codes).
@@ -1013,6 +1026,8 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                         return new Failure(SmtpPhase.StartTls, Clean(notSupported.Message) + " The credentials were not sent.");
                     case NotSupportedException notSupported:
                         return new Failure(SmtpPhase.Auth, Clean(notSupported.Message));
+                    case IOException or SocketException when ClosedAfterCertificate(ex, phase, log, tls, request) is Failure closed:
+                        return closed;
                     case SocketException socket:
                         return new Failure(phase == SmtpPhase.Dns ? SmtpPhase.Dns : phase, Format("{0} ({1})", Clean(socket.Message), socket.SocketErrorCode));
                     case IOException io:
@@ -1026,6 +1041,52 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     default:
                         return new Failure(phase, ex.GetType().Name + ": " + Clean(ex.Message));
                 }
+            }
+
+            /// <summary>
+            /// The server hung up during the TLS handshake after the probe had accepted its certificate, and before it said
+            /// a word inside TLS: what an OpenSSL server that requires a client certificate does to a client that has none
+            /// (Python's ssl.CERT_REQUIRED, Exim's tls_verify_hosts). With TLS 1.2 the client's handshake fails; with
+            /// TLS 1.3 the server decides after the client's Finished (https://www.rfc-editor.org/rfc/rfc8446#section-4.4.2.4),
+            /// so the client's first read fails, and the reset can overtake the "certificate required" alert. The probe
+            /// presents no client certificate. Null for anything else (a certificate the probe rejected, a TLS alert
+            /// about versions, a server that answered inside TLS).
+            /// </summary>
+            private static Failure? ClosedAfterCertificate(Exception ex, SmtpPhase phase, TranscriptLogger log, TlsObservation? tls, ProbeRequest request)
+            {
+                if (tls is not { Seen: true } || (tls.Errors != SslPolicyErrors.None && !request.SkipCertificateCheck)
+                    || log.TlsReplyCount > 0 || phase is not (SmtpPhase.Tls or SmtpPhase.StartTls or SmtpPhase.Banner))
+                {
+                    return null;
+                }
+
+                bool certificateRequired = false;
+                string? cut = null;
+                for (Exception? e = ex; e is not null; e = e.InnerException)
+                {
+                    certificateRequired |= e.Message.IndexOf("certificate required", StringComparison.OrdinalIgnoreCase) >= 0;
+                    if (e is SmtpProtocolException)
+                    {
+                        cut = "closed";
+                    }
+                    else if (e is SocketException socket)
+                    {
+                        cut = socket.SocketErrorCode.ToString();
+                    }
+                    else if (cut is null && e is IOException && (e.Message.IndexOf("EOF", StringComparison.Ordinal) >= 0 || e.Message.IndexOf("0 bytes", StringComparison.Ordinal) >= 0))
+                    {
+                        cut = "end of stream";
+                    }
+                }
+
+                if (certificateRequired)
+                {
+                    return new Failure(SmtpPhase.Tls, "The server requires a client certificate: it ended the TLS handshake with the alert 'certificate required' after the probe accepted its certificate. The probe presents no client certificate. The credentials were not sent.");
+                }
+
+                return cut is null ? null : new Failure(SmtpPhase.Tls, Format(
+                    "The server closed the connection ({0}) after the probe accepted its certificate in the TLS handshake, and before the server said anything inside TLS. A server that requires a client certificate (mutual TLS) does this to a client that presents none, as the probe does; one that refuses the TLS session for another reason does the same, and the server's log says which. The credentials were not sent.",
+                    cut));
             }
 
             /// <summary>

@@ -342,6 +342,10 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 : _pending.Count > 0 ? _pending.Dequeue()
                 : (string.Empty, Replies.Count == 0 ? SmtpPhase.Banner : Phase);
             Replies.Add(new ServerReply(phase, code, Redact(string.Join("\n", _replyLines)), unsolicited));
+            if (_tlsUp)
+            {
+                TlsReplyCount++;
+            }
 
             if ((verb == "EHLO" || verb == "HELO") && code == 250)
             {
@@ -377,6 +381,9 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 _dataBytes = 0;
             }
         }
+
+        /// <summary>How many replies the server sent inside TLS (the greeting on implicit TLS, the EHLO reply after STARTTLS, ...).</summary>
+        public int TlsReplyCount { get; private set; }
 
         /// <summary>Marks TLS as up without STARTTLS (implicit TLS), so the first EHLO counts as after TLS.</summary>
         public void TlsOnConnect() => _tlsUp = true;
