@@ -43,7 +43,9 @@ Describe 'Postfix + Dovecot SASL peer' -Tag 'Peer' {
             if (Skip-IfUnavailable) { return }
             $path = Join-Path $script:PeerDir 'peer.json'
             $json = Get-Content -LiteralPath $path -Raw | ConvertFrom-Json
-            @($json.PSObject.Properties.Name) | Should -Be @('host', 'startTlsPort', 'plainPort', 'implicitTlsPort', 'user', 'password', 'certificatePath', 'certificateThumbprint', 'workDirectory')
+            @($json.PSObject.Properties.Name) | Should -Be @('host', 'startTlsPort', 'plainPort', 'implicitTlsPort', 'listeners', 'logPath', 'user', 'password', 'certificatePath', 'certificateThumbprint', 'workDirectory')
+            @($json.listeners.PSObject.Properties).Count | Should -Be 0   # no -ExtraListeners
+            Test-Path -LiteralPath $json.logPath | Should -BeTrue
             $json.host | Should -Be '127.0.0.1'
             $json.startTlsPort | Should -Be $script:BasePort
             $json.plainPort | Should -Be ($script:BasePort + 1)

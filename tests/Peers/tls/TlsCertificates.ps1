@@ -10,7 +10,7 @@
       New-TestCa   -Name 'CN=...' -Directory <dir> -FileName <base>       -> X509Certificate2 with its private key
       New-TestLeaf -Issuer <ca> -Subject 'CN=...' -DnsNames ... -IpAddresses ... -NotBefore -NotAfter -Directory -FileName
                                                                           -> @{ CertPath (leaf + issuer); KeyPath; Certificate }
-    Keys are written mode 0600 (Postfix refuses a key others can read? No: it reads as root; 0600 is for hygiene).
+    Keys are written mode 0600 (Postfix reads them as root, before it drops privileges).
 #>
 
 function Write-PemFile([string] $Path, [string] $Text, [switch] $Secret) {
