@@ -256,10 +256,11 @@ Describe 'Test-SmtpAuth against real TLS servers' -Tag Probe, Peer, Tls {
         $r.FailedPhase | Should -Be 'Tls'
         $r.CertificateSubject | Should -BeNullOrEmpty
         $r.Message | Should -Match 'alert protocol version'
-        $r.Message | Should -Match 'no TLS version or cipher in common \(the probe offers TLS 1\.2 and later only\)'
+        $r.Message | Should -Match 'The server refused the TLS versions the probe offers \(TLS 1\.2 and 1\.3\) with a TLS alert: it speaks only older TLS \(1\.0 or 1\.1\)'
         $top = Top 'oldtls'
         $top.CauseId | Should -BeExactly 'TlsVersionTooOld'
         $top.Verdict | Should -Be 'Likely'
+        $top.Evidence | Should -Match 'localhost speaks only older TLS \(1\.0 or 1\.1\).*The server is what needs the change'
         @($script:R['oldtls'].Findings | Where-Object { $_.CauseId -eq 'CertificateValidationFailed' -and $_.Verdict -ne 'RuledOut' }).Count | Should -Be 0
         Assert-NothingSent 'oldtls' 'oldtls'
         $script:PostfixLog | Should -Match 'postfix-peer/oldtls/smtpd\[\d+\]: .*(unsupported protocol|protocol version)'

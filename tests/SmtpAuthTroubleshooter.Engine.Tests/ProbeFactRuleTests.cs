@@ -41,6 +41,8 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
 
             ["A TLS alert rules out ImplicitTlsOnStartTlsPort"] = Case("ImplicitTlsOnStartTlsPort", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 587, TlsAlert = true },
                 Verdict.RuledOut, "answered the TLS hello with a TLS alert"),
+            ["A protocol version alert makes TlsVersionTooOld likely and says the server is the old one"] = Case("TlsVersionTooOld", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = SmtpPhase.Tls, TlsAlert = true, TlsVersionRefused = true, Server = "relay.contoso.com" },
+                Verdict.Likely, "relay.contoso.com speaks only older TLS (1.0 or 1.1), which Exchange Online and current clients no longer accept. The server is what needs the change"),
             ["A TLS alert makes TlsVersionTooOld likely"] = Case("TlsVersionTooOld", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = SmtpPhase.Tls, TlsAlert = true },
                 Verdict.Likely, "the server allows only older versions or other ciphers"),
 

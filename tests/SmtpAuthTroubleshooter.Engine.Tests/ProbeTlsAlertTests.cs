@@ -35,8 +35,27 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Theory]
+        [InlineData(SmtpTlsMode.Implicit)]
+        [InlineData(SmtpTlsMode.StartTls)]
+        public async Task A_protocol_version_alert_says_the_server_speaks_only_older_TLS(SmtpTlsMode mode)
+        {
+            // Alert 70, protocol_version: what Postfix with smtpd_tls_protocols = <=TLSv1.1 answers a TLS 1.2/1.3 hello
+            // (tests/Pester/Test-SmtpAuth.Tls.Tests.ps1). No certificate came, so it is never a certificate failure.
+            using var server = new ScriptedSmtpServer { TlsAlert = 70, TlsAlertOnConnect = mode == SmtpTlsMode.Implicit };
+            server.Replies["EHLO"] = "250-mail.example.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n";
+            server.Start();
+            SmtpAuthTestResult r = await Run(server, mode);
+
+            Assert.Equal(SmtpPhase.Tls, r.FailedPhase);
+            Assert.Null(r.CertificateSubject);
+            Assert.Contains(
+                " The server refused the TLS versions the probe offers (TLS 1.2 and 1.3) with a TLS alert: it speaks only older TLS (1.0 or 1.1), which Exchange Online and current clients no longer accept; the server needs updating or configuring for TLS 1.2 or later. The credentials were not sent.",
+                r.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(server.Received, l => l.StartsWith("AUTH", StringComparison.OrdinalIgnoreCase));
+        }
+
+        [Theory]
         [InlineData(SmtpTlsMode.Implicit, 40)] // handshake_failure: no cipher or version in common
-        [InlineData(SmtpTlsMode.Implicit, 70)] // protocol_version
         [InlineData(SmtpTlsMode.StartTls, 40)]
         [InlineData(SmtpTlsMode.StartTls, 80)] // internal_error: the server's key is unusable
         public async Task A_handshake_the_server_ends_with_an_alert_says_so_and_quotes_the_TLS_reason(SmtpTlsMode mode, byte alert)
@@ -79,7 +98,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             // .NET's own alert text, and SChannel's "no common algorithm".
             var dotnet = new SslHandshakeException("x", new TlsAuthenticationException("Authentication failed because the remote party sent a TLS alert: 'ProtocolVersion'."));
             SmtpProbe.Failure g = SmtpProbe.Failure.From(dotnet, log, false, false, new ProbeRequest(), "mail.example.test")!;
-            Assert.StartsWith("The TLS handshake failed before the server presented a certificate: The TLS handshake failed because the remote party sent a TLS alert: 'ProtocolVersion'. The server answered the probe's TLS hello with a TLS alert", g.Message, StringComparison.Ordinal);
+            Assert.StartsWith("The TLS handshake failed before the server presented a certificate: The TLS handshake failed because the remote party sent a TLS alert: 'ProtocolVersion'. The server refused the TLS versions the probe offers (TLS 1.2 and 1.3) with a TLS alert", g.Message, StringComparison.Ordinal);
 
             var schannel = new SslHandshakeException("x", new TlsAuthenticationException("A call to SSPI failed, see inner exception.",
                 new System.ComponentModel.Win32Exception(-2146893007, "The client and server cannot communicate, because they do not possess a common algorithm.")));

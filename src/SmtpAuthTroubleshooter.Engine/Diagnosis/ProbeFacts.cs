@@ -51,6 +51,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The server answered the probe's TLS hello with a TLS alert: it speaks TLS, but not on terms the probe offers.</summary>
         public bool TlsAlert { get; set; }
 
+        /// <summary>The server refused every TLS version the probe offers (TLS 1.2 and 1.3) with a "protocol version" alert: it speaks only older TLS.</summary>
+        public bool TlsVersionRefused { get; set; }
+
         /// <summary>The host name or address the probe connected to.</summary>
         public string? Server { get; set; }
 

@@ -1128,6 +1128,14 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                 }
 
                 bool Says(params string[] words) => texts.Any(t => words.Any(w => t.IndexOf(w, StringComparison.OrdinalIgnoreCase) >= 0));
+                if (Says("alert protocol version", "alert_protocol_version", "ProtocolVersion"))
+                {
+                    // TLS alert 70, protocol_version (https://www.rfc-editor.org/rfc/rfc8446#section-6.2): the server has no
+                    // version in common with the ClientHello. The probe offers only TLS 1.2 and 1.3, so the server speaks
+                    // only older ones (found against Postfix with smtpd_tls_protocols = <=TLSv1.1).
+                    return "The server refused the TLS versions the probe offers (TLS 1.2 and 1.3) with a TLS alert: it speaks only older TLS (1.0 or 1.1), which Exchange Online and current clients no longer accept; the server needs updating or configuring for TLS 1.2 or later.";
+                }
+
                 if (Says(" alert", "TLS alert", "tlsv1 alert", "sslv3 alert"))
                 {
                     return "The server answered the probe's TLS hello with a TLS alert: no TLS version or cipher in common (the probe offers TLS 1.2 and later only), or a fault in the server's TLS setup (its certificate or key).";

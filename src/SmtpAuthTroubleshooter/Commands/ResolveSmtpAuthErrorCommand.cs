@@ -197,6 +197,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         Greeting = input.Greeting,
                         MismatchedCertificate = input.MismatchedCertificate,
                         TlsAlert = input.TlsAlert,
+                        TlsVersionRefused = input.TlsVersionRefused,
                         Server = input.Server,
                         CertificateNames = input.CertificateNames,
                         CertificateIssuer = input.CertificateIssuer,
