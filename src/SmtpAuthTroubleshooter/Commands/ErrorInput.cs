@@ -286,7 +286,6 @@ namespace SmtpAuthTroubleshooter.Commands
             return v is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : v;
         }
 
-        /// <summary>A bool, or the text of one ("True", "false"); null for anything else.</summary>
         // A certificate date from a live result (DateTime, UTC) or one read back from a file (text).
         private static DateTime? AsUtc(object? value)
         {
@@ -304,6 +303,7 @@ namespace SmtpAuthTroubleshooter.Commands
             };
         }
 
+        /// <summary>A bool, or the text of one ("True", "false"); null for anything else.</summary>
         private static bool? AsBool(object? value)
         {
             if (value is PSObject p)
