@@ -149,6 +149,30 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal(SmtpAuthMethod.Basic, ReplyParser.Parse("command: 'AUTH LOGIN' response: '535 5.7.3 Authentication unsuccessful'").AuthMethodHint);
         }
 
+        [Theory]
+        // msmtp 1.8.23 against the ExoEmulator (tests/Peers/clients): it names the mechanism in its own words, not as a command.
+        [InlineData("msmtp: authentication failed (method LOGIN)\nmsmtp: server message: 535 5.7.3 Authentication unsuccessful [YT3PR01CA0020.CANPRD01.PROD.OUTLOOK.COM 2026-12-02T15:43:32.809Z FA2EFA92E3DAD90E]\nmsmtp: could not send mail", "LOGIN", SmtpAuthMethod.Basic)]
+        [InlineData("msmtp: authentication failed (method XOAUTH2)\nmsmtp: server message: 535 5.7.3 Authentication unsuccessful [YT3PR01CA0020.CANPRD01.PROD.OUTLOOK.COM 2026-12-02T15:43:34.553Z E6FD7CAF63BF685A]\nmsmtp: could not send mail", "XOAUTH2", SmtpAuthMethod.OAuth)]
+        // PHPMailer's SMTPDebug lines as its SMTP.php authenticate() writes them (written for this test, not captured).
+        [InlineData("2025-03-04 10:11:12 Auth method requested: UNSPECIFIED\n2025-03-04 10:11:12 Auth methods available on the server: LOGIN,XOAUTH2\n2025-03-04 10:11:12 Auth method selected: LOGIN\n2025-03-04 10:11:13 SERVER -> CLIENT: 535 5.7.3 Authentication unsuccessful", "LOGIN", SmtpAuthMethod.Basic)]
+        [InlineData("msmtp: the server does not support authentication method PLAIN", null, SmtpAuthMethod.Unknown)]
+        public void Reads_the_mechanism_a_client_names_in_its_own_words(string input, string? mechanism, SmtpAuthMethod method)
+        {
+            ParsedError p = ReplyParser.Parse(input);
+            Assert.Equal(mechanism, p.Mechanism);
+            Assert.Equal(method, p.AuthMethodHint);
+        }
+
+        [Fact]
+        public void A_bare_5_7_3_after_a_mechanism_the_client_names_is_read_for_that_method()
+        {
+            // Exchange Online's 535 5.7.3 follows both a refused password and a refused token; msmtp says which it sent.
+            var resolver = new SmtpAuthTroubleshooter.Engine.Diagnosis.SmtpAuthErrorResolver();
+            string basic = resolver.Resolve(new SmtpAuthTroubleshooter.Engine.Diagnosis.ErrorEvidence("msmtp: authentication failed (method LOGIN)\nmsmtp: server message: 535 5.7.3 Authentication unsuccessful [YT3PR01CA0020.CANPRD01.PROD.OUTLOOK.COM 2026-12-02T15:43:32.809Z FA2EFA92E3DAD90E]\nmsmtp: could not send mail"))[0].CauseId;
+            Assert.NotEqual("OAuthTokenRejected", basic);
+            Assert.Equal("InvalidCredentials", basic);
+        }
+
         [Fact]
         public void Multi_line_replies_yield_each_line()
         {

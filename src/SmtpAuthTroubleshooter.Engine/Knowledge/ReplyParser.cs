@@ -171,7 +171,14 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         // SwiftMailer/Symfony Mailer name each authenticator they tried ("Authenticator XOAUTH2 returned ..."); only a
         // text where XOAUTH2 was the one tried tells the method.
         private static readonly Regex s_oauthHint = new Regex(@"(?<!250[ -])AUTH (?:XOAUTH2|OAUTHBEARER)\b|SaslMechanismOAuth2|using 1 possible authenticators?\. Authenticator XOAUTH2 returned", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
-        private static readonly Regex s_mechanism = new Regex(@"(?<!250[ -])\bAUTH[ ]+(?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b(?![ ]+(?:LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b)", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
+        // A client that names the mechanism it used in its own words, not as the AUTH command: msmtp's "authentication
+        // failed (method LOGIN)" (https://github.com/marlam/msmtp/blob/master/src/msmtp.c), PHPMailer's debug output
+        // "Auth method selected: LOGIN" (https://github.com/PHPMailer/PHPMailer/blob/master/src/SMTP.php) and JavaMail's debug log
+        // "DEBUG SMTP: Using mechanism LOGIN" (https://github.com/eclipse-ee4j/angus-mail, org.eclipse.angus.mail.smtp.SMTPTransport,
+        // as Angus Mail / com.sun.mail log it).
+        private static readonly Regex s_mechanism = new Regex(@"(?<!250[ -])\bAUTH[ ]+(?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b(?![ ]+(?:LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI)\b)"
+            + @"|\bauthentication failed \(method (?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|DIGEST-MD5|NTLM|GSSAPI|SCRAM-SHA-1|SCRAM-SHA-256|EXTERNAL)\)"
+            + @"|\bAuth method selected: (?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|NTLM)\b|\bUsing mechanism (?<mech>LOGIN|PLAIN|XOAUTH2|OAUTHBEARER|DIGEST-MD5|NTLM)\b", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
         private static readonly Regex s_basicHint = new Regex(@"(?<!250[ -])AUTH (?:LOGIN|PLAIN)\b|Password command failed|Username and Password not accepted", Options | RegexOptions.IgnoreCase, ErrorCatalog.MatchTimeout);
 
         /// <summary>Parses <paramref name="input"/>. Never throws for any string.</summary>
@@ -225,6 +232,17 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
 
             Match? m = SafeMatch(s_mechanism, text);
             string? mechanism = m is { Success: true } ? m.Groups["mech"].Value.ToUpperInvariant() : null;
+
+            // A mechanism the client names tells the method as well as an AUTH command does.
+            if (hint == SmtpAuthMethod.Unknown)
+            {
+                hint = mechanism switch
+                {
+                    "XOAUTH2" or "OAUTHBEARER" => SmtpAuthMethod.OAuth,
+                    "LOGIN" or "PLAIN" => SmtpAuthMethod.Basic,
+                    _ => SmtpAuthMethod.Unknown,
+                };
+            }
 
             return new ParsedError(StripTails(text), source, hint, ordered, truncated, mechanism);
         }
