@@ -42,9 +42,8 @@ function Get-ClientMatrixScenarios {
 
 function Get-ClientMatrixClients {
     # Supports: the TLS modes and mechanisms the client can be made to use (a scenario outside them is not run).
-    # Package: the Debian package (or npm / built-in) it comes from; Test: how to tell it is installed.
-    $root = $script:ClientMatrixRoot
-    @(
+    # Base and Style: a variant of a client that prints its error the other way (see below).
+    $clients = @(
         [pscustomobject]@{ Name = 'python-smtplib'; Tls = 'starttls', 'implicit', 'none'; Mech = 'default', 'plain', 'xoauth2', 'none'; Exe = 'python3'
             Version = { (& python3 -c 'import sys; print("Python %d.%d.%d smtplib" % sys.version_info[:3])') } }
         [pscustomobject]@{ Name = 'nodemailer'; Tls = 'starttls', 'implicit', 'none'; Mech = 'default', 'plain', 'xoauth2', 'none'; Exe = 'node'
@@ -66,12 +65,23 @@ function Get-ClientMatrixClients {
         [pscustomobject]@{ Name = 'ruby-net-smtp'; Tls = 'starttls', 'implicit', 'none'; Mech = 'default', 'plain', 'none'; Exe = 'ruby'
             Version = { (& ruby -rnet/smtp -e 'print "net-smtp #{Net::SMTP::VERSION} (ruby #{RUBY_VERSION})"') } }
     )
+    $clients
+    # The same clients printing the error the other way users paste it (Style full): Python's traceback, node's
+    # console.log(err), MailKit's ex.ToString(), PowerShell's own error display, curl without -v, PHPMailer with
+    # SMTPDebug 2, Ruby's full_message.
+    foreach ($c in $clients | Where-Object Name -In 'python-smtplib', 'nodemailer', 'Send-MailMessage', 'MailKit', 'curl', 'PHPMailer', 'ruby-net-smtp') {
+        $full = $c.PSObject.Copy()
+        $full.Name = "$($c.Name) (full)"
+        $full | Add-Member -NotePropertyName Base -NotePropertyValue $c.Name
+        $full | Add-Member -NotePropertyName Style -NotePropertyValue 'full'
+        $full
+    }
 }
 
 function Test-ClientMatrixClient($Client) {
     # Whether the client can run here: its program is on PATH (and its library loads).
     if (-not (Get-Command $Client.Exe -CommandType Application -ErrorAction SilentlyContinue)) { return $false }
-    if ($Client.Name -eq 'nodemailer') { return (Test-Path (Join-Path $script:ClientMatrixRoot 'nodemailer/node_modules/nodemailer/package.json')) }
+    if (($Client.Base ?? $Client.Name) -eq 'nodemailer') { return (Test-Path (Join-Path $script:ClientMatrixRoot 'nodemailer/node_modules/nodemailer/package.json')) }
     if ($Client.Probe) { $null = & $Client.Exe @($Client.Probe) 2>&1; return ($LASTEXITCODE -eq 0) }
     return $true
 }
@@ -113,18 +123,19 @@ function Stop-ClientMatrixEmulators($Emulators) {
 }
 
 function Protect-ClientTranscript([string] $Text) {
-    # Masks SASL payloads in a protocol transcript (curl -v '> ', swaks ' -> '/' ~> '): the argument of AUTH and
-    # every client line that answers a 334 challenge. The server's lines are kept as they are.
+    # Masks SASL payloads in a protocol transcript (curl -v '> ', swaks ' -> '/' ~> ', PHPMailer's SMTPDebug
+    # '<time> CLIENT -> SERVER: '): the argument of AUTH and every client line that answers a 334 challenge. The
+    # server's lines are kept as they are.
     $out = [System.Collections.Generic.List[string]]::new()
     $afterChallenge = $false
     foreach ($line in ($Text -split "`r?`n")) {
-        if ($line -match '^(?<p>\s*(?:>|->|~>)\s)(?<rest>.*)$') {
+        if ($line -match '^(?<p>\s*(?:>|->|~>)\s|.*?CLIENT -> SERVER:\s*)(?<rest>.*)$') {
             $p = $Matches.p; $rest = $Matches.rest
             if ($rest -match '^(?i)(AUTH\s+\S+)\s+\S+') { $line = "$p$($Matches[1]) ********" }
             elseif ($afterChallenge) { $line = "$p********" }
             $afterChallenge = $false
         }
-        elseif ($line -match '^\s*(?:<|<-|<~)\s+334(\s|$)') { $afterChallenge = $true }
+        elseif ($line -match '^\s*(?:<|<-|<~)\s+334(\s|$)|SERVER -> CLIENT:\s*334(\s|$)') { $afterChallenge = $true }
         $out.Add($line)
     }
     ($out -join "`n")
@@ -143,7 +154,8 @@ function Get-ClientMatrixCommand {
     }
     $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
     $hostPort = "$($Emulator.Address):$($Emulator.Port)"
-    $cmd = switch ($Client.Name) {
+    $env['SMTP_STYLE'] = $Client.Style ?? 'message'
+    $cmd = switch ($Client.Base ?? $Client.Name) {
         'python-smtplib' { @{ File = 'python3'; Args = @((Join-Path $root 'smtplib_client.py')) } }
         'nodemailer' { @{ File = 'node'; Args = @((Join-Path $root 'nodemailer/send.js')) } }
         'Send-MailMessage' { @{ File = $pwsh; Args = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'SendMailMessage.client.ps1')) } }
@@ -154,7 +166,7 @@ function Get-ClientMatrixCommand {
         'curl' {
             # curl -v, as users run it to see why; the credentials in a config read from stdin (-K -).
             $scheme = if ($Scenario.Tls -eq 'implicit') { 'smtps' } else { 'smtp' }
-            $a = @('-v', '-s', '--cacert', $Emulator.CertFile, '--max-time', '20', "${scheme}://$hostPort", '--mail-from', $Scenario.From, '--mail-rcpt', 'partner@fabrikam.com', '--upload-file', $MessageFile)
+            $a = @($(if ($Client.Style -eq 'full') { '-sS' } else { '-v' }), '-s', '--cacert', $Emulator.CertFile, '--max-time', '20', "${scheme}://$hostPort", '--mail-from', $Scenario.From, '--mail-rcpt', 'partner@fabrikam.com', '--upload-file', $MessageFile)
             if ($Scenario.Tls -eq 'starttls') { $a += '--ssl-reqd' }
             $config = ''
             if ($Scenario.Mech -eq 'xoauth2') { $config = "user = `"$($Scenario.User):`"`noauth2-bearer = `"$Secret`"`n" }
@@ -214,7 +226,7 @@ function Invoke-ClientMatrix {
         if ($pairs.Count -eq 0) { continue }
         $jobs = for ($i = 0; $i -lt $pairs.Count; $i++) { $j = $pairs[$i].Command.Environment.Clone(); $j.Id = $i; $j }
         $cmd = $pairs[0].Command.Clone()
-        $cmd.Environment = @{ SMTP_BATCH = '1'; SMTP_MAILKIT_DIR = $MailKitDirectory; NO_COLOR = '1' }
+        $cmd.Environment = @{ SMTP_BATCH = '1'; SMTP_MAILKIT_DIR = $MailKitDirectory; NO_COLOR = '1'; SMTP_STYLE = $c.Style ?? 'message' }
         $cmd.Input = ConvertTo-Json -InputObject @($jobs) -Compress
         [pscustomobject]@{ Client = $c; Scenario = $null; Pairs = $pairs; Command = $cmd }
     }
@@ -287,13 +299,21 @@ function Get-ClientMatrixExpected {
     - the shared mailbox's 535 5.7.3 names no cause: after a password (AUTH LOGIN or msmtp's '(method LOGIN)' in the
       text) a refused credential, else a refused password or token.
     - TLS 1.1: a client that does not print the 421 4.7.66 only shows a closed connection.
+    - curl without -v: libcurl's error and at most the reply code.
     #>
     param([string] $Client, [string] $Scenario, [string] $Text, [string] $ScenarioCause)
+    $Client = $Client -replace ' \(full\)$', ''
     $authScenarios = 'TenantSmtpAuthOff', 'MailboxSmtpAuthOff', 'SecurityDefaults', 'WrongPassword', 'SharedMailboxSignIn'
-    if ($Scenario -in 'XOAuth2Expired', 'XOAuth2WrongAudience') { return 'OAuthTokenRejected' }
+    $hasReply = $Text -match '\b[2-5]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b'
+    if ($Scenario -in 'XOAuth2Expired', 'XOAuth2WrongAudience' -and $Text -notmatch 'Login denied') { return 'OAuthTokenRejected' }
     if ($Client -eq 'Send-MailMessage' -and $Scenario -in $authScenarios -and $Text -match '5\.7\.57') { return 'NotAuthenticated' }
-    if ($Text -match '^SMTP Error: Could not authenticate\.$') { return 'InvalidCredentials' }
-    if ($Text -match '^SMTP Error: Could not connect to SMTP host\.$') { return 'ConnectionFailed' }
+    # PHPMailer's own sentences, without its SMTPDebug transcript.
+    if ($Text -match 'Could not authenticate\.' -and -not $hasReply) { return 'InvalidCredentials' }
+    if ($Text -match 'Could not connect to SMTP host\.' -and $Text -notmatch 'STARTTLS') { return 'ConnectionFailed' }
+    # curl without -v prints libcurl's error and at most the reply code: 'Login denied' for every refused AUTH
+    # (CURLE_LOGIN_DENIED, also when it found no mechanism to use), 'MAIL failed: 530' with or without TLS.
+    if ($Text -match '^curl: \(67\) Login denied$') { return 'InvalidCredentials' }
+    if ($Text -match '^curl: \(55\) MAIL failed: 530$') { return 'NotAuthenticated|StartTlsRequired' }
     if ($Scenario -eq 'SharedMailboxSignIn' -and $Text -match '5\.7\.3\b') {
         if ($Text -match '(?<!250[ -])\bAUTH LOGIN\b|\(method LOGIN\)') { return 'InvalidCredentials|SharedMailboxSignIn' }
         return 'OAuthTokenRejected|InvalidCredentials|SharedMailboxSignIn'

@@ -33,7 +33,8 @@ function Invoke-Attempt([hashtable] $e) {
         @{ ExitCode = 0; Text = 'SENT' }
     }
     catch {
-        @{ ExitCode = 1; Text = $_.Exception.Message }
+        # SMTP_STYLE=full: the error as PowerShell 7 shows an uncaught one (its default ConciseView).
+        @{ ExitCode = 1; Text = $(if ($e.SMTP_STYLE -eq 'full') { ($_ | Out-String).Trim() } else { $_.Exception.Message }) }
     }
 }
 

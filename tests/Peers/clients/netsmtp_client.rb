@@ -20,6 +20,7 @@ begin
   end
   puts 'SENT'
 rescue StandardError => ex
-  puts ex.message
+  # SMTP_STYLE=full: what an uncaught exception prints (message, class, backtrace).
+  puts(e['SMTP_STYLE'] == 'full' ? ex.full_message(highlight: false) : ex.message)
   exit 1
 end

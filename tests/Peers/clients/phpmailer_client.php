@@ -24,6 +24,11 @@ try {
         if ($mech === 'plain') { $mail->AuthType = 'PLAIN'; }
     }
     $mail->Timeout = 20;
+    if (($e['SMTP_STYLE'] ?? '') === 'full') {
+        // SMTP_STYLE=full: the SMTPDebug 2 transcript PHPMailer's troubleshooting guide asks for, then the message.
+        $mail->SMTPDebug = \PHPMailer\PHPMailer\SMTP::DEBUG_SERVER;
+        $mail->Debugoutput = 'echo';
+    }
     $mail->setFrom($e['SMTP_FROM']);
     $mail->addAddress($e['SMTP_TO']);
     $mail->Subject = 'client matrix';

@@ -1,6 +1,7 @@
 # Python smtplib client for the client matrix (README.md). Settings come from SMTP_* environment variables, never
-# the command line; on failure it prints the exception the way scripts do (print(e)), on success SENT.
-import os, smtplib, ssl, sys, base64
+# the command line; on failure it prints the exception the way scripts do (print(e); SMTP_STYLE=full: the traceback), on
+# success SENT.
+import os, smtplib, ssl, sys, traceback
 
 env = os.environ.get
 host, port, tls, mech = env("SMTP_HOST", "127.0.0.1"), int(env("SMTP_PORT")), env("SMTP_TLS", "starttls"), env("SMTP_MECH", "default")
@@ -25,5 +26,8 @@ try:
     s.quit()
     print("SENT")
 except Exception as e:
-    print(e)
+    if env("SMTP_STYLE") == "full":
+        traceback.print_exc(file=sys.stdout)  # what an uncaught exception prints
+    else:
+        print(e)
     sys.exit(1)

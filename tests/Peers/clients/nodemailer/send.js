@@ -1,5 +1,5 @@
 // nodemailer client for the client matrix (../README.md). Settings come from SMTP_* environment variables; on
-// failure it prints err.message as apps log it, on success SENT.
+// failure it prints err.message as apps log it (SMTP_STYLE=full: console.log(err), the whole error object), on success SENT.
 'use strict';
 const fs = require('fs');
 const nodemailer = require('nodemailer');
@@ -21,4 +21,4 @@ if (mech === 'plain') options.authMethod = 'PLAIN';
 const transporter = nodemailer.createTransport(options);
 transporter.sendMail({ from: env.SMTP_FROM, to: env.SMTP_TO, subject: 'client matrix', text: 'hello' })
   .then(() => { console.log('SENT'); })
-  .catch((err) => { console.log(err.message); process.exitCode = 1; });
+  .catch((err) => { console.log(env.SMTP_STYLE === 'full' ? err : err.message); process.exitCode = 1; });
