@@ -373,10 +373,10 @@ Describe 'Readiness: Get-AcceptedDomain stand-in' -Tag Tenant, Readiness {
 Describe 'Readiness: the SMTP AUTH clients report CSV fixture' -Tag Tenant, Readiness {
     BeforeAll { Connect-Demo }
 
-    It 'has the report''s columns and only Basic and OAuth rows' {
+    It 'has the report''s columns and only Basic Authentication and OAuth rows' {
         (Get-Content $script:Csv -TotalCount 1) | Should -BeExactly 'Sender address,Domain,TLS 1.0,TLS 1.1,TLS 1.2,Messages sent,Authentication protocol'
         $rows = Import-Csv $script:Csv
-        $rows.'Authentication protocol' | Sort-Object -Unique | Should -Be @('Basic', 'OAuth')
+        $rows.'Authentication protocol' | Sort-Object -Unique | Should -Be @('Basic Authentication', 'OAuth')
         $rows | ForEach-Object { $_.Domain | Should -Be $_.'Sender address'.Split('@')[1] }
         $rows | ForEach-Object { $_.'TLS 1.2' | Should -Match '^\d{1,3}%$' }
     }
