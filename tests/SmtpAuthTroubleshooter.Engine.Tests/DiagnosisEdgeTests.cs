@@ -185,6 +185,42 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.NotEqual(Verdict.Confirmed, f.Single(x => x.CauseId == "MfaRequired").Verdict);
         }
 
+        [Fact]
+        public void A_new_decisive_sign_in_code_confirms_its_cause()
+        {
+            // 50144: "User's Active Directory password has expired" (one reason): the expired password is confirmed.
+            SmtpAuthPolicyState s = State();
+            s.LastSmtpSignInErrorCode = 50144;
+            s.LastSmtpSignInUtc = new DateTime(2026, 11, 30, 11, 58, 0, DateTimeKind.Utc);
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, the user account has an issue.")
+            {
+                AuthMethod = SmtpAuthMethod.Basic,
+                PolicyState = s,
+            });
+            SmtpAuthFinding expired = f.Single(x => x.CauseId == "PasswordExpired");
+            Assert.Equal(Verdict.Confirmed, expired.Verdict);
+            Assert.Contains("Sign-in log: the latest Authenticated SMTP sign-in (2026-11-30 11:58:00Z) failed with 50144.", expired.Evidence, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void A_suggest_only_sign_in_code_is_shown_as_evidence_and_never_confirms()
+        {
+            // 50053: Microsoft gives two reasons (a locked account, or an IP address with malicious activity).
+            SmtpAuthPolicyState s = State();
+            s.LastSmtpSignInErrorCode = 50053;
+            s.LastSmtpSignInUtc = new DateTime(2026, 11, 30, 11, 58, 0, DateTimeKind.Utc);
+            IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence("535 5.7.139 Authentication unsuccessful, account locked.")
+            {
+                AuthMethod = SmtpAuthMethod.Basic,
+                PolicyState = s,
+            });
+            SmtpAuthFinding locked = f.Single(x => x.CauseId == "AccountLocked");
+            Assert.NotEqual(Verdict.Confirmed, locked.Verdict);
+            Assert.DoesNotContain(f, x => x.Verdict == Verdict.Confirmed);
+            Assert.Contains("failed with 50053, which fits this cause but does not prove it: Microsoft's meaning is \"IdsLocked - The account is locked", locked.Evidence, StringComparison.Ordinal);
+            Assert.Contains("IP address with malicious activity", locked.Evidence, StringComparison.Ordinal);
+        }
+
         // --- Unknown codes ---
 
         [Theory]

@@ -144,10 +144,51 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("AccountLocked", Catalog.SignInCodes[50053]);
             Assert.All(Catalog.SignInCodes.Values, id => Assert.True(Catalog.Causes.ContainsKey(id), id));
 
-            const string bad = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"signInCodes\":{\"codes\":{\"50126\":{\"causeId\":\"Nope\"}}},\"entries\":[]}";
+            const string bad = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"signInCodes\":{\"codes\":{\"50126\":{\"causeId\":\"Nope\",\"decisive\":true,\"meaning\":\"x\"}}},\"entries\":[]}";
             Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(bad)).ErrorId);
             const string notANumber = "{\"schemaVersion\":1,\"catalogVersion\":\"x\",\"causes\":{},\"signInCodes\":{\"codes\":{\"5x\":{\"causeId\":\"Nope\"}}},\"entries\":[]}";
             Assert.Equal("ErrorCatalogInvalid", Assert.Throws<SmtpAuthTroubleshooterException>(() => ErrorCatalog.Parse(notANumber)).ErrorId);
+        }
+
+        [Fact]
+        public void Every_sign_in_code_has_Microsofts_meaning_and_a_known_cause_or_none()
+        {
+            Assert.All(Catalog.SignInCodeTable.Values, c =>
+            {
+                Assert.False(string.IsNullOrWhiteSpace(c.Meaning), c.Code.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Assert.StartsWith("https://learn.microsoft.com/", c.Source, StringComparison.Ordinal);
+                Assert.True(c.CauseId is null || Catalog.Causes.ContainsKey(c.CauseId), c.Code + " names " + c.CauseId);
+                Assert.True(!c.Decisive || c.CauseId is not null, c.Code + " is decisive without a cause");
+            });
+        }
+
+        [Theory]
+        // Decisive: Microsoft's page gives the code one reason, and that reason is the cause.
+        [InlineData(50126, "InvalidCredentials", true)]
+        [InlineData(50055, "PasswordExpired", true)]
+        [InlineData(50144, "PasswordExpired", true)]
+        [InlineData(50057, "AccountDisabled", true)]
+        [InlineData(50074, "MfaRequired", true)]
+        [InlineData(50076, "MfaRequired", true)]
+        [InlineData(50079, "MfaRequired", true)]
+        [InlineData(53003, "ConditionalAccessBlocksLegacyAuth", true)]
+        [InlineData(53000, "ConditionalAccessBlocksLegacyAuth", true)]
+        [InlineData(530035, "SecurityDefaultsBlockBasicAuth", true)]
+        // Suggest-only: Microsoft's page gives it more than one reason (50053: a lockout or a malicious IP; 50034: a
+        // mistyped name or an account not in the tenant; 50158: any external challenge, not only MFA).
+        [InlineData(50053, "AccountLocked", false)]
+        [InlineData(50034, "UserNameNotUpn", false)]
+        [InlineData(50158, "MfaRequired", false)]
+        [InlineData(50064, "InvalidCredentials", false)]
+        [InlineData(50131, "ConditionalAccessBlocksLegacyAuth", false)]
+        // No single cause: a tenant-level "security policy" (Conditional Access or security defaults), an agent outage.
+        [InlineData(530032, null, false)]
+        [InlineData(80012, null, false)]
+        public void A_sign_in_code_is_decisive_only_when_Microsoft_gives_it_one_reason(int code, string? causeId, bool decisive)
+        {
+            SignInCode c = Catalog.SignInCodeTable[code];
+            Assert.Equal(causeId, c.CauseId);
+            Assert.Equal(decisive, c.Decisive);
         }
 
         [Fact]

@@ -97,7 +97,7 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
-        public void Sign_in_code_50034_points_to_the_user_name_not_the_password()
+        public void Sign_in_code_50034_suggests_the_user_name_and_confirms_nothing()
         {
             SmtpAuthPolicyState s = State();
             s.LastSmtpSignInErrorCode = 50034;
@@ -108,9 +108,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 AuthMethod = SmtpAuthMethod.Basic,
                 PolicyState = s,
             });
-            Assert.Equal("UserNameNotUpn", f[0].CauseId);
-            Assert.Equal(Verdict.Confirmed, f[0].Verdict);
-            Assert.NotEqual(Verdict.Confirmed, f.First(x => x.CauseId == "InvalidCredentials").Verdict);
+            // Microsoft: "This error can occur because the user mis-typed their username, or isn't in the tenant" (two
+            // reasons, so a lead, not a proof of an alias in place of the UPN).
+            SmtpAuthFinding upn = f.Single(x => x.CauseId == "UserNameNotUpn");
+            Assert.Contains("failed with 50034, which fits this cause but does not prove it", upn.Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain(f, x => x.Verdict == Verdict.Confirmed);
         }
 
         [Fact]
@@ -216,9 +218,17 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             locked.LastSmtpSignInUtc = Now.UtcDateTime.AddMinutes(-3);
             locked.SmtpSignInCount = 4;
             IReadOnlyList<SmtpAuthFinding> f = _resolver.Resolve(new ErrorEvidence(string.Empty) { PolicyState = locked });
+            // 50053 is a lockout or an IP address with malicious activity (Microsoft gives both): Possible, not Likely.
             Assert.Equal("AccountLocked", f[0].CauseId);
-            Assert.Equal(Verdict.Likely, f[0].Verdict);
-            Assert.Contains("failed with 50053", f[0].Evidence, StringComparison.Ordinal);
+            Assert.Equal(Verdict.Possible, f[0].Verdict);
+            Assert.Contains("failed with 50053, which fits this cause but does not prove it", f[0].Evidence, StringComparison.Ordinal);
+
+            SmtpAuthPolicyState expired = State();
+            expired.LastSmtpSignInErrorCode = 50144;
+            expired.LastSmtpSignInUtc = locked.LastSmtpSignInUtc;
+            SmtpAuthFinding e = _resolver.Resolve(new ErrorEvidence(string.Empty) { PolicyState = expired })[0];
+            Assert.Equal("PasswordExpired", e.CauseId);
+            Assert.Equal(Verdict.Likely, e.Verdict);
             Assert.DoesNotContain(f, x => x.CauseId == "NoBlockingSetting");
         }
     }

@@ -61,6 +61,11 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
                     verdict = Verdict.Confirmed;
                     why = why is null ? signInWhy : why + " " + signInWhy;
                 }
+                else if (signInVerdict is null && signInWhy is not null)
+                {
+                    // A suggest-only code: shown as evidence, never a verdict.
+                    why = why is null ? signInWhy : why + " " + signInWhy;
+                }
 
                 if (verdict is Verdict v)
                 {
@@ -150,11 +155,20 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
 
         private static (Verdict? Verdict, string? Why) JudgeSignIn(ErrorCatalog catalog, string causeId, SmtpAuthPolicyState s)
         {
-            // Entra sign-in error codes and the causes they prove: the catalog's signInCodes table (data).
-            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodes.TryGetValue(code, out string? cause) && cause == causeId)
+            // Entra sign-in error codes and the causes they point at: the catalog's signInCodes table (data). Only a decisive
+            // code confirms; a suggest-only one (Microsoft gives it more than one reason) is a note, never a verdict.
+            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodeTable.TryGetValue(code, out SignInCode? known) && known.CauseId == causeId)
             {
-                return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}.",
-                    s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInConditionalAccess) ? string.Empty : " (" + s.LastSmtpSignInConditionalAccess + ")"));
+                string ca = string.IsNullOrEmpty(s.LastSmtpSignInConditionalAccess) ? string.Empty : " (" + s.LastSmtpSignInConditionalAccess + ")";
+                if (known.Decisive)
+                {
+                    return (Verdict.Confirmed, string.Format(CultureInfo.InvariantCulture, "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}.",
+                        s.LastSmtpSignInUtc, code, ca));
+                }
+
+                return (null, string.Format(CultureInfo.InvariantCulture,
+                    "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}, which fits this cause but does not prove it: Microsoft's meaning is \"{3}\" ({4}).",
+                    s.LastSmtpSignInUtc, code, ca, known.Meaning.TrimEnd('.'), known.Source));
             }
 
             return (null, null);
@@ -193,15 +207,28 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
             Add(s.BasicAuthBlockers, "basic auth");
             Add(s.OAuthBlockers, "OAuth");
 
-            // The sign-in log's own answer (50053 locked, 50055 expired password, 50126 wrong password ...).
-            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodes.TryGetValue(code, out string? signInCause) &&
-                catalog.Causes.ContainsKey(signInCause) && findings.All(f => f.CauseId != signInCause))
+            // The sign-in log's own answer (50055 expired password, 50126 wrong password ...): a decisive code makes its
+            // cause Likely; a suggest-only one (50053 is a lockout or a malicious IP) only Possible, and says why.
+            if (s.LastSmtpSignInErrorCode is int code && catalog.SignInCodeTable.TryGetValue(code, out SignInCode? known) &&
+                known.CauseId is string signInCause && catalog.Causes.ContainsKey(signInCause) && findings.All(f => f.CauseId != signInCause))
             {
                 SmtpAuthFinding f = create(signInCause);
-                f.Verdict = Verdict.Likely;
-                f.Evidence = string.Format(CultureInfo.InvariantCulture,
-                    "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}; the next basic-auth attempt is likely to fail the same way.",
-                    s.LastSmtpSignInUtc, code, string.IsNullOrEmpty(s.LastSmtpSignInFailureReason) ? string.Empty : " (" + s.LastSmtpSignInFailureReason + ")");
+                string reason = string.IsNullOrEmpty(s.LastSmtpSignInFailureReason) ? string.Empty : " (" + s.LastSmtpSignInFailureReason + ")";
+                if (known.Decisive)
+                {
+                    f.Verdict = Verdict.Likely;
+                    f.Evidence = string.Format(CultureInfo.InvariantCulture,
+                        "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}; the next basic-auth attempt is likely to fail the same way.",
+                        s.LastSmtpSignInUtc, code, reason);
+                }
+                else
+                {
+                    f.Verdict = Verdict.Possible;
+                    f.Evidence = string.Format(CultureInfo.InvariantCulture,
+                        "Sign-in log: the latest Authenticated SMTP sign-in ({0:u}) failed with {1}{2}, which fits this cause but does not prove it: Microsoft's meaning is \"{3}\" ({4}).",
+                        s.LastSmtpSignInUtc, code, reason, known.Meaning.TrimEnd('.'), known.Source);
+                }
+
                 findings.Add(f);
             }
 

@@ -165,15 +165,26 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
         public Dictionary<string, SignInCodeFile?>? Codes { get; set; }
     }
 
-    /// <summary>One sign-in error code (the key is the number).</summary>
+    /// <summary>
+    /// One sign-in error code (the key is the number): what Microsoft's error-code page says it means, the cause it points
+    /// at (none when it points at no single cause), and whether it decides that cause (decisive: it can confirm it) or only
+    /// suggests it (Microsoft documents more than one reason for it).
+    /// </summary>
     internal sealed class SignInCodeFile
     {
-        [JsonRequired]
         [JsonPropertyName("causeId")]
         public string? CauseId { get; set; }
 
+        [JsonRequired]
+        [JsonPropertyName("decisive")]
+        public bool? Decisive { get; set; }
+
+        [JsonRequired]
         [JsonPropertyName("meaning")]
         public string? Meaning { get; set; }
+
+        [JsonPropertyName("source")]
+        public string? Source { get; set; }
     }
 
     /// <summary>A note for a probe that worked (the key is its name).</summary>

@@ -32,20 +32,46 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         };
 
-        private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries, Dictionary<int, string> signInCodes)
+        /// <summary>Microsoft's page of Entra sign-in error codes, named when a code is not in the table.</summary>
+        public const string SignInCodeReference = "https://learn.microsoft.com/entra/identity-platform/reference-error-codes";
+
+        private ErrorCatalog(int schemaVersion, string version, Dictionary<string, CauseDefinition> causes, List<CatalogEntry> entries, Dictionary<int, SignInCode> signInCodes)
         {
             SchemaVersion = schemaVersion;
             Version = version;
             Causes = causes;
             Entries = entries;
-            SignInCodes = signInCodes;
+            SignInCodeTable = signInCodes;
+            SignInCodes = signInCodes.Values.Where(c => c.CauseId is not null).ToDictionary(c => c.Code, c => c.CauseId!);
         }
 
         /// <summary>
-        /// Entra sign-in error codes of "Authenticated SMTP" sign-ins and the CauseId each one proves, from the catalog's
-        /// signInCodes table (data, so that a new code is a data change plus a test case).
+        /// Entra sign-in error codes of "Authenticated SMTP" sign-ins and the CauseId each one points at, decisive or not
+        /// (see <see cref="SignInCodeTable"/>), from the catalog's signInCodes table (data, so that a new code is a data
+        /// change plus a test case). Codes that point at no single cause are not here.
         /// </summary>
         public IReadOnlyDictionary<int, string> SignInCodes { get; }
+
+        /// <summary>Every code of the signInCodes table: its meaning (Microsoft's words), its cause if any, and whether it decides it.</summary>
+        public IReadOnlyDictionary<int, SignInCode> SignInCodeTable { get; }
+
+        /// <summary>
+        /// What a sign-in error code says, in words for a person: the table's meaning and what it points at, or, for a code
+        /// the table does not know, that plainly and where Microsoft explains it.
+        /// </summary>
+        public string DescribeSignInCode(int code)
+        {
+            if (!SignInCodeTable.TryGetValue(code, out SignInCode? known))
+            {
+                return string.Format(CultureInfo.InvariantCulture,
+                    "code {0}, not in the module's table; see {1} or https://login.microsoftonline.com/error?code={0}", code, SignInCodeReference);
+            }
+
+            string points = known.CauseId is null
+                ? "it points at no single cause"
+                : known.Decisive ? known.CauseId : "suggests " + known.CauseId + ", but Microsoft gives it more than one reason";
+            return string.Format(CultureInfo.InvariantCulture, "{0}, \"{1}\" ({2})", code, known.Meaning.TrimEnd('.'), points);
+        }
 
         /// <summary>Notes for a probe that worked (basic auth still working, and until when), keyed by name: dated data.</summary>
         public IReadOnlyDictionary<string, Advisory> Advisories { get; private set; } = new Dictionary<string, Advisory>();
@@ -122,7 +148,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                 entries.Add(entry);
             }
 
-            var signInCodes = new Dictionary<int, string>();
+            var signInCodes = new Dictionary<int, SignInCode>();
             if (file.SignInCodes is SignInCodesFile table)
             {
                 foreach (KeyValuePair<string, SignInCodeFile?> code in table.Codes ?? throw Invalid("signInCodes.codes is null"))
@@ -132,10 +158,22 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                         throw Invalid($"sign-in code '{code.Key}' is not a number");
                     }
 
-                    string causeId = code.Value?.CauseId ?? string.Empty;
-                    if (!causes.ContainsKey(causeId))
+                    SignInCodeFile value = code.Value ?? throw Invalid($"sign-in code {number} is null");
+                    string? causeId = value.CauseId;
+                    if (causeId is not null && !causes.ContainsKey(causeId))
                     {
                         throw Invalid($"sign-in code {number} names an unknown cause '{causeId}'");
+                    }
+
+                    bool decisive = value.Decisive ?? throw Invalid($"sign-in code {number} has no decisive");
+                    if (decisive && causeId is null)
+                    {
+                        throw Invalid($"sign-in code {number} is decisive but names no cause");
+                    }
+
+                    if (string.IsNullOrWhiteSpace(value.Meaning))
+                    {
+                        throw Invalid($"sign-in code {number} has no meaning");
                     }
 
                     if (signInCodes.ContainsKey(number))
@@ -143,7 +181,7 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
                         throw Invalid($"sign-in code {number} is listed twice");
                     }
 
-                    signInCodes[number] = causeId;
+                    signInCodes[number] = new SignInCode(number, causeId, decisive, value.Meaning!, value.Source ?? table.Reference ?? SignInCodeReference);
                 }
             }
 
@@ -696,5 +734,36 @@ namespace SmtpAuthTroubleshooter.Engine.Knowledge
             SmtpAuthMethod.OAuth => OAuth ?? Verdict,
             _ => Verdict,
         };
+    }
+
+    /// <summary>
+    /// One Entra sign-in error code of the catalog's signInCodes table: Microsoft's meaning, the cause it points at (null:
+    /// no single cause), and whether it decides that cause (it may confirm it) or only suggests it.
+    /// </summary>
+    public sealed class SignInCode
+    {
+        internal SignInCode(int code, string? causeId, bool decisive, string meaning, string source)
+        {
+            Code = code;
+            CauseId = causeId;
+            Decisive = decisive;
+            Meaning = meaning;
+            Source = source;
+        }
+
+        /// <summary>The number (AADSTS without the prefix).</summary>
+        public int Code { get; }
+
+        /// <summary>The cause it points at, or null when Microsoft's meaning does not point at one cause.</summary>
+        public string? CauseId { get; }
+
+        /// <summary>True: the code decides <see cref="CauseId"/> (it may confirm it); false: it only suggests it.</summary>
+        public bool Decisive { get; }
+
+        /// <summary>What Microsoft's page says the code means.</summary>
+        public string Meaning { get; }
+
+        /// <summary>The page the meaning is quoted from.</summary>
+        public string Source { get; }
     }
 }
