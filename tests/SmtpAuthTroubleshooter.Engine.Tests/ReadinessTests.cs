@@ -324,6 +324,41 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async Task An_already_failing_sender_names_the_last_codes_meaning_or_says_plainly_the_table_does_not_know_it()
+        {
+            var graph = new FakeGraph();
+            var exo = new FakeExchange();
+            graph.Rows.Add(SignIn("expired@contoso.com", "10.0.0.5", s_now.AddDays(-2), 50144));
+            graph.Rows.Add(SignIn("locked@contoso.com", "10.0.0.6", s_now.AddDays(-2), 50053));
+            graph.Rows.Add(SignIn("agent@contoso.com", "10.0.0.7", s_now.AddDays(-2), 80012));
+            graph.Rows.Add(SignIn("strange@contoso.com", "10.0.0.8", s_now.AddDays(-2), 500172));
+            foreach (string upn in new[] { "expired@contoso.com", "locked@contoso.com", "agent@contoso.com", "strange@contoso.com" })
+            {
+                exo.Mailboxes[upn] = false;
+            }
+
+            var reader = new ReadinessReader(new GraphReader(graph, new Sink()), null, exo, new ReadinessOptions { Days = 30, NowUtc = s_now }, new Sink());
+            IReadOnlyList<SmtpAuthClient> clients = await reader.ReadAsync(CancellationToken.None);
+            string Reason(string upn)
+            {
+                SmtpAuthClient c = clients.Single(x => x.UserPrincipalName == upn);
+                Assert.Equal(SmtpAuthImpact.AlreadyFailing, c.ImpactAtDefaultOff);
+                return c.ImpactReason ?? string.Empty;
+            }
+
+            // A decisive code: Microsoft's meaning and the cause.
+            Assert.Equal("All 1 basic SMTP AUTH sign-ins failed: it does not work today either. Last error: 50144, \"InvalidPasswordExpiredOnPremPassword - User's Active Directory password has expired\" (PasswordExpired)",
+                Reason("expired@contoso.com"));
+            // A suggest-only code says it only suggests; a code of no single cause says so.
+            Assert.EndsWith("(suggests AccountLocked, but Microsoft gives it more than one reason)", Reason("locked@contoso.com"), StringComparison.Ordinal);
+            Assert.Contains("IP address with malicious activity", Reason("locked@contoso.com"), StringComparison.Ordinal);
+            Assert.EndsWith("outside of the allowed hours (this is specified in AD)\" (it points at no single cause)", Reason("agent@contoso.com"), StringComparison.Ordinal);
+            // A code the table does not know: plainly that, and where Microsoft explains it.
+            Assert.Equal("All 1 basic SMTP AUTH sign-ins failed: it does not work today either. Last error: code 500172, not in the module's table; see https://learn.microsoft.com/entra/identity-platform/reference-error-codes or https://login.microsoftonline.com/error?code=500172",
+                Reason("strange@contoso.com"));
+        }
+
+        [Fact]
         public async Task The_reader_joins_usage_exposure_trace_and_the_report_into_impact_and_path()
         {
             (FakeGraph graph, FakeExchange exo) = Tenant();

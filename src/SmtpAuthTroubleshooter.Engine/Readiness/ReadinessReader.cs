@@ -361,13 +361,15 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
                 return (SmtpAuthImpact.Unaffected, "No basic SMTP AUTH sign-in in the window.");
             }
 
+            // The last error in words: the table's meaning (Microsoft's) and the cause it points at, or, for a code the
+            // table does not know, that plainly and where Microsoft explains it (never the bare number).
             string code = s.LastErrorCode is int e
-                ? string.Format(CultureInfo.InvariantCulture, "{0}{1}", e, ErrorCatalog.Embedded.SignInCodes.TryGetValue(e, out string? cause) ? " (" + cause + ")" : string.Empty)
+                ? ErrorCatalog.Embedded.DescribeSignInCode(e)
                 : "?";
             if (s.TurnedToFailure)
             {
                 return (SmtpAuthImpact.AlreadyFailing, string.Format(CultureInfo.InvariantCulture,
-                    "Basic sign-ins succeeded until {0:u} and have failed since ({1} failures, last error {2}){3}", s.LastSuccessUtc, s.FailuresSinceLastSuccess, code,
+                    "Basic sign-ins succeeded until {0:u} and have failed since ({1} failures){3} Last error: {2}", s.LastSuccessUtc, s.FailuresSinceLastSuccess, code,
                     s.LastSuccessUtc >= DefaultOffUtc.AddDays(-1) ? ": the pattern of the basic-auth default-off." : "."));
             }
 
@@ -378,7 +380,7 @@ namespace SmtpAuthTroubleshooter.Engine.Readiness
             }
 
             return (SmtpAuthImpact.AlreadyFailing, string.Format(CultureInfo.InvariantCulture,
-                "All {0} basic SMTP AUTH sign-ins failed (last error {1}): it does not work today either.", s.Count, code));
+                "All {0} basic SMTP AUTH sign-ins failed: it does not work today either. Last error: {1}", s.Count, code));
         }
 
         private static int ImpactOrder(SmtpAuthImpact impact) => impact switch
