@@ -308,7 +308,7 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 ConditionalAccessPolicy policy = ConditionalAccessPolicy.FromModel(p);
                 string name = string.IsNullOrEmpty(policy.DisplayName) ? policy.Id : policy.DisplayName;
                 bool block = policy.GrantControls.Any(c => c.Equals("block", StringComparison.OrdinalIgnoreCase));
-                bool unsatisfiable = !block && (policy.GrantControls.Count > 0 || policy.RequiresAuthenticationStrength);
+                bool unsatisfiable = !block && (policy.GrantControls.Count > 0 || policy.RequiresAuthenticationStrength || policy.TermsOfUse.Count > 0 || policy.CustomAuthenticationFactors.Count > 0);
                 if (!block && !unsatisfiable)
                 {
                     continue;
