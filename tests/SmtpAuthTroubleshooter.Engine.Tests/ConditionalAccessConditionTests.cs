@@ -207,6 +207,25 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         }
 
         [Fact]
+        public async System.Threading.Tasks.Task FromModel_reads_an_empty_condition_the_model_does_not_know_as_empty_as_FromJson_does()
+        {
+            // The Graph SDK keeps a condition its v1.0 model does not know as a Kiota untyped node in AdditionalData; an
+            // empty one ([] or {}, or null) narrows nothing, as in FromJson. A non-empty one still makes the policy depend on it.
+            static async System.Threading.Tasks.Task<Graph.ConditionalAccessPolicy> Parse(string extra)
+            {
+                string json = "{\"id\":\"p\",\"displayName\":\"p\",\"state\":\"enabled\",\"conditions\":{" + extra +
+                    "\"clientAppTypes\":[\"other\"],\"applications\":{\"includeApplications\":[\"All\"]},\"users\":{\"includeUsers\":[\"All\"]}}," +
+                    "\"grantControls\":{\"operator\":\"OR\",\"builtInControls\":[\"block\"]}}";
+                var node = await new Microsoft.Kiota.Serialization.Json.JsonParseNodeFactory().GetRootParseNodeAsync("application/json", new System.IO.MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)));
+                return node.GetObjectValue(Graph.ConditionalAccessPolicy.CreateFromDiscriminatorValue)!;
+            }
+
+            Assert.Equal(ConditionalAccessJudgement.Blocks, JudgeModel(await Parse("\"futureLevels\":[],\"futureCondition\":{\"include\":[]},\"futureNull\":null,")));
+            Assert.Equal(ConditionalAccessJudgement.Depends, JudgeModel(await Parse("\"futureLevels\":[\"high\"],")));
+            Assert.Equal(ConditionalAccessJudgement.Depends, JudgeModel(await Parse("\"futureCondition\":{\"include\":[\"x\"]},")));
+        }
+
+        [Fact]
         public void FromModel_reads_terms_of_use_and_guest_kinds()
         {
             Assert.Equal(ConditionalAccessJudgement.RequiresUnsatisfiableControl, JudgeModel(Model(_ => { }, new Graph.ConditionalAccessGrantControls { BuiltInControls = new List<Graph.ConditionalAccessGrantControl?>(), TermsOfUse = new List<string> { "tou" } })));

@@ -270,9 +270,10 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 dependsOn.Add("servicePrincipalFilter");
             }
 
-            // What the v1.0 model does not know (beta-only conditions) the SDK keeps in AdditionalData: not dropped.
+            // What the v1.0 model does not know (beta-only conditions) the SDK keeps in AdditionalData: not dropped. Kiota keeps
+            // such a value as an untyped node, so an empty one ([] or {}) is empty here as it is in FromJson.
             dependsOn.AddRange((conditions?.AdditionalData ?? new Dictionary<string, object>())
-                .Where(kv => !kv.Key.Contains('@') && kv.Value is not null && !(kv.Value is string text && text.Length == 0)).Select(kv => kv.Key));
+                .Where(kv => !kv.Key.Contains('@') && !IsEmptyValue(kv.Value)).Select(kv => kv.Key));
             string[] builtIn = Wire(grant?.BuiltInControls);
             dependsOn.AddRange(builtIn.Where(b => !KnownGrantControls.Contains(b)).Select(b => "grant control " + b));
             return new ConditionalAccessPolicy
@@ -303,6 +304,18 @@ namespace SmtpAuthTroubleshooter.Engine.Policy
                 CustomAuthenticationFactors = Strings(grant?.CustomAuthenticationFactors),
             };
         }
+
+        // An AdditionalData value: null, an empty text, or a Kiota untyped null, empty array or object whose values are all empty.
+        private static bool IsEmptyValue(object? v) => v switch
+        {
+            null => true,
+            string text => text.Length == 0,
+            Microsoft.Kiota.Abstractions.Serialization.UntypedNull => true,
+            Microsoft.Kiota.Abstractions.Serialization.UntypedString u => string.IsNullOrEmpty(u.GetValue()),
+            Microsoft.Kiota.Abstractions.Serialization.UntypedArray a => a.GetValue().All(IsEmptyValue),
+            Microsoft.Kiota.Abstractions.Serialization.UntypedObject o => o.GetValue().All(p => p.Key.Contains('@') || IsEmptyValue(p.Value)),
+            _ => false,
+        };
 
         private static GuestsOrExternalUsers? Guests(Microsoft.Graph.Models.ConditionalAccessGuestsOrExternalUsers? g) =>
             g is null ? null : new GuestsOrExternalUsers
