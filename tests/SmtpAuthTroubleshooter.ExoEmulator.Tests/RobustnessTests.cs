@@ -73,7 +73,7 @@ public sealed class RobustnessTests
 
         await emulator.DisposeAsync();
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"DisposeAsync took {watch.Elapsed}");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"DisposeAsync took {watch.Elapsed} (a session left open would hold it to the 20 s read time-out)");
         string? last = await raw.ReadReplyAsync();
         if (last is not null)
         {
