@@ -241,7 +241,7 @@ namespace SmtpAuthTroubleshooter.Commands
             {
                 DateTimeOffset dto => dto,
                 DateTime dt => new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)),
-                string st when DateTimeOffset.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset p) => p,
+                string st when ReadBackDate.TryParseUtc(st, out DateTime p) => new DateTimeOffset(p),
                 _ => null,
             };
             return result;
@@ -286,7 +286,7 @@ namespace SmtpAuthTroubleshooter.Commands
             return v is PSObject p && p.BaseObject is not PSCustomObject ? p.BaseObject : v;
         }
 
-        // A certificate date from a live result (DateTime, UTC) or one read back from a file (text).
+        // A certificate date from a live result (DateTime, UTC) or one read back from a file (text, in the culture that wrote it).
         private static DateTime? AsUtc(object? value)
         {
             if (value is PSObject p)
@@ -298,7 +298,7 @@ namespace SmtpAuthTroubleshooter.Commands
             {
                 DateTime dt => dt.Kind == DateTimeKind.Local ? dt.ToUniversalTime() : DateTime.SpecifyKind(dt, DateTimeKind.Utc),
                 DateTimeOffset dto => dto.UtcDateTime,
-                string s when DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset parsed) => parsed.UtcDateTime,
+                string s when ReadBackDate.TryParseUtc(s, out DateTime parsed) => parsed,
                 _ => null,
             };
         }

@@ -184,10 +184,9 @@ namespace SmtpAuthTroubleshooter.Commands
             if (type == typeof(DateTime) && text is not null)
             {
                 // Export-Csv writes dates in the culture of the session that wrote them; without a zone they are UTC (the *Utc properties).
-                if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTime invariant) ||
-                    DateTime.TryParse(text, CultureInfo.CurrentCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out invariant))
+                if (ReadBackDate.TryParseUtc(text, out DateTime utc))
                 {
-                    converted = invariant;
+                    converted = utc;
                     return true;
                 }
 

@@ -1,0 +1,242 @@
+#requires -Modules Pester
+# The module in an admin's own culture: each cmdlet under tr-TR (dotless i), de-DE (decimal comma, dd.MM.yyyy),
+# th-TH (Buddhist calendar: 2026 is 2569), ar-SA (Um Al-Qura calendar), fa-IR (Persian calendar) and ja-JP gives what
+# it gives under en-US: the same causes, verdicts and commands for the real-world corpus, the same probe outcomes
+# against the Exchange Online emulator, the same policy state and clients (the same instants), the same HTML report
+# (Gregorian dates, '.' decimals in the chart), and the same results from its own objects written with Export-Csv in
+# that culture and read back with Import-Csv. The culture is set for this runspace's thread and restored after each
+# case; one case runs in a child process started with LANG=th_TH.UTF-8, whose culture is th-TH process-wide (thread-pool
+# threads too, where the module's async continuations run).
+BeforeAll {
+    . "$PSScriptRoot/common.ps1"
+    . "$PSScriptRoot/emulator.ps1"
+    $script:OriginalModulePath = $env:PSModulePath
+    Import-EmulatedTenantModules
+    Import-Module $script:ModuleManifest -Force
+    $script:Work = Join-Path ([System.IO.Path]::GetTempPath()) ('smtpauth-culture-' + [guid]::NewGuid())
+    $null = New-Item -ItemType Directory -Path $script:Work
+    $script:Demo = (Resolve-Path "$PSScriptRoot/../SmtpAuthTroubleshooter.ExoEmulator/Scenarios/demo-tenant.json").Path
+    $script:ReportCsv = (Resolve-Path "$PSScriptRoot/../EmulatedTenant/Fixtures/smtp-auth-clients.csv").Path
+    $script:AsOf = [datetime]::SpecifyKind([datetime]'2026-12-02T00:00:00', 'Utc')
+    $script:HealthyApp = 'b1000000-0000-4000-8000-000000000001'
+
+    # The corpus as ResolverAccuracy.ps1 reads it: one text a row, \\, \t and \n unescaped.
+    $script:Corpus = @(Get-Content -LiteralPath "$PSScriptRoot/../SmtpAuthTroubleshooter.Engine.Tests/Data/RealWorldErrors.tsv" -Encoding utf8 |
+            Where-Object { $_ -and $_ -notmatch '^class\texpectedCauseId\t' } | ForEach-Object {
+                $text = ($_ -split "`t", 5)[4]
+                [regex]::Replace($text, '\\(.)', { param($m) switch ($m.Groups[1].Value) { 'n' { "`n" } 't' { "`t" } '\' { '\' } default { $m.Value } } })
+            })
+
+    function Use-Culture([string] $Name, [scriptblock] $Script) {
+        # The caller's culture comes back whatever the script does.
+        $culture = [cultureinfo]::CurrentCulture
+        $uiCulture = [cultureinfo]::CurrentUICulture
+        try {
+            [cultureinfo]::CurrentCulture = $Name
+            [cultureinfo]::CurrentUICulture = $Name
+            & $Script
+        }
+        finally {
+            [cultureinfo]::CurrentCulture = $culture
+            [cultureinfo]::CurrentUICulture = $uiCulture
+        }
+    }
+
+    function Get-CorpusAnswer {
+        foreach ($text in $script:Corpus) {
+            $top = @(Resolve-SmtpAuthError -InputObject $text -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 6>$null)[0]
+            [pscustomobject]@{ CauseId = $top.CauseId; Verdict = "$($top.Verdict)"; RemediationCommand = $top.RemediationCommand }
+        }
+    }
+
+    # Each probe: the account, how it signs in, and what it should show.
+    $script:Probes = @(
+        @{ Name = 'basic LOGIN, healthy'; User = 'healthy.basic@contoso.com'; Password = 'Demo-Healthy-1!' }
+        @{ Name = 'basic PLAIN, forced'; User = 'healthy.basic@contoso.com'; Password = 'Demo-Healthy-1!'; Mechanism = 'Plain' }
+        @{ Name = 'basic LOGIN, tenant off'; User = 'tenant.inherit@contoso.com'; Password = 'Demo-Inherit-3!' }
+        @{ Name = 'basic LOGIN, wrong password'; User = 'wrong.password@contoso.com'; Password = 'not-the-password' }
+        @{ Name = 'XOAUTH2, app-only'; User = 'notifications@contoso.com'; App = $script:HealthyApp }
+    )
+    function Invoke-Probe([hashtable] $Probe) {
+        $probeArgs = @{ Server = '127.0.0.1'; Port = $script:Emu.Port; SkipCertificateCheck = $true; WarningAction = 'SilentlyContinue'; TimeoutSec = 20 }
+        if ($Probe.App) { $probeArgs.UserPrincipalName = $Probe.User; $probeArgs.AccessToken = $script:Token }
+        else { $probeArgs.Credential = New-TestCredential $Probe.User $Probe.Password }
+        if ($Probe.Mechanism) { $probeArgs.Mechanism = $Probe.Mechanism }
+        Test-SmtpAuth @probeArgs
+    }
+    function Get-ProbeAnswer($Result) {
+        $top = @($Result | Resolve-SmtpAuthError -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 6>$null)[0]
+        [pscustomobject]@{
+            Succeeded = $Result.Succeeded; FailedPhase = "$($Result.FailedPhase)"; AuthMethod = "$($Result.AuthMethod)"; Mechanism = $Result.Mechanism
+            Mechanisms = $Result.AuthMechanismsAfterTls; Status = $Result.EnhancedStatusCode
+            CauseId = $top.CauseId; Verdict = "$($top.Verdict)"; RemediationCommand = $top.RemediationCommand; Evidence = $top.Evidence
+        }
+    }
+    function Get-StateAnswer {
+        $state = Get-SmtpAuthPolicyState healthy.basic@contoso.com, tenant.inherit@contoso.com, ca.blocked@contoso.com -WarningAction SilentlyContinue
+        $state | Select-Object * -ExcludeProperty ReadUtc, PolicyStateId | ConvertTo-Json -Depth 3 -Compress -WarningAction SilentlyContinue
+    }
+    function Get-ClientAnswer {
+        Reset-ExoStandIn
+        $clients = @(Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath $script:ReportCsv -WarningAction SilentlyContinue)
+        # Dates as instants (ticks), whatever the culture would print.
+        $text = $clients | ForEach-Object {
+            $c = $_
+            ($c.PSObject.Properties | ForEach-Object { if ($_.Value -is [datetime]) { "$($_.Name)=$($_.Value.Ticks)" } else { "$($_.Name)=$($_.Value)" } }) -join '|'
+        }
+        [pscustomobject]@{ Clients = $clients; Text = $text }
+    }
+    function Get-ReportText($Clients, [string] $Name) {
+        $path = Join-Path $script:Work "$Name.html"
+        $Clients | Export-SmtpAuthReport -Path $path -AsOf $script:AsOf -Force
+        Get-Content -LiteralPath $path -Raw
+    }
+
+    $script:Emu = Start-ExoEmulator
+    $script:Token = New-TestToken -App $script:HealthyApp
+    $script:Graph = Start-GraphEmulator -Scenario $script:Demo
+    Connect-ExchangeOnline -ScenarioPath $script:Demo -ShowBanner:$false
+    $null = Connect-MgGraph -GraphBaseUri $script:Graph.BaseUri -NoWelcome
+
+    # The baseline: everything under en-US.
+    Use-Culture 'en-US' {
+        $script:BaseCorpus = @(Get-CorpusAnswer)
+        $script:BaseResults = @{}
+        $script:BaseProbes = @{}
+        foreach ($p in $script:Probes) {
+            $script:BaseResults[$p.Name] = Invoke-Probe $p
+            $script:BaseProbes[$p.Name] = Get-ProbeAnswer $script:BaseResults[$p.Name]
+        }
+        $script:BaseState = Get-StateAnswer
+        $script:BaseClients = Get-ClientAnswer
+        $script:BaseReport = Get-ReportText $script:BaseClients.Clients 'en-US'
+        $script:BaseClients.Clients | Export-Csv -LiteralPath (Join-Path $script:Work 'clients-en-US.csv')
+        $script:BaseCsvReport = Get-ReportText (Import-Csv -LiteralPath (Join-Path $script:Work 'clients-en-US.csv')) 'en-US-csv'
+    }
+    $script:Cultures = 'tr-TR', 'de-DE', 'th-TH', 'ar-SA', 'fa-IR', 'ja-JP'
+}
+
+AfterAll {
+    Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue
+    Disconnect-MgGraph -ErrorAction SilentlyContinue | Out-Null
+    Stop-GraphEmulator $script:Graph
+    Stop-ExoEmulator $script:Emu
+    Remove-Module ExchangeOnlineManagement, Microsoft.Graph.Authentication -ErrorAction SilentlyContinue
+    $env:PSModulePath = $script:OriginalModulePath
+    Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'The module under the admin''s culture <_>' -Tag Culture -ForEach @('tr-TR', 'de-DE', 'th-TH', 'ar-SA', 'fa-IR', 'ja-JP') {
+    BeforeAll { $script:Culture = $_ }
+
+    It 'restores the caller''s culture after each case' {
+        $before = [cultureinfo]::CurrentCulture.Name
+        Use-Culture $script:Culture { [cultureinfo]::CurrentCulture.Name | Should -BeExactly $script:Culture }
+        [cultureinfo]::CurrentCulture.Name | Should -BeExactly $before
+    }
+
+    It 'resolves every text of the real-world corpus to the same cause, verdict and command as en-US' {
+        $answers = Use-Culture $script:Culture { @(Get-CorpusAnswer) }
+        $answers.Count | Should -Be $script:BaseCorpus.Count
+        $differ = for ($i = 0; $i -lt $answers.Count; $i++) {
+            $a = $answers[$i]; $b = $script:BaseCorpus[$i]
+            if ($a.CauseId -cne $b.CauseId -or $a.Verdict -cne $b.Verdict -or $a.RemediationCommand -cne $b.RemediationCommand) {
+                "row $($i + 1): $($a.CauseId)/$($a.Verdict) instead of $($b.CauseId)/$($b.Verdict)"
+            }
+        }
+        @($differ) | Should -BeNullOrEmpty
+        $unparsed = foreach ($command in @($answers.RemediationCommand | Where-Object { $_ } | Sort-Object -Unique)) {
+            $errors = $null
+            $null = [System.Management.Automation.Language.Parser]::ParseInput($command, [ref]$null, [ref]$errors)
+            if ($errors) { $command }
+        }
+        @($unparsed) | Should -BeNullOrEmpty
+    }
+
+    It 'probes the Exchange Online emulator (<Name>) with the same outcome as en-US' -ForEach @(
+        @{ Name = 'basic LOGIN, healthy' }, @{ Name = 'basic PLAIN, forced' }, @{ Name = 'basic LOGIN, tenant off' }, @{ Name = 'basic LOGIN, wrong password' }, @{ Name = 'XOAUTH2, app-only' }
+    ) {
+        $probe = $script:Probes | Where-Object { $_.Name -eq $Name }
+        $answer = Use-Culture $script:Culture { Get-ProbeAnswer (Invoke-Probe $probe) }
+        $answer | ConvertTo-Json -Compress | Should -BeExactly ($script:BaseProbes[$Name] | ConvertTo-Json -Compress)
+    }
+
+    It 'reads the same policy state and the same clients (the same instants) from the emulated tenant' {
+        Use-Culture $script:Culture {
+            Get-StateAnswer | Should -BeExactly $script:BaseState
+            $clients = Get-ClientAnswer
+            $clients.Text | Should -Be $script:BaseClients.Text
+        }
+    }
+
+    It 'writes the same HTML report: Gregorian dates, ''.'' decimals in the chart' {
+        $html = Use-Culture $script:Culture { Get-ReportText $script:BaseClients.Clients $script:Culture }
+        $html | Should -Match 'Report date: <time datetime="2026-12-02">2 December 2026</time>'
+        $html | Should -Not -Match '(width|height|[xy][12]?)="[0-9]+,[0-9]'
+        $html | Should -BeExactly $script:BaseReport
+    }
+
+    It 'reads back the clients it wrote with Export-Csv in this culture: the same report as en-US' {
+        $csv = Join-Path $script:Work "clients-$($script:Culture).csv"
+        $html = Use-Culture $script:Culture {
+            $script:BaseClients.Clients | Export-Csv -LiteralPath $csv
+            Get-ReportText (Import-Csv -LiteralPath $csv) "$($script:Culture)-csv"
+        }
+        $html | Should -BeExactly $script:BaseCsvReport
+    }
+
+    It 'resolves a probe result it wrote with Export-Csv in this culture as it resolves the live result' {
+        $csv = Join-Path $script:Work "probe-$($script:Culture).csv"
+        $answers = Use-Culture $script:Culture {
+            foreach ($name in 'basic LOGIN, healthy', 'basic LOGIN, tenant off') {
+                $script:BaseResults[$name] | Export-Csv -LiteralPath $csv -Force
+                $top = @(Import-Csv -LiteralPath $csv | Resolve-SmtpAuthError -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 6>$null)[0]
+                [pscustomobject]@{ CauseId = $top.CauseId; Verdict = "$($top.Verdict)"; Evidence = $top.Evidence }
+            }
+        }
+        $expected = Use-Culture 'en-US' {
+            foreach ($name in 'basic LOGIN, healthy', 'basic LOGIN, tenant off') {
+                $top = @($script:BaseResults[$name] | Resolve-SmtpAuthError -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 6>$null)[0]
+                [pscustomobject]@{ CauseId = $top.CauseId; Verdict = "$($top.Verdict)"; Evidence = $top.Evidence }
+            }
+        }
+        $answers | ConvertTo-Json -Compress | Should -BeExactly ($expected | ConvertTo-Json -Compress)
+    }
+}
+
+Describe 'A child process whose culture is th-TH process-wide' -Tag Culture {
+    It 'probes, resolves and writes the report as en-US does' {
+        $clixml = Join-Path $script:Work 'clients.clixml'
+        $script:BaseClients.Clients | Export-Clixml -LiteralPath $clixml
+        $reportPath = Join-Path $script:Work 'child.html'
+        $child = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$($script:ModuleManifest)'
+`$cred = [pscredential]::new('healthy.basic@contoso.com', (ConvertTo-SecureString 'Demo-Healthy-1!' -AsPlainText -Force))
+`$r = Test-SmtpAuth -Credential `$cred -Server 127.0.0.1 -Port $($script:Emu.Port) -SkipCertificateCheck -TimeoutSec 20 -WarningAction SilentlyContinue
+`$top = @(`$r | Resolve-SmtpAuthError -WarningAction SilentlyContinue 6>`$null)[0]
+`$clients = Import-Clixml -LiteralPath '$clixml'
+`$clients | Export-Csv -LiteralPath '$reportPath.csv'
+Import-Csv -LiteralPath '$reportPath.csv' | Export-SmtpAuthReport -Path '$reportPath' -AsOf ([datetime]::SpecifyKind([datetime]'2026-12-02T00:00:00', 'Utc')) -Force
+[pscustomobject]@{
+    Culture = [System.Globalization.CultureInfo]::CurrentCulture.Name
+    DefaultThreadCulture = [System.Globalization.CultureInfo]::DefaultThreadCurrentCulture
+    Year = [datetime]::new(2026, 12, 2).ToString('yyyy')
+    Succeeded = `$r.Succeeded; Mechanism = `$r.Mechanism; CauseId = `$top.CauseId; Verdict = "`$(`$top.Verdict)"; Evidence = `$top.Evidence
+} | ConvertTo-Json -Compress
+"@
+        $run = Invoke-FreshPwsh -Script $child -Environment @{ LANG = 'th_TH.UTF-8'; LC_ALL = 'th_TH.UTF-8' }
+        $run.ExitCode | Should -Be 0 -Because $run.Output
+        $got = ($run.Output -split "`n" | Where-Object { $_ -match '^\{' } | Select-Object -Last 1) | ConvertFrom-Json
+        $got.Culture | Should -BeExactly 'th-TH'
+        $got.DefaultThreadCulture | Should -BeNullOrEmpty -Because 'with no default thread culture set, thread-pool threads run in the process culture (LANG) too'
+        $got.Year | Should -BeExactly '2569' -Because 'th-TH counts years in the Buddhist era'
+        $base = $script:BaseProbes['basic LOGIN, healthy']
+        $got.Succeeded | Should -Be $base.Succeeded
+        $got.Mechanism | Should -BeExactly $base.Mechanism
+        $got.CauseId | Should -BeExactly $base.CauseId
+        $got.Verdict | Should -BeExactly $base.Verdict
+        $got.Evidence | Should -BeExactly $base.Evidence
+        Get-Content -LiteralPath $reportPath -Raw | Should -BeExactly $script:BaseCsvReport
+    }
+}
