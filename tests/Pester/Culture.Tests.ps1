@@ -176,6 +176,19 @@ Describe 'The module under the admin''s culture <_>' -Tag Culture -ForEach @('tr
         $html | Should -BeExactly $script:BaseReport
     }
 
+    It 'suggests a file name with a Gregorian ISO date when the report file exists' {
+        $path = Join-Path $script:Work "exists-$($script:Culture).html"
+        Set-Content -LiteralPath $path -Value 'an older report'
+        $days = @([datetime]::Now.ToString('yyyy-MM-dd', [cultureinfo]::InvariantCulture))
+        $err = Use-Culture $script:Culture {
+            try { $script:BaseClients.Clients | Export-SmtpAuthReport -Path $path -AsOf $script:AsOf -ErrorAction Stop; $null } catch { $_ }
+        }
+        $days += [datetime]::Now.ToString('yyyy-MM-dd', [cultureinfo]::InvariantCulture)
+        $err | Should -Not -BeNullOrEmpty
+        $suggested = [regex]::Match($err.ErrorDetails.RecommendedAction, 'readiness-(?<date>[^ ]+)\.html').Groups['date'].Value
+        $suggested | Should -BeIn $days
+    }
+
     It 'reads back the clients it wrote with Export-Csv in this culture: the same report as en-US' {
         $csv = Join-Path $script:Work "clients-$($script:Culture).csv"
         $html = Use-Culture $script:Culture {

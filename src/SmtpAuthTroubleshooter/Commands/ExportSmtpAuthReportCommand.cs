@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
@@ -212,8 +213,11 @@ namespace SmtpAuthTroubleshooter.Commands
             return resolved;
         }
 
+        // The suggested name's date is ISO 8601 in the Gregorian calendar, as the report's own dates are: a format with
+        // the current culture would write 2569 under th-TH or a Hijri date under ar-SA.
         private ErrorRecord FileExistsError() => CreateErrorRecord("ReportFileExists", ErrorCategory.ResourceExists,
-            Strings.Format("ReportFileExists", _fullPath), _fullPath, Strings.Format("ReportFileExistsAction", _fullPath, DateTime.Now));
+            Strings.Format("ReportFileExists", _fullPath), _fullPath,
+            Strings.Format("ReportFileExistsAction", _fullPath, DateTime.Now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
 
         // The engine is named only inside this method's body (STYLE rule 38).
         private static string Render(List<SmtpAuthClient> clients, string? title, DateTime reportDate, string generator)
