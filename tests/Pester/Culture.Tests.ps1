@@ -218,7 +218,7 @@ Describe 'The module under the admin''s culture <_>' -Tag Culture -ForEach @('tr
 }
 
 Describe 'A child process whose culture is th-TH process-wide' -Tag Culture {
-    It 'probes, resolves and writes the report as en-US does' {
+    It 'probes, reads the tenant, resolves and writes the report as en-US does' {
         $clixml = Join-Path $script:Work 'clients.clixml'
         $script:BaseClients.Clients | Export-Clixml -LiteralPath $clixml
         $reportPath = Join-Path $script:Work 'child.html'
@@ -230,12 +230,24 @@ Import-Module '$($script:ModuleManifest)'
 `$top = @(`$r | Resolve-SmtpAuthError -WarningAction SilentlyContinue 6>`$null)[0]
 `$clients = Import-Clixml -LiteralPath '$clixml'
 `$clients | Export-Csv -LiteralPath '$reportPath.csv'
+# The policy state and the clients over the emulated tenant: Graph is read on thread-pool threads.
+. '$PSScriptRoot/../EmulatedTenant/tenant.ps1'
+Import-EmulatedTenantModules
+Connect-ExchangeOnline -ScenarioPath '$($script:Demo)' -ShowBanner:`$false
+`$null = Connect-MgGraph -GraphBaseUri '$($script:Graph.BaseUri)' -NoWelcome
+`$state = Get-SmtpAuthPolicyState healthy.basic@contoso.com, tenant.inherit@contoso.com, ca.blocked@contoso.com -WarningAction SilentlyContinue
+`$stateJson = `$state | Select-Object * -ExcludeProperty ReadUtc, PolicyStateId | ConvertTo-Json -Depth 3 -Compress -WarningAction SilentlyContinue
+`$read = @(Get-SmtpAuthClient -IncludeUnused -SmtpAuthReportPath '$($script:ReportCsv)' -WarningAction SilentlyContinue)
+`$clientText = @(`$read | ForEach-Object {
+    (`$_.PSObject.Properties | ForEach-Object { if (`$_.Value -is [datetime]) { "`$(`$_.Name)=`$(`$_.Value.Ticks)" } else { "`$(`$_.Name)=`$(`$_.Value)" } }) -join '|'
+})
 Import-Csv -LiteralPath '$reportPath.csv' | Export-SmtpAuthReport -Path '$reportPath' -AsOf ([datetime]::SpecifyKind([datetime]'2026-12-02T00:00:00', 'Utc')) -Force
 [pscustomobject]@{
     Culture = [System.Globalization.CultureInfo]::CurrentCulture.Name
     DefaultThreadCulture = [System.Globalization.CultureInfo]::DefaultThreadCurrentCulture
     Year = [datetime]::new(2026, 12, 2).ToString('yyyy')
     Succeeded = `$r.Succeeded; Mechanism = `$r.Mechanism; CauseId = `$top.CauseId; Verdict = "`$(`$top.Verdict)"; Evidence = `$top.Evidence
+    State = `$stateJson; Clients = `$clientText
 } | ConvertTo-Json -Compress
 "@
         $run = Invoke-FreshPwsh -Script $child -Environment @{ LANG = 'th_TH.UTF-8'; LC_ALL = 'th_TH.UTF-8' }
@@ -250,6 +262,8 @@ Import-Csv -LiteralPath '$reportPath.csv' | Export-SmtpAuthReport -Path '$report
         $got.CauseId | Should -BeExactly $base.CauseId
         $got.Verdict | Should -BeExactly $base.Verdict
         $got.Evidence | Should -BeExactly $base.Evidence
+        $got.State | Should -BeExactly $script:BaseState
+        @($got.Clients) | Should -Be @($script:BaseClients.Text)
         Get-Content -LiteralPath $reportPath -Raw | Should -BeExactly $script:BaseCsvReport
     }
 }
