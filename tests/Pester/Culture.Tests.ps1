@@ -169,6 +169,28 @@ Describe 'The module under the admin''s culture <_>' -Tag Culture -ForEach @('tr
         }
     }
 
+    It 'states the Exchange commands it runs (verbose) with ISO dates that parse back to the instants it asked for' {
+        Reset-ExoStandIn
+        $lines = Use-Culture $script:Culture {
+            Get-SmtpAuthClient -Days 10 -Verbose -WarningAction SilentlyContinue 4>&1 |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -match '^Exchange: Get-MessageTraceV2 ' } | ForEach-Object Message
+        }
+        @($lines).Count | Should -BeGreaterThan 0
+        foreach ($line in $lines) {
+            $errors = $null
+            $ast = [System.Management.Automation.Language.Parser]::ParseInput(($line -replace '^Exchange: ', ''), [ref]$null, [ref]$errors)
+            $errors | Should -BeNullOrEmpty -Because $line
+            $command = $ast.EndBlock.Statements[0].PipelineElements[0]
+            foreach ($name in 'StartDate', 'EndDate') {
+                $i = [array]::FindIndex([object[]]$command.CommandElements, [Predicate[object]] { param($e) $e -is [System.Management.Automation.Language.CommandParameterAst] -and $e.ParameterName -eq $name })
+                $value = $command.CommandElements[$i + 1].Value
+                $instant = [datetime]::ParseExact($value, 'o', [cultureinfo]::InvariantCulture, 'RoundtripKind')
+                $instant.Kind | Should -Be 'Utc'
+                [math]::Abs(($instant - [datetime]::UtcNow).TotalDays) | Should -BeLessOrEqual 11 -Because $line
+            }
+        }
+    }
+
     It 'writes the same HTML report: Gregorian dates, ''.'' decimals in the chart' {
         $html = Use-Culture $script:Culture { Get-ReportText $script:BaseClients.Clients $script:Culture }
         $html | Should -Match 'Report date: <time datetime="2026-12-02">2 December 2026</time>'

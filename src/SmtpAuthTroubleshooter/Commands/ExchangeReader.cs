@@ -205,6 +205,10 @@ namespace SmtpAuthTroubleshooter.Commands
                     bool b => b ? string.Empty : "$false",
                     string s => s.Length > 80 ? "'" + s.Substring(0, 80) + "...'" : "'" + s + "'",
                     IEnumerable e => string.Join(",", e.Cast<object>()),
+                    // As the service gets it, whatever the admin's culture: a th-TH session's DateTime.ToString() is in
+                    // the Buddhist calendar (2569), and a text with a space is no argument.
+                    DateTime d => "'" + d.ToString("o", CultureInfo.InvariantCulture) + "'",
+                    IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
                     _ => p.Value.ToString() ?? string.Empty,
                 };
                 parts.Add(" -" + p.Key.TrimStart('-') + (value.Length > 0 ? " " + value : string.Empty));
