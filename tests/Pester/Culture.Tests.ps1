@@ -128,6 +128,26 @@ AfterAll {
     Remove-Item -LiteralPath $script:Work -Recurse -Force -ErrorAction SilentlyContinue
 }
 
+Describe 'The en-US baseline' -Tag Culture {
+    It 'is what the emulated tenant says, so that the comparisons below compare something' {
+        $p = $script:BaseProbes
+        $p['basic LOGIN, healthy'].Succeeded | Should -BeTrue
+        $p['basic LOGIN, healthy'].Mechanism | Should -BeExactly 'LOGIN'
+        $p['basic LOGIN, healthy'].Mechanisms | Should -BeExactly 'LOGIN XOAUTH2'
+        $p['basic PLAIN, forced'].Mechanism | Should -BeExactly 'PLAIN'
+        $p['basic PLAIN, forced'].Status | Should -BeExactly '5.7.4'
+        $p['basic LOGIN, tenant off'].CauseId | Should -BeExactly 'TenantSmtpAuthDisabled'
+        $p['basic LOGIN, wrong password'].CauseId | Should -BeExactly 'InvalidCredentials'
+        $p['XOAUTH2, app-only'].Succeeded | Should -BeTrue
+        $p['XOAUTH2, app-only'].Mechanism | Should -BeExactly 'XOAUTH2'
+        @($script:BaseCorpus | Where-Object CauseId).Count | Should -BeGreaterThan ($script:Corpus.Count * 0.9)
+        @($script:BaseClients.Clients).Count | Should -BeGreaterThan 5
+        @($script:BaseClients.Clients | Where-Object MessagesSent).Count | Should -BeGreaterThan 0 -Because 'the -SmtpAuthReportPath CSV was joined'
+        @($script:BaseClients.Trace).Count | Should -BeGreaterThan 0
+        $script:BaseReport | Should -Match '<svg'
+    }
+}
+
 Describe 'The module under the admin''s culture <_>' -Tag Culture -ForEach @('tr-TR', 'de-DE', 'th-TH', 'ar-SA', 'fa-IR', 'ja-JP') {
     BeforeAll { $script:Culture = $_ }
 
