@@ -45,6 +45,11 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
                 Verdict.Likely, "relay.contoso.com speaks only older TLS (1.0 or 1.1), which Exchange Online and current clients no longer accept. The server is what needs the change"),
             ["A TLS alert makes TlsVersionTooOld likely"] = Case("TlsVersionTooOld", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = SmtpPhase.Tls, TlsAlert = true },
                 Verdict.Likely, "the server allows only older versions or other ciphers"),
+            // OpenSMTPD 6.8 on Debian 12 (tests/Peers/opensmtpd) answers every TLS hello with the alert 'internal error': its
+            // own key handling fails under OpenSSL 3. The client's TLS versions are not the cause, the server's TLS setup is.
+            ["An 'internal error' alert makes ServerTlsUnavailable likely"] = Case("ServerTlsUnavailable", new ProbeFacts { TlsMode = SmtpTlsMode.StartTls, FailedPhase = SmtpPhase.Tls, StartTlsOffered = true, TlsAlert = true, TlsServerFault = true, Server = "127.0.0.1" },
+                Verdict.Likely, "127.0.0.1 ended the TLS handshake with the alert 'internal error'"),
+            ["An 'internal error' alert does not make TlsVersionTooOld likely"] = Case("TlsVersionTooOld", new ProbeFacts { TlsMode = SmtpTlsMode.Implicit, FailedPhase = SmtpPhase.Tls, Port = 465, TlsAlert = true, TlsServerFault = true }, null, null),
 
             ["STARTTLS offered rules out StartTlsNotOffered"] = Case("StartTlsNotOffered", new ProbeFacts { TlsMode = SmtpTlsMode.None, StartTlsOffered = true, FailedPhase = SmtpPhase.StartTls },
                 Verdict.RuledOut, "Probe: the server's EHLO reply offered STARTTLS."),

@@ -57,7 +57,6 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
         [Theory]
         [InlineData(SmtpTlsMode.Implicit, 40)] // handshake_failure: no cipher or version in common
         [InlineData(SmtpTlsMode.StartTls, 40)]
-        [InlineData(SmtpTlsMode.StartTls, 80)] // internal_error: the server's key is unusable
         public async Task A_handshake_the_server_ends_with_an_alert_says_so_and_quotes_the_TLS_reason(SmtpTlsMode mode, byte alert)
         {
             using var server = new ScriptedSmtpServer { TlsAlert = alert, TlsAlertOnConnect = mode == SmtpTlsMode.Implicit };
@@ -75,6 +74,29 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.DoesNotContain("Authentication failed", r.Message, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain("see inner exception", r.Message, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain("did not answer with TLS", r.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(server.Received, l => l.StartsWith("AUTH", StringComparison.OrdinalIgnoreCase));
+        }
+
+        [Theory]
+        [InlineData(SmtpTlsMode.StartTls)]
+        [InlineData(SmtpTlsMode.Implicit)]
+        public async Task A_handshake_the_server_ends_with_internal_error_is_the_servers_TLS_fault(SmtpTlsMode mode)
+        {
+            // Alert 80, internal_error (RFC 8446, section 6.2): what OpenSMTPD 6.8 on Debian 12 sends to every TLS hello
+            // (tests/Peers/opensmtpd; its signing process has no private key under OpenSSL 3). Not a version or cipher the
+            // probe lacks: the message says the server's TLS setup failed, which Resolve-SmtpAuthError reads as
+            // ServerTlsUnavailable instead of TlsVersionTooOld.
+            using var server = new ScriptedSmtpServer { TlsAlert = 80, TlsAlertOnConnect = mode == SmtpTlsMode.Implicit };
+            server.Replies["EHLO"] = "250-mail.example.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n";
+            server.Start();
+            SmtpAuthTestResult r = await Run(server, mode);
+
+            Assert.False(r.Succeeded);
+            Assert.Equal(SmtpPhase.Tls, r.FailedPhase);
+            Assert.Contains(
+                " The server ended the TLS handshake with the TLS alert 'internal error' (RFC 8446, section 6.2): a fault in the server's own TLS setup (its certificate, its key or its TLS library), not a TLS version or cipher the probe lacks; the server's log names it. The credentials were not sent.",
+                r.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("no TLS version or cipher in common", r.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(server.Received, l => l.StartsWith("AUTH", StringComparison.OrdinalIgnoreCase));
         }
 

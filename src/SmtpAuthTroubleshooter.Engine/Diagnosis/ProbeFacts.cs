@@ -54,6 +54,9 @@ namespace SmtpAuthTroubleshooter.Engine.Diagnosis
         /// <summary>The server refused every TLS version the probe offers (TLS 1.2 and 1.3) with a "protocol version" alert: it speaks only older TLS.</summary>
         public bool TlsVersionRefused { get; set; }
 
+        /// <summary>The server ended the TLS handshake with an "internal error" alert: its own TLS setup failed, not the terms the probe offered.</summary>
+        public bool TlsServerFault { get; set; }
+
         /// <summary>The host name or address the probe connected to.</summary>
         public string? Server { get; set; }
 

@@ -1136,6 +1136,14 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     return "The server refused the TLS versions the probe offers (TLS 1.2 and 1.3) with a TLS alert: it speaks only older TLS (1.0 or 1.1), which Exchange Online and current clients no longer accept; the server needs updating or configuring for TLS 1.2 or later.";
                 }
 
+                if (Says("alert internal error", "alert_internal_error", "InternalError"))
+                {
+                    // TLS alert 80, internal_error (https://www.rfc-editor.org/rfc/rfc8446#section-6.2): the server failed for
+                    // a reason "unrelated to the peer or the correctness of the protocol". Found against OpenSMTPD 6.8 on
+                    // Debian 12, whose privilege-separated key signing fails with OpenSSL 3 (OpenSMTPD/OpenSMTPD#1171).
+                    return "The server ended the TLS handshake with the TLS alert 'internal error' (RFC 8446, section 6.2): a fault in the server's own TLS setup (its certificate, its key or its TLS library), not a TLS version or cipher the probe lacks; the server's log names it.";
+                }
+
                 if (Says(" alert", "TLS alert", "tlsv1 alert", "sslv3 alert"))
                 {
                     return "The server answered the probe's TLS hello with a TLS alert: no TLS version or cipher in common (the probe offers TLS 1.2 and later only), or a fault in the server's TLS setup (its certificate or key).";

@@ -88,6 +88,9 @@ namespace SmtpAuthTroubleshooter.Commands
         /// <summary>The probe's message says the server refused the TLS versions it offers (a "protocol version" alert).</summary>
         public bool TlsVersionRefused { get; set; }
 
+        /// <summary>The probe's message says the server ended the TLS handshake with an "internal error" alert.</summary>
+        public bool TlsServerFault { get; set; }
+
         /// <summary>The names the server's certificate is for (CertificateNames, else CertificateSubject).</summary>
         public string? CertificateNames { get; set; }
 
@@ -214,6 +217,8 @@ namespace SmtpAuthTroubleshooter.Commands
                 result.TlsAlert = probeMessage.IndexOf("with a TLS alert", StringComparison.Ordinal) >= 0
                     || probeMessage.IndexOf("have no TLS version or cipher in common", StringComparison.Ordinal) >= 0;
                 result.TlsVersionRefused = probeMessage.IndexOf("refused the TLS versions the probe offers", StringComparison.Ordinal) >= 0;
+                result.TlsServerFault = probeMessage.IndexOf("with the TLS alert 'internal error'", StringComparison.Ordinal) >= 0;
+                result.TlsAlert |= result.TlsServerFault;
                 result.TokenIdentity = NonEmpty(Property(properties, value, "TokenIdentity"));
                 result.MismatchedCertificate = (NonEmpty(Property(properties, value, "CertificateErrors")) ?? string.Empty).IndexOf("RemoteCertificateNameMismatch", StringComparison.Ordinal) >= 0
                     ? NonEmpty(Property(properties, value, "CertificateSubject"))

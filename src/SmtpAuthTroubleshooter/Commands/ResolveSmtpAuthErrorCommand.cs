@@ -198,6 +198,7 @@ namespace SmtpAuthTroubleshooter.Commands
                         MismatchedCertificate = input.MismatchedCertificate,
                         TlsAlert = input.TlsAlert,
                         TlsVersionRefused = input.TlsVersionRefused,
+                        TlsServerFault = input.TlsServerFault,
                         Server = input.Server,
                         CertificateNames = input.CertificateNames,
                         CertificateIssuer = input.CertificateIssuer,
