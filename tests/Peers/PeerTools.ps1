@@ -1,7 +1,7 @@
 #Requires -Version 7.0
 <#
 .SYNOPSIS
-    Helpers shared by the test peers under tests/Peers (postfix, nodemailer, smtp4dev).
+    Helpers shared by the test peers under tests/Peers.
 
 .DESCRIPTION
     Dot-source it; it only defines functions (no variables, no StrictMode or preference changes,
@@ -17,7 +17,8 @@
 
     Start scripts:     Stop-Unavailable, Invoke-Tool, Invoke-Bounded, Test-PortFree,
                        Assert-PortFree, Test-TcpAccept, Read-SmtpLine, Test-SmtpGreeting,
-                       New-RandomString, New-PeerCertificate, Test-PackageInstalled
+                       New-RandomString, New-PeerCertificate, Test-PackageInstalled,
+                       Invoke-Apt, Get-ExtractedDebTree, Install-DebLibraries (exim, opensmtpd)
     Stop scripts:      Read-PidFile, Get-ProcIds, Get-ProcStat, Get-ProcessState,
                        Wait-ProcessesGone
     Peer.Tests.ps1:    Start-TestPeer, Stop-TestPeer, Install-Swaks, Invoke-SwaksProcess, Get-TlsInfo,
@@ -98,6 +99,102 @@ function Test-PackageInstalled([string] $Name) {
     if (-not (Get-Command dpkg-query -ErrorAction SilentlyContinue)) { return $false }
     $status = & dpkg-query -W -f '${Status}' $Name 2>$null
     return ($LASTEXITCODE -eq 0 -and "$status" -match 'install ok installed')
+}
+
+# --- Debian packages that are not installed (extracted into a private tree) ------------------
+
+function Invoke-Apt {
+    # apt-get with the given arguments; returns $true on success, else $false with the output's
+    # tail in $script:AptLog (the calling script's scope). Never throws.
+    param([string[]] $Arguments, [string] $WorkingDirectory)
+    $r = Invoke-Bounded -FilePath 'apt-get' -Arguments $Arguments -WorkingDirectory $WorkingDirectory -TimeoutSeconds 300 -Environment @{ DEBIAN_FRONTEND = 'noninteractive' }
+    $script:AptLog = (($r.Output -split "`n") | Select-Object -Last 5) -join ' | '
+    return ($r.ExitCode -eq 0)
+}
+
+function Get-ExtractedDebTree {
+    <#
+    For a peer whose package must not be installed (it would replace the system MTA): the tree
+    <CacheDirectory>/root with -Packages extracted by 'dpkg-deb -x', after 'apt-get download' of
+    the .debs into <CacheDirectory>/debs (once; 'apt-get update' and a retry when the download
+    fails). Later calls reuse the tree and do not touch apt. The Depends of -DependsPackage are
+    kept in <tree>/.depends for Install-DebLibraries. Downloads and extractions go through fresh
+    directories that are renamed into place, so an interrupted one never looks complete
+    (<tree>/.complete lists the .debs). Returns the tree's path. Stop-Unavailable when apt-get
+    cannot provide the packages.
+    #>
+    param([string[]] $Packages, [string] $CacheDirectory, [string] $DependsPackage)
+    $cache = [System.IO.Path]::GetFullPath($CacheDirectory)
+    $debDir = Join-Path $cache 'debs'
+    $tree = Join-Path $cache 'root'
+    $complete = Join-Path $tree '.complete'
+    if (Test-Path -LiteralPath $complete) { return $tree }
+
+    foreach ($d in $cache, $debDir) { [void][System.IO.Directory]::CreateDirectory($d); Invoke-Tool chmod @('0755', $d) | Out-Null }
+    $debs = @(foreach ($p in $Packages) { Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" -ErrorAction SilentlyContinue | Select-Object -First 1 })
+    if ($debs.Count -ne $Packages.Count) {
+        $tmp = Join-Path $cache ('download-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+        [void][System.IO.Directory]::CreateDirectory($tmp)
+        try {
+            $arguments = @('download', '-q', '-o', 'APT::Sandbox::User=root') + $Packages
+            Write-Verbose "apt-get $($arguments -join ' ')"
+            if (-not (Invoke-Apt $arguments -WorkingDirectory $tmp)) {
+                Write-Verbose "apt-get download failed ($script:AptLog); running apt-get update first"
+                if (-not (Invoke-Apt @('update', '-qq'))) { Stop-Unavailable "apt-get update failed: $script:AptLog" }
+                if (-not (Invoke-Apt $arguments -WorkingDirectory $tmp)) { Stop-Unavailable "apt-get download $($Packages -join ' ') failed: $script:AptLog" }
+            }
+            foreach ($p in $Packages) {
+                $f = Get-ChildItem -LiteralPath $tmp -Filter "${p}_*.deb" | Select-Object -First 1
+                if (-not $f) { throw "apt-get download did not produce ${p}_*.deb in $tmp" }
+                Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" | Remove-Item -Force
+                Move-Item -LiteralPath $f.FullName -Destination (Join-Path $debDir $f.Name) -Force
+            }
+        }
+        finally { Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue }
+        $debs = @(foreach ($p in $Packages) { Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" | Select-Object -First 1 })
+        Write-Verbose "downloaded $($debs.Name -join ', ')"
+    }
+
+    # Extract into a fresh directory and rename it into place (another start may race us).
+    $staging = Join-Path $cache ('root-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
+    try {
+        foreach ($deb in $debs) { Invoke-Tool dpkg-deb @('-x', $deb.FullName, $staging) | Out-Null }
+        Invoke-Tool chmod @('0755', $staging) | Out-Null
+        $dependsDeb = $debs | Where-Object Name -Like "${DependsPackage}_*" | Select-Object -First 1
+        [System.IO.File]::WriteAllText((Join-Path $staging '.depends'), (Invoke-Tool dpkg-deb @('-f', $dependsDeb.FullName, 'Depends')) + "`n")
+        [System.IO.File]::WriteAllText((Join-Path $staging '.complete'), (($debs.Name -join "`n") + "`n"))
+        # A tree without .complete is debris (the rename below only ever moves a complete one): replace it.
+        if ((Test-Path -LiteralPath $tree) -and -not (Test-Path -LiteralPath $complete)) { Remove-Item -LiteralPath $tree -Recurse -Force }
+        if (-not (Test-Path -LiteralPath $tree)) {
+            try { [System.IO.Directory]::Move($staging, $tree) } catch { if (-not (Test-Path -LiteralPath $complete)) { throw } }
+        }
+    }
+    finally { Remove-Item -LiteralPath $staging -Recurse -Force -ErrorAction SilentlyContinue }
+    if (-not (Test-Path -LiteralPath $complete)) { throw "Extracting $($Packages -join ', ') into '$tree' did not complete." }
+    Write-Verbose "extracted into $tree"
+    return $tree
+}
+
+function Install-DebLibraries {
+    # The shared libraries -Binary (from a Get-ExtractedDebTree tree) needs: when ldd misses one, the
+    # lib* packages of the tree's .depends that are not installed are installed with apt-get (they
+    # do not conflict with the system MTA); then ldd must find every library.
+    param([string] $Tree, [string] $Binary)
+    $missing = @(& ldd $Binary 2>&1 | Where-Object { "$_" -match 'not found' })
+    if ($missing.Count -eq 0) { return }
+    $depends = [System.IO.File]::ReadAllText((Join-Path $Tree '.depends'))
+    $libs = @($depends -split ',' | ForEach-Object { ($_ -split '\|')[0].Trim() -replace '\s*\(.*$', '' -replace ':any$', '' } |
+        Where-Object { $_ -like 'lib*' -and -not (Test-PackageInstalled $_) })
+    if ($libs.Count -gt 0) {
+        Write-Verbose "Installing the libraries $([System.IO.Path]::GetFileName($Binary)) needs: $($libs -join ', ')"
+        $arguments = @('install', '-y', '-qq', '--no-install-recommends') + $libs
+        if (-not (Invoke-Apt $arguments)) {
+            if (-not ((Invoke-Apt @('update', '-qq')) -and (Invoke-Apt $arguments))) { Stop-Unavailable "apt-get install $($libs -join ' ') failed: $script:AptLog" }
+        }
+    }
+    $missing = @(& ldd $Binary 2>&1 | Where-Object { "$_" -match 'not found' })
+    if ($missing.Count -gt 0) { throw "$Binary still misses shared libraries after installing $($libs -join ', '):`n$($missing -join "`n")" }
+    Write-Verbose "libraries installed: $($libs -join ', ')"
 }
 
 # --- Ports and SMTP greetings ----------------------------------------------------------------

@@ -71,15 +71,6 @@ function Write-Phase([string] $What) { Write-Verbose ('[{0,6} ms] {1}' -f $clock
 function Set-Mode([string] $Mode, [string] $Path) { Invoke-Tool chmod @($Mode, $Path) | Out-Null }
 function Set-Owner([string] $Owner, [string] $Path) { Invoke-Tool chown @($Owner, $Path) | Out-Null }
 
-function Invoke-Apt {
-    # apt-get with the given arguments; returns $true on success, else $false with the output's
-    # tail in $script:AptLog. Never throws.
-    param([string[]] $Arguments, [string] $WorkingDirectory)
-    $r = Invoke-Bounded -FilePath 'apt-get' -Arguments $Arguments -WorkingDirectory $WorkingDirectory -TimeoutSeconds 300 -Environment @{ DEBIAN_FRONTEND = 'noninteractive' }
-    $script:AptLog = (($r.Output -split "`n") | Select-Object -Last 5) -join ' | '
-    return ($r.ExitCode -eq 0)
-}
-
 function Assert-Prerequisites {
     if (-not $IsLinux) { Stop-Unavailable 'the Exim peer needs Linux (Debian packages exim4-daemon-light, exim4-base, exim4-config).' }
     $uid = "$(& id -u 2>$null)".Trim()
@@ -94,82 +85,6 @@ function Assert-Prerequisites {
             }
         }
     }
-}
-
-function Get-EximTree {
-    # The extracted package tree in the cache (<cache>/root), downloading and extracting the
-    # .debs first when they are not there yet. Returns the tree's path.
-    $cache = [System.IO.Path]::GetFullPath($CacheDirectory)
-    $debDir = Join-Path $cache 'debs'
-    $tree = Join-Path $cache 'root'
-    $complete = Join-Path $tree '.complete'
-    if (Test-Path -LiteralPath $complete) { return $tree }
-
-    foreach ($d in $cache, $debDir) { [void][System.IO.Directory]::CreateDirectory($d); Set-Mode '0755' $d }
-    $debs = @(foreach ($p in $Packages) { Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" -ErrorAction SilentlyContinue | Select-Object -First 1 })
-    if ($debs.Count -ne $Packages.Count) {
-        # Download into a fresh directory, then move: an interrupted download never looks complete.
-        $tmp = Join-Path $cache ('download-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
-        [void][System.IO.Directory]::CreateDirectory($tmp)
-        try {
-            $arguments = @('download', '-q', '-o', 'APT::Sandbox::User=root') + $Packages
-            Write-Verbose "apt-get $($arguments -join ' ')"
-            if (-not (Invoke-Apt $arguments -WorkingDirectory $tmp)) {
-                Write-Verbose "apt-get download failed ($script:AptLog); running apt-get update first"
-                if (-not (Invoke-Apt @('update', '-qq'))) { Stop-Unavailable "apt-get update failed: $script:AptLog" }
-                if (-not (Invoke-Apt $arguments -WorkingDirectory $tmp)) { Stop-Unavailable "apt-get download $($Packages -join ' ') failed: $script:AptLog" }
-            }
-            foreach ($p in $Packages) {
-                $f = Get-ChildItem -LiteralPath $tmp -Filter "${p}_*.deb" | Select-Object -First 1
-                if (-not $f) { throw "apt-get download did not produce ${p}_*.deb in $tmp" }
-                Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" | Remove-Item -Force
-                Move-Item -LiteralPath $f.FullName -Destination (Join-Path $debDir $f.Name) -Force
-            }
-        }
-        finally { Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue }
-        $debs = @(foreach ($p in $Packages) { Get-ChildItem -LiteralPath $debDir -Filter "${p}_*.deb" | Select-Object -First 1 })
-        Write-Phase "downloaded $($debs.Name -join ', ')"
-    }
-
-    # Extract into a fresh directory and rename it into place (another start may race us).
-    $staging = Join-Path $cache ('root-' + [Guid]::NewGuid().ToString('N').Substring(0, 8))
-    try {
-        foreach ($deb in $debs) { Invoke-Tool dpkg-deb @('-x', $deb.FullName, $staging) | Out-Null }
-        Set-Mode '0755' $staging
-        # The daemon's Depends, for Install-EximLibraries (kept with the tree, so the .debs may go).
-        $daemonDeb = $debs | Where-Object Name -Like 'exim4-daemon-light_*' | Select-Object -First 1
-        [System.IO.File]::WriteAllText((Join-Path $staging '.depends'), (Invoke-Tool dpkg-deb @('-f', $daemonDeb.FullName, 'Depends')) + "`n")
-        [System.IO.File]::WriteAllText((Join-Path $staging '.complete'), (($debs.Name -join "`n") + "`n"))
-        # A tree without .complete is debris (the rename below only ever moves a complete one): replace it.
-        if ((Test-Path -LiteralPath $tree) -and -not (Test-Path -LiteralPath $complete)) { Remove-Item -LiteralPath $tree -Recurse -Force }
-        if (-not (Test-Path -LiteralPath $tree)) {
-            try { [System.IO.Directory]::Move($staging, $tree) } catch { if (-not (Test-Path -LiteralPath $complete)) { throw } }
-        }
-    }
-    finally { Remove-Item -LiteralPath $staging -Recurse -Force -ErrorAction SilentlyContinue }
-    if (-not (Test-Path -LiteralPath $complete)) { throw "Extracting the exim4 packages into '$tree' did not complete." }
-    Write-Phase "extracted into $tree"
-    return $tree
-}
-
-function Install-EximLibraries([string] $Tree, [string] $Binary) {
-    # The binary's shared libraries: the lib* packages in exim4-daemon-light's Depends that are
-    # not installed yet are installed with apt-get; then ldd must find every library.
-    $missing = @(& ldd $Binary 2>&1 | Where-Object { "$_" -match 'not found' })
-    if ($missing.Count -eq 0) { return }
-    $depends = [System.IO.File]::ReadAllText((Join-Path $Tree '.depends'))
-    $libs = @($depends -split ',' | ForEach-Object { ($_ -split '\|')[0].Trim() -replace '\s*\(.*$', '' -replace ':any$', '' } |
-        Where-Object { $_ -like 'lib*' -and -not (Test-PackageInstalled $_) })
-    if ($libs.Count -gt 0) {
-        Write-Verbose "Installing the libraries exim4 needs: $($libs -join ', ')"
-        $arguments = @('install', '-y', '-qq', '--no-install-recommends') + $libs
-        if (-not (Invoke-Apt $arguments)) {
-            if (-not ((Invoke-Apt @('update', '-qq')) -and (Invoke-Apt $arguments))) { Stop-Unavailable "apt-get install $($libs -join ' ') failed: $script:AptLog" }
-        }
-    }
-    $missing = @(& ldd $Binary 2>&1 | Where-Object { "$_" -match 'not found' })
-    if ($missing.Count -gt 0) { throw "exim4 still misses shared libraries after installing $($libs -join ', '):`n$($missing -join "`n")" }
-    Write-Phase "libraries installed: $($libs -join ', ')"
 }
 
 function Assert-EximAccount {
@@ -190,12 +105,12 @@ function Get-Sha512Crypt([string] $Password) {
 
 # ---------------------------------------------------------------------------------------------
 Assert-Prerequisites
-$tree = Get-EximTree
+$tree = Get-ExtractedDebTree -Packages $Packages -CacheDirectory $CacheDirectory -DependsPackage 'exim4-daemon-light'
 $binary = Join-Path $tree 'usr/sbin/exim4'
 # The package ships exim4 setuid root (mode 4755). This copy is started by root and never needs to regain root
 # (deliver_drop_privilege), and a setuid-root binary outside dpkg would miss Debian's security updates: drop the bit.
 if ([System.IO.File]::GetUnixFileMode($binary) -band [System.IO.UnixFileMode]::SetUser) { Set-Mode 'u-s' $binary }
-Install-EximLibraries $tree $binary
+Install-DebLibraries -Tree $tree -Binary $binary
 Assert-EximAccount
 Write-Phase 'exim4 binary ready'
 
