@@ -267,7 +267,9 @@ Describe 'Dovecot submission 2.3.19 peer' -Tag 'Peer' {
             $findings = Resolve-Findings $r
             $findings[0].CauseId | Should -BeExactly 'ImplicitTlsOnStartTlsPort'
             Assert-NotExchangeDiagnosis $findings
-            Wait-LogLine $mark 'submission-login: Info: Disconnected: Connection closed \(no auth attempts in \d+ secs\): user=<>, rip=127\.0\.0\.1, lip=127\.0\.0\.1, secured,' | Should -Not -BeNullOrEmpty -Because 'Dovecot read the TLS hello as SMTP and saw no AUTH'
+            # Dovecot reads the TLS hello as SMTP; it logs such a session as 'Disconnected: ... (no auth attempts ...)', but not
+            # always before the next test (seen missing for over 10 s on a loaded machine), so only the absence of any AUTH is
+            # checked here; the last Context checks the whole log for the passwords.
             Get-AuthLines $mark | Should -BeNullOrEmpty -Because 'Dovecot saw no AUTH'
         }
 
