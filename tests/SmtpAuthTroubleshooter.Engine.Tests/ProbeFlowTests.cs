@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
@@ -174,6 +175,29 @@ namespace SmtpAuthTroubleshooter.Engine.Tests
             Assert.Equal("The SMTP server does not support authentication: its EHLO reply advertises no AUTH mechanism, so no credentials were sent.", r.Message);
             Assert.Equal(string.Empty, r.AuthMechanismsBeforeTls);
             Assert.NotNull(r.AuthMs);
+        }
+
+        [Theory]
+        [InlineData("250-AUTH ")] // Dovecot submission with disable_plaintext_auth: the keyword, no mechanism (tests/Peers/dovecot)
+        [InlineData(null)]        // OpenSMTPD, Exim: no AUTH line at all before TLS (tests/Peers/opensmtpd, tests/Peers/exim)
+        public async Task A_server_that_offers_STARTTLS_and_no_AUTH_in_clear_is_not_said_to_lack_authentication(string? authLine)
+        {
+            // -TlsMode None -AllowUnencryptedAuthentication against a server that takes passwords only over TLS: it offers
+            // STARTTLS and advertises AUTH after it. "Does not support authentication" would be wrong.
+            var ehlo = new List<string> { "250-mail.example.test", "250-8BITMIME" };
+            if (authLine is not null)
+            {
+                ehlo.Add(authLine);
+            }
+
+            ehlo.Add("250-STARTTLS");
+            ehlo.Add("250 PIPELINING");
+            using var server = new FakeSmtpServer { Ehlo = ehlo.ToArray() };
+            (SmtpAuthTestResult r, _) = await Run(server, Plain(server));
+            Assert.Equal(SmtpPhase.Auth, r.FailedPhase);
+            Assert.True(r.StartTlsOffered);
+            Assert.Equal("The SMTP server advertises no AUTH mechanism on this unencrypted connection, and it offers STARTTLS: a server that takes passwords only over TLS advertises AUTH after STARTTLS (test with -TlsMode StartTls). No credentials were sent.", r.Message);
+            Assert.DoesNotContain(server.Received, l => l.StartsWith("AUTH", StringComparison.OrdinalIgnoreCase));
         }
 
         [Fact]

@@ -175,8 +175,13 @@ namespace SmtpAuthTroubleshooter.Engine.Probe
                     }
                     else if (!client.Capabilities.HasFlag(SmtpCapabilities.Authentication))
                     {
+                        // A server that takes passwords only over TLS offers STARTTLS and no AUTH mechanism in clear (Exim,
+                        // OpenSMTPD; Dovecot sends the AUTH keyword with an empty list): it supports authentication, after
+                        // STARTTLS, which a -TlsMode None session never sends.
                         log.Enter(SmtpPhase.Auth);
-                        failure = new Failure(SmtpPhase.Auth, "The SMTP server does not support authentication: its EHLO reply advertises no AUTH mechanism, so no credentials were sent.");
+                        failure = new Failure(SmtpPhase.Auth, !client.IsSecure && result.StartTlsOffered == true
+                            ? "The SMTP server advertises no AUTH mechanism on this unencrypted connection, and it offers STARTTLS: a server that takes passwords only over TLS advertises AUTH after STARTTLS (test with -TlsMode StartTls). No credentials were sent."
+                            : "The SMTP server does not support authentication: its EHLO reply advertises no AUTH mechanism, so no credentials were sent.");
                     }
                     else
                     {

@@ -304,6 +304,16 @@ Describe 'Dovecot submission 2.3.19 peer' -Tag 'Peer' {
             $findings[0].CauseId | Should -BeExactly 'StartTlsRequired'
             Assert-NotExchangeDiagnosis $findings
             Get-AuthLines $mark | Should -BeNullOrEmpty
+
+            # The same with -AllowUnencryptedAuthentication: Dovecot's '250-AUTH ' lists nothing usable in clear, so still no
+            # AUTH, and the probe does not claim that Dovecot lacks authentication.
+            $a = Test-SmtpAuth -Credential $script:Cred -Port $script:Peer.remotePort -Server $script:Peer.remoteHost -TlsMode None -AllowUnencryptedAuthentication -WarningAction SilentlyContinue -TimeoutSec 20
+            $a.Succeeded | Should -BeFalse
+            $a.Transcript | Should -Match '(?m)^S: 250-AUTH $'
+            $a.Transcript | Should -Not -Match 'C: AUTH'
+            $a.Message | Should -BeLike 'The SMTP server advertises no AUTH mechanism on this unencrypted connection, and it offers STARTTLS*'
+            (Resolve-Findings $a)[0].CauseId | Should -BeExactly 'StartTlsRequired'
+            Get-AuthLines $mark | Should -BeNullOrEmpty
         }
 
         It 'reports MAIL FROM without AUTH (-SkipAuthentication) as Dovecot''s 530, read as NotAuthenticated, not Exchange''s' {

@@ -191,6 +191,7 @@ Describe 'OpenSMTPD 6.8.0p2 peer' -Tag 'Peer' {
                 $r.Succeeded | Should -BeFalse
                 $r.AuthMechanismsBeforeTls | Should -BeNullOrEmpty
                 $r.Transcript | Should -Not -Match 'C: AUTH'
+                if ($allow) { $r.Message | Should -BeLike 'The SMTP server advertises no AUTH mechanism on this unencrypted connection, and it offers STARTTLS*' -Because 'OpenSMTPD supports AUTH, after STARTTLS' }
                 $findings = Resolve-Findings $r
                 $findings[0].CauseId | Should -BeExactly 'StartTlsRequired' -Because "OpenSMTPD offered STARTTLS and no AUTH in clear ($($r.Message))"
                 Assert-NotExchangeDiagnosis $findings
